@@ -1,0 +1,172 @@
+# fish completion for merkql
+# Install as ~/.config/fish/completions/merkql.fish or in a directory of
+# $fish_complete_path.
+
+set -l merkql_commands produce consume commit inspect verify-proof du compact
+
+# The data directory the command line refers to: --dir/-d on the line,
+# else $MERKQL_DIR, else ./merkql-data.
+function __merkql_datadir
+    set -l tokens (commandline -opc)
+    set -l dir
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case --dir -d
+                set i (math $i + 1)
+                if test $i -le (count $tokens)
+                    set dir $tokens[$i]
+                end
+            case '--dir=*'
+                set dir (string replace -- --dir= '' $tokens[$i])
+        end
+        set i (math $i + 1)
+    end
+    if test -z "$dir"
+        if set -q MERKQL_DIR; and test -n "$MERKQL_DIR"
+            set dir $MERKQL_DIR
+        else
+            set dir ./merkql-data
+        end
+    end
+    string replace -r -- '^~' $HOME $dir
+end
+
+# Entries of subdirectory $argv[1] (topics or groups) of the data directory.
+function __merkql_names
+    set -l base (__merkql_datadir)/$argv[1]
+    test -d $base; or return 0
+    for entry in $base/*
+        test -d $entry; and basename $entry
+    end
+end
+
+# Topics, completing the last element of a comma-separated list.
+function __merkql_topic_list
+    set -l token (commandline -ct)
+    set -l head (string match -r '^.*,' -- $token)
+    for topic in (__merkql_names topics)
+        echo $head$topic
+    end
+end
+
+# True when no command has been given yet.
+function __merkql_needs_command
+    set -l tokens (commandline -opc)
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case --dir -d
+                set i (math $i + 1)
+            case '-*'
+            case '*'
+                return 1
+        end
+        set i (math $i + 1)
+    end
+    return 0
+end
+
+# True when the command being completed is $argv[1].
+function __merkql_using_command
+    set -l tokens (commandline -opc)
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case --dir -d
+                set i (math $i + 1)
+            case '-*'
+            case '*'
+                test "$tokens[$i]" = "$argv[1]"
+                return
+        end
+        set i (math $i + 1)
+    end
+    return 1
+end
+
+complete -c merkql -f
+
+# Global options: --dir/-d DIR, --no-wait, --help/-h, --version/-V.
+complete -c merkql -n __merkql_needs_command -s d -l dir -r -F -a '(__fish_complete_directories)' -d 'Data directory'
+complete -c merkql -n __merkql_needs_command -l no-wait -d 'Fail with exit status 75 instead of waiting for a lock'
+complete -c merkql -n __merkql_needs_command -s h -l help -d 'Show help'
+complete -c merkql -n __merkql_needs_command -s V -l version -d 'Show version'
+
+# Commands.
+complete -c merkql -n __merkql_needs_command -a produce -d 'Append records read from standard input to a topic'
+complete -c merkql -n __merkql_needs_command -a consume -d 'Read records as a member of a consumer group'
+complete -c merkql -n __merkql_needs_command -a commit -d 'Commit consumer group offsets'
+complete -c merkql -n __merkql_needs_command -a inspect -d 'Show topics, partitions, groups or one record'
+complete -c merkql -n __merkql_needs_command -a verify-proof -d 'Export or check a merkle proof, or audit the directory'
+complete -c merkql -n __merkql_needs_command -a du -d 'Report disk usage'
+complete -c merkql -n __merkql_needs_command -a compact -d 'Delete log segments below the retention watermark'
+
+# Help for every command: --help/-h.
+for cmd in $merkql_commands
+    complete -c merkql -n "__merkql_using_command $cmd" -s h -l help -d 'Show help'
+end
+
+# merkql produce --topic/-t T --input json|raw|envelope --key K --key-field F
+#   --partition P --partitions N --compression lz4|none --retention-records N
+#   --batch N --ack --max-record-bytes N --skip-bad
+set -l c '__merkql_using_command produce'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d 'Topic to append to'
+complete -c merkql -n $c -l input -x -a 'json raw envelope' -d 'Input format'
+complete -c merkql -n $c -l key -x -d 'Constant key for every record'
+complete -c merkql -n $c -l key-field -x -d 'Field or JSON pointer holding the key'
+complete -c merkql -n $c -l partition -x -d 'Send every record to this partition'
+complete -c merkql -n $c -l partitions -x -d 'Partitions of a new topic'
+complete -c merkql -n $c -l compression -x -a 'lz4 none' -d 'Compression of a new topic'
+complete -c merkql -n $c -l retention-records -x -d 'Records kept per partition of a new topic'
+complete -c merkql -n $c -l batch -x -d 'Maximum records per batch and fsync'
+complete -c merkql -n $c -l ack -d 'Print one JSON line per durable record'
+complete -c merkql -n $c -l max-record-bytes -x -d 'Maximum record size in bytes'
+complete -c merkql -n $c -l skip-bad -d 'Report and skip bad lines'
+
+# merkql consume --topic/-t T[,T...] --group/-g G --format json|value
+#   --from earliest|latest --max N --follow/-f --no-commit
+set c '__merkql_using_command consume'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_topic_list)' -d 'Topics to read, comma-separated'
+complete -c merkql -n $c -s g -l group -x -a '(__merkql_names groups)' -d 'Consumer group'
+complete -c merkql -n $c -l format -x -a 'json value' -d 'Output format'
+complete -c merkql -n $c -l from -x -a 'earliest latest' -d 'Start of a partition without commit'
+complete -c merkql -n $c -l max -x -d 'Stop after this many records'
+complete -c merkql -n $c -s f -l follow -d 'Keep waiting for new records'
+complete -c merkql -n $c -l no-commit -d 'Do not commit offsets'
+
+# merkql commit --group/-g G --topic/-t T --partition P --offset O
+#   --reset earliest|latest
+set c '__merkql_using_command commit'
+complete -c merkql -n $c -s g -l group -x -a '(__merkql_names groups)' -d 'Consumer group'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
+complete -c merkql -n $c -l partition -x -d 'Partition whose offset to set'
+complete -c merkql -n $c -l offset -x -d 'Offset of the next record to read'
+complete -c merkql -n $c -l reset -x -a 'earliest latest' -d 'Move to the start or the end'
+
+# merkql inspect --json --topic/-t T --partition P --offset O
+set c '__merkql_using_command inspect'
+complete -c merkql -n $c -l json -d 'Write JSON'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
+complete -c merkql -n $c -l partition -x -d 'Partition of the record to show'
+complete -c merkql -n $c -l offset -x -d 'Offset of the record to show'
+
+# merkql verify-proof --topic/-t T --partition P --offset O --out FILE
+#   --proof FILE|- --root HEX --all
+set c '__merkql_using_command verify-proof'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
+complete -c merkql -n $c -l partition -x -d 'Partition of the record to prove'
+complete -c merkql -n $c -l offset -x -d 'Offset of the record to prove'
+complete -c merkql -n $c -l out -r -F -d 'File to write the proof to'
+complete -c merkql -n $c -l proof -r -F -a - -d 'Proof to verify (- for stdin)'
+complete -c merkql -n $c -l root -x -d 'Required merkle root (hex)'
+complete -c merkql -n $c -l all -d 'Audit the data directory'
+
+# merkql du --json --bytes
+set c '__merkql_using_command du'
+complete -c merkql -n $c -l json -d 'Write JSON'
+complete -c merkql -n $c -l bytes -d 'Show exact byte counts'
+
+# merkql compact --topic/-t T
+set c '__merkql_using_command compact'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d 'Compact only this topic'

@@ -1,0 +1,160 @@
+#compdef merkql
+#
+# zsh completion for merkql.
+# Install as a file named _merkql in a directory of $fpath.
+
+# The data directory the command line refers to: --dir/-d on the line
+# (kept in $_merkql_dir by _merkql), else $MERKQL_DIR, else ./merkql-data.
+(( $+functions[_merkql_datadir] )) ||
+_merkql_datadir() {
+  local dir=$_merkql_dir
+  [[ -z $dir ]] && dir=${MERKQL_DIR:-./merkql-data}
+  print -r -- ${~dir}
+}
+
+(( $+functions[_merkql_topics] )) ||
+_merkql_topics() {
+  local base=$(_merkql_datadir)/topics
+  local -a topics
+  topics=( $base/*(N/:t) )
+  _describe -t topics 'topic' topics
+}
+
+(( $+functions[_merkql_topic_list] )) ||
+_merkql_topic_list() {
+  local base=$(_merkql_datadir)/topics
+  local -a topics
+  topics=( $base/*(N/:t) )
+  if (( $#topics )); then
+    _values -s , 'topic' $topics
+  else
+    _message 'topic'
+  fi
+}
+
+(( $+functions[_merkql_groups] )) ||
+_merkql_groups() {
+  local base=$(_merkql_datadir)/groups
+  local -a groups
+  groups=( $base/*(N/:t) )
+  _describe -t groups 'consumer group' groups
+}
+
+(( $+functions[_merkql_commands] )) ||
+_merkql_commands() {
+  local -a commands
+  commands=(
+    'produce:append records read from standard input to a topic'
+    'consume:read records as a member of a consumer group'
+    'commit:commit consumer group offsets'
+    'inspect:show topics, partitions, groups or one record'
+    'verify-proof:export or check a merkle proof, or audit the directory'
+    'du:report disk usage'
+    'compact:delete log segments below the retention watermark'
+  )
+  _describe -t commands 'merkql command' commands
+}
+
+_merkql() {
+  local curcontext=$curcontext state state_descr line ret=1
+  local -A opt_args
+
+  _arguments -C \
+    '(-d --dir)'{-d+,--dir=}'[data directory]:directory:_directories' \
+    '--no-wait[fail with exit status 75 instead of waiting for a lock]' \
+    '(- *)'{-h,--help}'[show help]' \
+    '(- *)'{-V,--version}'[show version]' \
+    '1: :_merkql_commands' \
+    '*:: :->command' && ret=0
+
+  local _merkql_dir=${(Q)${opt_args[--dir]:-${opt_args[-d]}}}
+
+  case $state in
+    (command)
+      local cmd=${words[1]}
+      curcontext=${curcontext%:*:*}:merkql-$cmd:
+      local -a help
+      help=( '(- *)'{-h,--help}'[show help]' )
+      case $cmd in
+        (produce)
+          _arguments -S \
+            '(-t --topic)'{-t+,--topic=}'[topic to append to]:topic:_merkql_topics' \
+            '--input=[input format]:format:(json raw envelope)' \
+            '(--key-field)--key=[constant key for every record]:key' \
+            '(--key)--key-field=[field or JSON pointer holding the key]:field' \
+            '--partition=[send every record to this partition]:partition' \
+            '--partitions=[partitions of a new topic]:count' \
+            '--compression=[compression of a new topic]:compression:(lz4 none)' \
+            '--retention-records=[records kept per partition of a new topic]:count' \
+            '--batch=[maximum records per batch and fsync]:count' \
+            '--ack[print one JSON line per durable record]' \
+            '--max-record-bytes=[maximum record size in bytes]:bytes' \
+            '--skip-bad[report and skip bad lines]' \
+            $help && ret=0
+          ;;
+        (consume)
+          _arguments -S \
+            '(-t --topic)'{-t+,--topic=}'[topics to read, comma-separated]:topics:_merkql_topic_list' \
+            '(-g --group)'{-g+,--group=}'[consumer group]:group:_merkql_groups' \
+            '--format=[output format]:format:(json value)' \
+            '--from=[start of a partition without commit]:position:(earliest latest)' \
+            '--max=[stop after this many records]:count' \
+            '(-f --follow)'{-f,--follow}'[keep waiting for new records]' \
+            '--no-commit[do not commit offsets]' \
+            $help && ret=0
+          ;;
+        (commit)
+          _arguments -S \
+            '(-g --group)'{-g+,--group=}'[consumer group]:group:_merkql_groups' \
+            '(-t --topic)'{-t+,--topic=}'[topic]:topic:_merkql_topics' \
+            '(--reset)--partition=[partition whose offset to set]:partition' \
+            '(--reset)--offset=[offset of the next record to read]:offset' \
+            '(--partition --offset)--reset=[move to the start or the end]:position:(earliest latest)' \
+            $help && ret=0
+          ;;
+        (inspect)
+          _arguments -S \
+            '--json[write JSON]' \
+            '(-t --topic)'{-t+,--topic=}'[topic]:topic:_merkql_topics' \
+            '--partition=[partition of the record to show]:partition' \
+            '--offset=[offset of the record to show]:offset' \
+            $help && ret=0
+          ;;
+        (verify-proof)
+          _arguments -S \
+            '(-t --topic --proof --root)'{-t+,--topic=}'[topic]:topic:_merkql_topics' \
+            '(--proof --root --all)--partition=[partition of the record to prove]:partition' \
+            '(--proof --root --all)--offset=[offset of the record to prove]:offset' \
+            '(--proof --root --all)--out=[file to write the proof to]:file:_files' \
+            '(-t --topic --partition --offset --out --all)--proof=[proof to verify]:proof file (- for stdin):_files' \
+            '(-t --topic --partition --offset --out --all)--root=[required merkle root]:root (hex)' \
+            '(--partition --offset --out --proof --root)--all[audit the data directory]' \
+            $help && ret=0
+          ;;
+        (du)
+          _arguments -S \
+            '--json[write JSON]' \
+            '--bytes[show exact byte counts]' \
+            $help && ret=0
+          ;;
+        (compact)
+          _arguments -S \
+            '(-t --topic)'{-t+,--topic=}'[compact only this topic]:topic:_merkql_topics' \
+            $help && ret=0
+          ;;
+        (*)
+          _message "unknown merkql command: $cmd"
+          ;;
+      esac
+      ;;
+  esac
+  return ret
+}
+
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+  # Autoloaded from $fpath.
+  _merkql "$@"
+else
+  # Sourced directly.
+  compdef _merkql merkql
+fi

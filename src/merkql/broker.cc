@@ -1,0 +1,321 @@
+#include <merkql/atomic_file.h>
+#include <merkql/broker.h>
+#include <merkql/coding.h>
+#include <merkql/consumer.h>
+#include <merkql/filename.h>
+#include <merkql/producer.h>
+#include <merkql/record_format.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace merkql {
+
+using namespace format;
+
+namespace {
+
+constexpr std::string_view k_marker_content = "merkql data directory\nformat 1\n";
+
+Status create_dirs(Env* env, const std::string& path)
+{
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    size_t next = path.find('/', pos + 1);
+    partial = path.substr(0, next);
+    if (!partial.empty() && partial != "/" && !env->is_dir(partial)) {
+      MERKQL_TRY(env->create_dir(partial));
+    }
+    pos = next;
+  }
+  return Status::ok();
+}
+
+std::string parent_of(const std::string& path)
+{
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+} // namespace
+
+std::string encode_topic_config(const TopicConfig& config)
+{
+  std::string out;
+  put_u32(out, k_topic_magic);
+  put_u32(out, k_format_version);
+  put_u32(out, config.partitions);
+  out.push_back(static_cast<char>(config.compression));
+  out.push_back(static_cast<char>(config.max_records ? 1 : 0));
+  out.push_back(0);
+  out.push_back(0);
+  put_u64(out, config.max_records.value_or(0));
+  put_u64(out, config.segment_bytes);
+  put_u32(out, crc32c(out));
+  return out;
+}
+
+Result<TopicConfig> decode_topic_config(std::string_view bytes)
+{
+  if (bytes.size() != 36 || get_u32(bytes.data()) != k_topic_magic) {
+    return Status::corruption("not a topic settings file");
+  }
+  if (get_u32(bytes.data() + 32) != crc32c(bytes.data(), 32)) {
+    return Status::corruption("topic settings fail their checksum");
+  }
+  if (get_u32(bytes.data() + 4) != k_format_version) {
+    return Status::corruption(
+      fmt::format("unsupported topic format version {}", get_u32(bytes.data() + 4)));
+  }
+  TopicConfig config;
+  config.partitions = get_u32(bytes.data() + 8);
+  const uint8_t compression = static_cast<uint8_t>(bytes[12]);
+  if (compression > 1 || config.partitions == 0) {
+    return Status::corruption("topic settings hold impossible values");
+  }
+  config.compression = static_cast<Compression>(compression);
+  if (bytes[13]) {
+    config.max_records = get_u64(bytes.data() + 16);
+  }
+  config.segment_bytes = get_u64(bytes.data() + 24);
+  return config;
+}
+
+// ---------------------------------------------------------------------------
+
+Topic::Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait)
+  : m_env(env), m_dir(std::move(dir)), m_name(std::move(name)), m_config(config),
+    m_lock_wait(lock_wait), m_partitions(config.partitions)
+{
+}
+
+Result<Partition*> Topic::partition(uint32_t id)
+{
+  if (id >= m_config.partitions) {
+    return Status::not_found(fmt::format("topic {} has {} partition{}, there is no partition {}",
+                                         m_name, m_config.partitions,
+                                         m_config.partitions == 1 ? "" : "s", id));
+  }
+  std::lock_guard guard(m_mutex);
+  if (!m_partitions[id]) {
+    PartitionOptions options;
+    options.compression = m_config.compression;
+    options.max_records = m_config.max_records;
+    options.segment_bytes = m_config.segment_bytes;
+    options.lock_wait = m_lock_wait;
+    MERKQL_ASSIGN_OR_RETURN(m_partitions[id],
+                            Partition::open(m_env, partition_dir(m_dir, m_name, id), m_name, id,
+                                            options));
+  }
+  return m_partitions[id].get();
+}
+
+uint32_t Topic::route(const std::optional<std::string_view>& key)
+{
+  if (key) {
+    return route_key(*key, m_config.partitions);
+  }
+  std::lock_guard guard(m_mutex);
+  return m_round_robin++ % m_config.partitions;
+}
+
+// ---------------------------------------------------------------------------
+
+Broker::Broker(BrokerConfig config)
+  : m_config(std::move(config)), m_env(m_config.env ? m_config.env : Env::posix())
+{
+}
+
+Result<std::shared_ptr<Broker>> Broker::open(BrokerConfig config)
+{
+  if (config.dir.empty()) {
+    return Status::invalid_argument("no data directory given");
+  }
+  while (config.dir.size() > 1 && config.dir.back() == '/') {
+    config.dir.pop_back();
+  }
+  if (config.default_partitions == 0) {
+    return Status::invalid_argument("default_partitions must be at least 1");
+  }
+  std::shared_ptr<Broker> broker(new Broker(std::move(config)));
+  Env* env = broker->m_env;
+  const std::string& dir = broker->m_config.dir;
+  if (!env->is_dir(dir)) {
+    if (env->exists(dir)) {
+      return Status::invalid_argument(fmt::format("{} is not a directory", dir));
+    }
+    if (broker->m_config.create == Create::no) {
+      return Status::not_found(fmt::format("no merkql data directory at {}", dir));
+    }
+    MERKQL_TRY(create_dirs(env, dir));
+    MERKQL_TRY(env->sync_dir(parent_of(dir)));
+  }
+  if (!env->exists(marker_file(dir))) {
+    MERKQL_ASSIGN_OR_RETURN(auto names, env->list_dir(dir));
+    bool foreign = std::any_of(names.begin(), names.end(), [](const std::string& n) {
+      return n != "topics" && n != "groups" && n != "LOCK" && !is_temp_file_name(n);
+    });
+    if (foreign) {
+      return Status::invalid_argument(
+        fmt::format("{} is not a merkql data directory (it has other files and no MERKQL)", dir));
+    }
+    if (broker->m_config.create == Create::no) {
+      return Status::not_found(fmt::format("no merkql data directory at {}", dir));
+    }
+    MERKQL_TRY(env->create_dir(topics_dir(dir)));
+    MERKQL_TRY(env->create_dir(groups_dir(dir)));
+    MERKQL_TRY(write_file_atomically(env, marker_file(dir), k_marker_content));
+  } else {
+    MERKQL_ASSIGN_OR_RETURN(std::string marker, read_file(env, marker_file(dir)));
+    if (marker != k_marker_content) {
+      return Status::corruption(
+        fmt::format("{}: unknown format (this merkql reads format 1)", marker_file(dir)));
+    }
+  }
+  return broker;
+}
+
+Result<Topic*> Broker::load_topic(const std::string& name)
+{
+  auto it = m_topics.find(name);
+  if (it != m_topics.end()) {
+    return it->second.get();
+  }
+  const std::string path = topic_config_file(m_config.dir, name);
+  auto bytes = read_file(m_env, path);
+  if (!bytes.is_ok()) {
+    if (bytes.status().is_not_found()) {
+      return Status::not_found(fmt::format("no topic named {}", name));
+    }
+    return bytes.status();
+  }
+  auto config = decode_topic_config(*bytes);
+  if (!config.is_ok()) {
+    return Status::corruption(fmt::format("{}: {}", path, config.status().message()));
+  }
+  auto topic = std::unique_ptr<Topic>(
+    new Topic(m_env, m_config.dir, name, *config, m_config.lock_wait));
+  Topic* raw = topic.get();
+  m_topics.emplace(name, std::move(topic));
+  return raw;
+}
+
+Result<Topic*> Broker::create_topic(const std::string& name, uint32_t partitions)
+{
+  TopicConfig config;
+  config.partitions = partitions;
+  config.compression = m_config.compression;
+  config.max_records = m_config.max_records;
+  config.segment_bytes = m_config.segment_bytes;
+  return create_topic(name, config);
+}
+
+Result<Topic*> Broker::create_topic(const std::string& name, const TopicConfig& config)
+{
+  if (!is_valid_name(name)) {
+    return Status::invalid_argument(fmt::format(
+      "invalid topic name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)", name));
+  }
+  if (config.partitions == 0 || config.partitions > 100000) {
+    return Status::invalid_argument(
+      fmt::format("a topic needs 1 to 100000 partitions, not {}", config.partitions));
+  }
+  if (config.segment_bytes < 4096 || config.segment_bytes > (1ull << 30)) {
+    return Status::invalid_argument("segment size must be between 4 KiB and 1 GiB");
+  }
+  std::lock_guard guard(m_mutex);
+  MERKQL_ASSIGN_OR_RETURN(auto lock, m_env->lock_file(broker_lock_file(m_config.dir),
+                                                      LockMode::exclusive, m_config.lock_wait));
+  auto existing = load_topic(name);
+  if (existing.is_ok()) {
+    const TopicConfig& have = (*existing)->config();
+    if (have.partitions != config.partitions) {
+      return Status::invalid_argument(fmt::format(
+        "topic {} already exists with {} partitions", name, have.partitions));
+    }
+    return *existing;
+  }
+  if (!existing.status().is_not_found()) {
+    return existing.status();
+  }
+  const std::string tdir = topic_dir(m_config.dir, name);
+  MERKQL_TRY(m_env->create_dir(tdir));
+  for (uint32_t p = 0; p < config.partitions; ++p) {
+    MERKQL_TRY(m_env->create_dir(partition_dir(m_config.dir, name, p)));
+  }
+  MERKQL_TRY(m_env->sync_dir(tdir));
+  MERKQL_TRY(m_env->sync_dir(topics_dir(m_config.dir)));
+  // The settings file is written last: its presence means the topic exists.
+  MERKQL_TRY(write_file_atomically(m_env, topic_config_file(m_config.dir, name),
+                                   encode_topic_config(config)));
+  return load_topic(name);
+}
+
+Result<Topic*> Broker::topic(const std::string& name)
+{
+  if (!is_valid_name(name)) {
+    return Status::invalid_argument(fmt::format(
+      "invalid topic name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)", name));
+  }
+  std::lock_guard guard(m_mutex);
+  return load_topic(name);
+}
+
+Result<Topic*> Broker::topic_or_create(const std::string& name)
+{
+  auto existing = topic(name);
+  if (existing.is_ok() || !existing.status().is_not_found() || !m_config.auto_create_topics) {
+    return existing;
+  }
+  return create_topic(name, m_config.default_partitions);
+}
+
+Result<std::vector<std::string>> Broker::topic_names()
+{
+  MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(topics_dir(m_config.dir)));
+  std::vector<std::string> topics;
+  for (auto& n : names) {
+    if (is_valid_name(n) && m_env->exists(topic_config_file(m_config.dir, n))) {
+      topics.push_back(n);
+    }
+  }
+  std::sort(topics.begin(), topics.end());
+  return topics;
+}
+
+Result<std::vector<std::string>> Broker::group_names()
+{
+  MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(groups_dir(m_config.dir)));
+  std::vector<std::string> groups;
+  for (auto& n : names) {
+    if (is_valid_name(n) && m_env->is_dir(group_dir(m_config.dir, n))) {
+      groups.push_back(n);
+    }
+  }
+  std::sort(groups.begin(), groups.end());
+  return groups;
+}
+
+Producer Broker::producer() { return Producer(shared_from_this()); }
+
+Result<std::unique_ptr<Consumer>> Broker::consumer(const ConsumerConfig& config)
+{
+  if (!is_valid_name(config.group_id)) {
+    return Status::invalid_argument(fmt::format(
+      "invalid group name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)",
+      config.group_id));
+  }
+  if (config.max_poll_records == 0) {
+    return Status::invalid_argument("max_poll_records must be at least 1");
+  }
+  std::unique_ptr<Consumer> consumer(new Consumer(shared_from_this(), config));
+  if (config.coordination == Coordination::file_locks) {
+    MERKQL_ASSIGN_OR_RETURN(consumer->m_membership,
+                            GroupMembership::join(m_env, m_config.dir, config.group_id));
+  }
+  return consumer;
+}
+
+} // namespace merkql

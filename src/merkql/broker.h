@@ -1,0 +1,104 @@
+// The broker: a data directory of topics, each a fixed set of partitions,
+// plus consumer groups (docs/FORMAT.md §Directory layout). Opening is O(1):
+// topics and partitions are opened on first use. A Broker is shared by the
+// producers and consumers made from it and is thread-safe; several processes
+// may open the same directory at once (they coordinate through file locks).
+#pragma once
+
+#include <merkql/env.h>
+#include <merkql/log_block.h>
+#include <merkql/partition.h>
+#include <merkql/status.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace merkql {
+
+struct TopicConfig {
+  uint32_t partitions = 1;
+  Compression compression = Compression::lz4;
+  std::optional<uint64_t> max_records; // retention: newest records kept visible
+  uint64_t segment_bytes = 128ull << 20;
+};
+
+struct BrokerConfig {
+  std::string dir;
+  Compression compression = Compression::lz4; // for auto-created topics
+  std::optional<uint64_t> max_records;        // default retention
+  bool auto_create_topics = true;
+  uint32_t default_partitions = 1;
+  uint64_t segment_bytes = 128ull << 20;
+  Create create = Create::if_missing;          // create the directory if missing
+  Wait lock_wait = Wait::yes;                  // wait for locks, or fail with busy
+  Env* env = nullptr;                          // nullptr: Env::posix()
+};
+
+class Topic {
+public:
+  const std::string& name() const { return m_name; }
+  const TopicConfig& config() const { return m_config; }
+  uint32_t partition_count() const { return m_config.partitions; }
+  // Opens the partition on first use.
+  Result<Partition*> partition(uint32_t id);
+  // Partition for a record: by key hash, else round-robin.
+  uint32_t route(const std::optional<std::string_view>& key);
+
+private:
+  friend class Broker;
+  Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait);
+
+  Env* m_env;
+  std::string m_dir;
+  std::string m_name;
+  TopicConfig m_config;
+  Wait m_lock_wait;
+  std::mutex m_mutex;
+  std::vector<std::unique_ptr<Partition>> m_partitions;
+  uint32_t m_round_robin = 0;
+};
+
+class Producer;
+class Consumer;
+struct ConsumerConfig;
+
+class Broker : public std::enable_shared_from_this<Broker> {
+public:
+  static Result<std::shared_ptr<Broker>> open(BrokerConfig config);
+
+  const BrokerConfig& config() const { return m_config; }
+  const std::string& dir() const { return m_config.dir; }
+  Env* env() const { return m_env; }
+
+  // Creates a topic; invalid_argument if it exists with other settings.
+  Result<Topic*> create_topic(const std::string& name, uint32_t partitions);
+  Result<Topic*> create_topic(const std::string& name, const TopicConfig& config);
+  // An existing topic, or not_found.
+  Result<Topic*> topic(const std::string& name);
+  // An existing topic, or a new one with the default settings when
+  // auto_create_topics is on.
+  Result<Topic*> topic_or_create(const std::string& name);
+  Result<std::vector<std::string>> topic_names();
+  Result<std::vector<std::string>> group_names();
+
+  Producer producer();
+  Result<std::unique_ptr<Consumer>> consumer(const ConsumerConfig& config);
+
+private:
+  explicit Broker(BrokerConfig config);
+  Result<Topic*> load_topic(const std::string& name);
+
+  BrokerConfig m_config;
+  Env* m_env;
+  std::mutex m_mutex;
+  std::map<std::string, std::unique_ptr<Topic>> m_topics;
+};
+
+std::string encode_topic_config(const TopicConfig& config);
+Result<TopicConfig> decode_topic_config(std::string_view bytes);
+
+} // namespace merkql

@@ -1,0 +1,225 @@
+#include <merkql/broker.h>
+#include <merkql/consumer.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace merkql {
+
+Consumer::Consumer(std::shared_ptr<Broker> broker, ConsumerConfig config)
+  : m_broker(std::move(broker)), m_config(std::move(config)),
+    m_offsets(m_broker->env(), m_broker->dir(), m_config.group_id)
+{
+}
+
+Consumer::~Consumer() { (void)close(); }
+
+Status Consumer::subscribe(const std::vector<std::string>& topics)
+{
+  if (m_closed) {
+    return Status::closed("the consumer is closed");
+  }
+  for (const std::string& name : topics) {
+    MERKQL_TRY(m_broker->topic_or_create(name).status());
+  }
+  m_topics = topics;
+  std::sort(m_topics.begin(), m_topics.end());
+  m_topics.erase(std::unique(m_topics.begin(), m_topics.end()), m_topics.end());
+  // Drop partitions of topics no longer subscribed.
+  for (auto it = m_assigned.begin(); it != m_assigned.end();) {
+    if (!std::binary_search(m_topics.begin(), m_topics.end(), it->first.first)) {
+      if (m_membership) {
+        m_membership->release(it->first);
+      }
+      it = m_assigned.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return rebalance(true);
+}
+
+Result<std::vector<TopicPartition>> Consumer::all_partitions()
+{
+  std::vector<TopicPartition> all;
+  for (const std::string& name : m_topics) {
+    MERKQL_ASSIGN_OR_RETURN(Topic * topic, m_broker->topic(name));
+    for (uint32_t p = 0; p < topic->partition_count(); ++p) {
+      all.emplace_back(name, p);
+    }
+  }
+  return all;
+}
+
+Status Consumer::assign(const TopicPartition& tp, Partition* partition,
+                        const std::map<TopicPartition, uint64_t>& committed)
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t next, partition->next_offset());
+  const uint64_t watermark = partition->watermark_for(next);
+  Assigned a;
+  a.partition = partition;
+  auto it = committed.find(tp);
+  if (it != committed.end()) {
+    a.position = std::min(std::max(it->second, watermark), next);
+  } else {
+    a.position = m_config.offset_reset == OffsetReset::earliest ? watermark : next;
+  }
+  a.reader = std::make_unique<PartitionReader>(partition);
+  m_assigned[tp] = std::move(a);
+  if (it == committed.end() || it->second != m_assigned[tp].position) {
+    // Like Kafka, the starting position counts as committed once chosen.
+    if (it == committed.end()) {
+      MERKQL_TRY(m_offsets.commit({{tp, m_assigned[tp].position}}));
+    }
+  }
+  m_last_committed[tp] = it == committed.end() ? m_assigned[tp].position : it->second;
+  return Status::ok();
+}
+
+Status Consumer::rebalance(bool force)
+{
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now - m_last_rebalance < m_config.rebalance_interval) {
+    return Status::ok();
+  }
+  m_last_rebalance = now;
+  MERKQL_ASSIGN_OR_RETURN(auto all, all_partitions());
+  std::vector<TopicPartition> target = all;
+  if (m_membership) {
+    MERKQL_ASSIGN_OR_RETURN(target, m_membership->assignment(all));
+    // Hand back what is no longer ours, at a committed position.
+    for (auto it = m_assigned.begin(); it != m_assigned.end();) {
+      if (std::find(target.begin(), target.end(), it->first) == target.end()) {
+        if (m_config.auto_commit) {
+          MERKQL_TRY(m_offsets.commit({{it->first, it->second.position}}));
+        }
+        m_membership->release(it->first);
+        m_last_committed.erase(it->first);
+        it = m_assigned.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  std::optional<std::map<TopicPartition, uint64_t>> committed;
+  for (const TopicPartition& tp : target) {
+    if (m_assigned.count(tp)) {
+      continue;
+    }
+    if (m_membership) {
+      MERKQL_ASSIGN_OR_RETURN(bool got, m_membership->try_acquire(tp));
+      if (!got) {
+        continue; // the previous owner has not let go yet
+      }
+    }
+    if (!committed) {
+      // Read fresh: the previous owner may have just committed.
+      MERKQL_ASSIGN_OR_RETURN(committed, m_offsets.load());
+    }
+    MERKQL_ASSIGN_OR_RETURN(Topic * topic, m_broker->topic(tp.first));
+    MERKQL_ASSIGN_OR_RETURN(Partition * partition, topic->partition(tp.second));
+    MERKQL_TRY(assign(tp, partition, *committed));
+  }
+  return Status::ok();
+}
+
+Result<std::vector<Record>> Consumer::poll(std::chrono::milliseconds timeout)
+{
+  if (m_closed) {
+    return Status::closed("the consumer is closed");
+  }
+  if (m_config.auto_commit) {
+    MERKQL_TRY(commit_sync());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<Record> out;
+  for (;;) {
+    MERKQL_TRY(rebalance(false));
+    if (!m_assigned.empty()) {
+      std::vector<TopicPartition> order;
+      for (auto& [tp, a] : m_assigned) {
+        order.push_back(tp);
+      }
+      const size_t start = m_next_partition++ % order.size();
+      for (size_t k = 0; k < order.size() && out.size() < m_config.max_poll_records; ++k) {
+        Assigned& a = m_assigned[order[(start + k) % order.size()]];
+        MERKQL_ASSIGN_OR_RETURN(uint64_t next, a.partition->next_offset());
+        a.position = std::max(a.position, a.partition->watermark_for(next));
+        if (a.position >= next) {
+          continue;
+        }
+        MERKQL_ASSIGN_OR_RETURN(
+          size_t n, a.reader->read(a.position, next, m_config.max_poll_records - out.size(), out));
+        a.position += n;
+      }
+    }
+    if (!out.empty() || std::chrono::steady_clock::now() >= deadline) {
+      return out;
+    }
+    m_broker->env()->sleep_ms(10);
+  }
+}
+
+Status Consumer::commit_sync()
+{
+  if (m_closed) {
+    return Status::closed("the consumer is closed");
+  }
+  std::map<TopicPartition, uint64_t> changed;
+  for (auto& [tp, a] : m_assigned) {
+    auto it = m_last_committed.find(tp);
+    if (it == m_last_committed.end() || it->second != a.position) {
+      changed[tp] = a.position;
+    }
+  }
+  MERKQL_TRY(m_offsets.commit(changed));
+  for (auto& [tp, offset] : changed) {
+    m_last_committed[tp] = offset;
+  }
+  return Status::ok();
+}
+
+Status Consumer::commit_sync(const std::map<TopicPartition, uint64_t>& offsets)
+{
+  if (m_closed) {
+    return Status::closed("the consumer is closed");
+  }
+  MERKQL_TRY(m_offsets.commit(offsets));
+  for (auto& [tp, offset] : offsets) {
+    m_last_committed[tp] = offset;
+  }
+  return Status::ok();
+}
+
+Status Consumer::close()
+{
+  if (m_closed) {
+    return Status::ok();
+  }
+  Status status = m_config.auto_commit ? commit_sync() : Status::ok();
+  m_assigned.clear();
+  m_membership.reset();
+  m_closed = true;
+  return status;
+}
+
+std::map<TopicPartition, uint64_t> Consumer::positions() const
+{
+  std::map<TopicPartition, uint64_t> out;
+  for (const auto& [tp, a] : m_assigned) {
+    out[tp] = a.position;
+  }
+  return out;
+}
+
+std::vector<TopicPartition> Consumer::assignment() const
+{
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, a] : m_assigned) {
+    out.push_back(tp);
+  }
+  return out;
+}
+
+} // namespace merkql

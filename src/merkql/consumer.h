@@ -1,0 +1,84 @@
+// Consumer: reads the topics it subscribes to as a member of a consumer
+// group. Its position in each partition starts at the group's committed
+// offset, else at the reset policy (Earliest: the retention watermark;
+// Latest: the end), and never below the watermark. commit_sync() persists
+// positions; close() commits when auto_commit is on and is idempotent; a
+// closed consumer refuses calls. With Coordination::file_locks, consumers of
+// one group in different processes split the partitions between them and
+// rebalance as members come and go. One thread per Consumer.
+#pragma once
+
+#include <merkql/group.h>
+#include <merkql/partition.h>
+#include <merkql/record.h>
+#include <merkql/status.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace merkql {
+
+class Broker;
+
+enum class OffsetReset { earliest, latest };
+enum class Coordination { none, file_locks };
+
+struct ConsumerConfig {
+  std::string group_id;
+  bool auto_commit = false;
+  OffsetReset offset_reset = OffsetReset::latest;
+  size_t max_poll_records = 500;
+  Coordination coordination = Coordination::none;
+  std::chrono::milliseconds rebalance_interval{250};
+};
+
+class Consumer {
+public:
+  ~Consumer();
+
+  Status subscribe(const std::vector<std::string>& topics);
+  // Up to max_poll_records records; waits up to timeout for the first one.
+  Result<std::vector<Record>> poll(std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
+  // Commits the position of every owned partition.
+  Status commit_sync();
+  // Commits explicit positions (the next offset to read).
+  Status commit_sync(const std::map<TopicPartition, uint64_t>& offsets);
+  Status close();
+  bool is_closed() const { return m_closed; }
+
+  // Current position per owned partition (next offset to read).
+  std::map<TopicPartition, uint64_t> positions() const;
+  std::vector<TopicPartition> assignment() const;
+
+private:
+  friend class Broker;
+  Consumer(std::shared_ptr<Broker> broker, ConsumerConfig config);
+
+  struct Assigned {
+    Partition* partition = nullptr;
+    uint64_t position = 0;
+    std::unique_ptr<PartitionReader> reader;
+  };
+
+  Status rebalance(bool force);
+  Status assign(const TopicPartition& tp, Partition* partition,
+                const std::map<TopicPartition, uint64_t>& committed);
+  Result<std::vector<TopicPartition>> all_partitions();
+
+  std::shared_ptr<Broker> m_broker;
+  ConsumerConfig m_config;
+  GroupOffsets m_offsets;
+  std::unique_ptr<GroupMembership> m_membership;
+  std::vector<std::string> m_topics;
+  std::map<TopicPartition, Assigned> m_assigned;
+  std::map<TopicPartition, uint64_t> m_last_committed;
+  std::chrono::steady_clock::time_point m_last_rebalance{};
+  size_t m_next_partition = 0; // fairness across partitions between polls
+  bool m_closed = false;
+};
+
+} // namespace merkql

@@ -1,0 +1,227 @@
+#include <merkql/atomic_file.h>
+#include <merkql/coding.h>
+#include <merkql/filename.h>
+#include <merkql/group.h>
+#include <merkql/record_format.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <random>
+
+namespace merkql {
+
+using namespace format;
+
+std::string encode_group_offsets(const std::map<TopicPartition, uint64_t>& offsets)
+{
+  std::string out;
+  put_u32(out, k_offsets_magic);
+  put_u32(out, k_format_version);
+  put_u32(out, static_cast<uint32_t>(offsets.size()));
+  for (const auto& [tp, offset] : offsets) {
+    out.push_back(static_cast<char>(tp.first.size() & 0xff));
+    out.push_back(static_cast<char>(tp.first.size() >> 8));
+    out.append(tp.first);
+    put_u32(out, tp.second);
+    put_u64(out, offset);
+  }
+  put_u32(out, crc32c(out));
+  return out;
+}
+
+Result<std::map<TopicPartition, uint64_t>> decode_group_offsets(std::string_view bytes)
+{
+  if (bytes.size() < 16 || get_u32(bytes.data()) != k_offsets_magic) {
+    return Status::corruption("not a group offsets file");
+  }
+  if (get_u32(bytes.data() + bytes.size() - 4) != crc32c(bytes.data(), bytes.size() - 4)) {
+    return Status::corruption("group offsets fail their checksum");
+  }
+  if (get_u32(bytes.data() + 4) != k_format_version) {
+    return Status::corruption("unsupported group offsets version");
+  }
+  const uint32_t count = get_u32(bytes.data() + 8);
+  std::map<TopicPartition, uint64_t> out;
+  size_t pos = 12;
+  const size_t end = bytes.size() - 4;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (pos + 2 > end) {
+      return Status::corruption("group offsets are truncated");
+    }
+    size_t len = static_cast<uint8_t>(bytes[pos]) | (static_cast<uint8_t>(bytes[pos + 1]) << 8);
+    pos += 2;
+    if (pos + len + 12 > end) {
+      return Status::corruption("group offsets are truncated");
+    }
+    std::string topic(bytes.substr(pos, len));
+    pos += len;
+    uint32_t partition = get_u32(bytes.data() + pos);
+    uint64_t offset = get_u64(bytes.data() + pos + 4);
+    pos += 12;
+    out[{topic, partition}] = offset;
+  }
+  if (pos != end) {
+    return Status::corruption("trailing bytes in group offsets");
+  }
+  return out;
+}
+
+GroupOffsets::GroupOffsets(Env* env, std::string dir, std::string group)
+  : m_env(env), m_dir(std::move(dir)), m_group(std::move(group))
+{
+}
+
+Result<std::map<TopicPartition, uint64_t>> GroupOffsets::load()
+{
+  const std::string path = group_offsets_file(m_dir, m_group);
+  auto bytes = read_file(m_env, path);
+  if (!bytes.is_ok()) {
+    if (bytes.status().is_not_found()) {
+      return std::map<TopicPartition, uint64_t>{};
+    }
+    return bytes.status();
+  }
+  auto decoded = decode_group_offsets(*bytes);
+  if (!decoded.is_ok()) {
+    return Status::corruption(fmt::format("{}: {}", path, decoded.status().message()));
+  }
+  return decoded;
+}
+
+Status GroupOffsets::commit(const std::map<TopicPartition, uint64_t>& offsets)
+{
+  if (offsets.empty()) {
+    return Status::ok();
+  }
+  const std::string gdir = group_dir(m_dir, m_group);
+  if (!m_env->is_dir(gdir)) {
+    MERKQL_TRY(m_env->create_dir(gdir));
+    MERKQL_TRY(m_env->sync_dir(groups_dir(m_dir)));
+  }
+  MERKQL_ASSIGN_OR_RETURN(auto lock, m_env->lock_file(group_lock_file(m_dir, m_group),
+                                                      LockMode::exclusive, Wait::yes));
+  MERKQL_ASSIGN_OR_RETURN(auto merged, load());
+  bool changed = false;
+  for (const auto& [tp, offset] : offsets) {
+    auto it = merged.find(tp);
+    if (it == merged.end() || it->second != offset) {
+      merged[tp] = offset;
+      changed = true;
+    }
+  }
+  if (!changed) {
+    return Status::ok();
+  }
+  return write_file_atomically(m_env, group_offsets_file(m_dir, m_group),
+                               encode_group_offsets(merged));
+}
+
+// ---------------------------------------------------------------------------
+
+GroupMembership::GroupMembership(Env* env, std::string dir, std::string group)
+  : m_env(env), m_dir(std::move(dir)), m_group(std::move(group))
+{
+}
+
+GroupMembership::~GroupMembership()
+{
+  m_owned.clear();
+  if (m_member_lock) {
+    (void)m_env->remove(group_members_dir(m_dir, m_group) + "/" + m_member_id);
+    m_member_lock.reset();
+  }
+}
+
+Result<std::unique_ptr<GroupMembership>> GroupMembership::join(Env* env, std::string dir,
+                                                               std::string group)
+{
+  std::unique_ptr<GroupMembership> m(new GroupMembership(env, std::move(dir), std::move(group)));
+  MERKQL_TRY(env->create_dir(group_dir(m->m_dir, m->m_group)));
+  MERKQL_TRY(env->create_dir(group_members_dir(m->m_dir, m->m_group)));
+  MERKQL_TRY(env->create_dir(group_owners_dir(m->m_dir, m->m_group)));
+  std::random_device rd;
+  m->m_member_id = fmt::format("{:020}-{:08x}", env->now_ns(), rd());
+  // Lock under a temporary name, then rename into place, so no other member
+  // ever sees the file unlocked and takes it for dead.
+  const std::string members = group_members_dir(m->m_dir, m->m_group);
+  const std::string tmp = members + "/" + m->m_member_id + ".tmp";
+  MERKQL_ASSIGN_OR_RETURN(m->m_member_lock,
+                          env->lock_file(tmp, LockMode::exclusive, Wait::no));
+  MERKQL_TRY(env->rename(tmp, members + "/" + m->m_member_id));
+  return m;
+}
+
+Result<std::vector<std::string>> GroupMembership::live_members()
+{
+  const std::string members = group_members_dir(m_dir, m_group);
+  MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(members));
+  std::vector<std::string> live;
+  for (const std::string& name : names) {
+    if (is_temp_file_name(name)) {
+      continue;
+    }
+    if (name == m_member_id) {
+      live.push_back(name);
+      continue;
+    }
+    auto probe = m_env->lock_file(members + "/" + name, LockMode::exclusive, Wait::no);
+    if (probe.is_ok()) {
+      // Nobody holds it: that member is gone.
+      (void)m_env->remove(members + "/" + name);
+      continue;
+    }
+    if (probe.status().is_busy()) {
+      live.push_back(name);
+    }
+  }
+  std::sort(live.begin(), live.end());
+  return live;
+}
+
+Result<std::vector<TopicPartition>>
+GroupMembership::assignment(const std::vector<TopicPartition>& all)
+{
+  MERKQL_ASSIGN_OR_RETURN(auto members, live_members());
+  auto me = std::find(members.begin(), members.end(), m_member_id);
+  const size_t index = static_cast<size_t>(me - members.begin());
+  std::vector<TopicPartition> sorted = all;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<TopicPartition> mine;
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (i % members.size() == index) {
+      mine.push_back(sorted[i]);
+    }
+  }
+  return mine;
+}
+
+Result<bool> GroupMembership::try_acquire(const TopicPartition& tp)
+{
+  if (owns(tp)) {
+    return true;
+  }
+  auto lock = m_env->lock_file(group_owner_file(m_dir, m_group, tp.first, tp.second),
+                               LockMode::exclusive, Wait::no);
+  if (!lock.is_ok()) {
+    if (lock.status().is_busy()) {
+      return false;
+    }
+    return lock.status();
+  }
+  m_owned[tp] = std::move(lock).value();
+  return true;
+}
+
+void GroupMembership::release(const TopicPartition& tp) { m_owned.erase(tp); }
+
+std::vector<TopicPartition> GroupMembership::owned() const
+{
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, lock] : m_owned) {
+    out.push_back(tp);
+  }
+  return out;
+}
+
+} // namespace merkql

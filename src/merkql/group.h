@@ -1,0 +1,76 @@
+// Consumer groups (docs/FORMAT.md §Groups): committed offsets per (topic,
+// partition), and membership of processes that share a group's partitions.
+//
+// GroupOffsets reads and commits OFFSETS; a commit merges with what other
+// processes committed for other partitions, under the group's LOCK, and is
+// written atomically (temp + fsync + rename + fsync dir).
+// GroupMembership registers this process as a live member (a file it keeps
+// locked, so a killed member disappears with its lock), computes the
+// assignment of partitions to members, and owns partitions through per
+// partition lock files so that at most one member reads a partition.
+// Neither class is thread-safe; processes coordinate through the locks.
+#pragma once
+
+#include <merkql/env.h>
+#include <merkql/status.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace merkql {
+
+using TopicPartition = std::pair<std::string, uint32_t>;
+
+class GroupOffsets {
+public:
+  GroupOffsets(Env* env, std::string dir, std::string group);
+
+  Result<std::map<TopicPartition, uint64_t>> load();
+  // Merges offsets into the stored ones (replacing those partitions' values).
+  Status commit(const std::map<TopicPartition, uint64_t>& offsets);
+
+private:
+  Env* m_env;
+  std::string m_dir;
+  std::string m_group;
+};
+
+std::string encode_group_offsets(const std::map<TopicPartition, uint64_t>& offsets);
+Result<std::map<TopicPartition, uint64_t>> decode_group_offsets(std::string_view bytes);
+
+class GroupMembership {
+public:
+  ~GroupMembership();
+  static Result<std::unique_ptr<GroupMembership>> join(Env* env, std::string dir,
+                                                       std::string group);
+
+  const std::string& member_id() const { return m_member_id; }
+  // Live members, sorted (this one included); removes dead members' files.
+  Result<std::vector<std::string>> live_members();
+  // The partitions this member should own among `all` (sorted round-robin
+  // over the live members).
+  Result<std::vector<TopicPartition>> assignment(const std::vector<TopicPartition>& all);
+  // Takes ownership of a partition without waiting; false if another member
+  // still owns it.
+  Result<bool> try_acquire(const TopicPartition& tp);
+  void release(const TopicPartition& tp);
+  bool owns(const TopicPartition& tp) const { return m_owned.count(tp) > 0; }
+  std::vector<TopicPartition> owned() const;
+
+private:
+  GroupMembership(Env* env, std::string dir, std::string group);
+
+  Env* m_env;
+  std::string m_dir;
+  std::string m_group;
+  std::string m_member_id;
+  std::unique_ptr<FileLock> m_member_lock;
+  std::map<TopicPartition, std::unique_ptr<FileLock>> m_owned;
+};
+
+} // namespace merkql

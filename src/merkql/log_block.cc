@@ -1,0 +1,163 @@
+#include <merkql/coding.h>
+#include <merkql/log_block.h>
+#include <merkql/record_format.h>
+
+#include <fmt/format.h>
+#include <lz4.h>
+
+namespace merkql {
+
+using namespace format;
+
+const char* compression_name(Compression c) { return c == Compression::lz4 ? "lz4" : "none"; }
+
+std::optional<Compression> parse_compression(std::string_view name)
+{
+  if (name == "lz4") {
+    return Compression::lz4;
+  }
+  if (name == "none") {
+    return Compression::none;
+  }
+  return std::nullopt;
+}
+
+uint64_t BlockHeader::total_size() const { return uint64_t{k_block_header_size} + stored_size; }
+bool BlockHeader::is_batch_end() const { return flags & k_block_flag_batch_end; }
+
+std::optional<BlockHeader> parse_block_header(std::string_view bytes)
+{
+  if (bytes.size() < k_block_header_size) {
+    return std::nullopt;
+  }
+  const char* p = bytes.data();
+  BlockHeader h;
+  h.crc = get_u32(p);
+  h.stored_size = get_u32(p + 4);
+  h.raw_size = get_u32(p + 8);
+  h.record_count = get_u32(p + 12);
+  h.first_offset = get_u64(p + 16);
+  h.base_timestamp = static_cast<int64_t>(get_u64(p + 24));
+  uint8_t compression = static_cast<uint8_t>(p[32]);
+  h.flags = static_cast<uint8_t>(p[33]);
+  uint16_t magic = static_cast<uint16_t>(static_cast<uint8_t>(p[34]) | (static_cast<uint8_t>(p[35]) << 8));
+  if (magic != k_block_magic || compression > 1 || h.record_count == 0
+      || h.stored_size > k_max_block_stored_size || h.raw_size > k_max_block_stored_size
+      || (h.flags & ~k_block_flag_batch_end)) {
+    return std::nullopt;
+  }
+  h.compression = static_cast<Compression>(compression);
+  return h;
+}
+
+bool block_checksum_ok(std::string_view block)
+{
+  if (block.size() < k_block_header_size) {
+    return false;
+  }
+  return get_u32(block.data()) == crc32c(block.data() + 4, block.size() - 4);
+}
+
+void encode_block(const StoredRecordView* records, size_t count, uint64_t first_offset,
+                  Compression compression, bool batch_end, std::string& out)
+{
+  thread_local std::string raw;
+  thread_local std::string packed;
+  raw.clear();
+  const int64_t base = count ? records[0].timestamp : 0;
+  int64_t previous = base;
+  for (size_t i = 0; i < count; ++i) {
+    const StoredRecordView& r = records[i];
+    put_varint(raw, zigzag(r.timestamp - previous));
+    previous = r.timestamp;
+    if (r.key) {
+      put_varint(raw, r.key->size() + 1);
+      raw.append(*r.key);
+    } else {
+      put_varint(raw, 0);
+    }
+    put_varint(raw, r.value.size());
+    raw.append(r.value);
+  }
+  std::string_view payload = raw;
+  if (compression == Compression::lz4) {
+    packed.resize(static_cast<size_t>(LZ4_compressBound(static_cast<int>(raw.size()))));
+    int n = LZ4_compress_default(raw.data(), packed.data(), static_cast<int>(raw.size()),
+                                 static_cast<int>(packed.size()));
+    if (n > 0 && static_cast<size_t>(n) < raw.size()) {
+      payload = std::string_view(packed.data(), static_cast<size_t>(n));
+    } else {
+      compression = Compression::none; // incompressible: store as is
+    }
+  }
+  const size_t start = out.size();
+  put_u32(out, 0); // crc, filled below
+  put_u32(out, static_cast<uint32_t>(payload.size()));
+  put_u32(out, static_cast<uint32_t>(raw.size()));
+  put_u32(out, static_cast<uint32_t>(count));
+  put_u64(out, first_offset);
+  put_u64(out, static_cast<uint64_t>(base));
+  out.push_back(static_cast<char>(compression));
+  out.push_back(static_cast<char>(batch_end ? k_block_flag_batch_end : 0));
+  out.push_back(static_cast<char>(k_block_magic & 0xff));
+  out.push_back(static_cast<char>(k_block_magic >> 8));
+  out.append(payload);
+  const uint32_t crc = crc32c(out.data() + start + 4, out.size() - start - 4);
+  for (int i = 0; i < 4; ++i) {
+    out[start + static_cast<size_t>(i)] = static_cast<char>(crc >> (8 * i));
+  }
+}
+
+Status decode_block(std::string_view block, std::string& scratch,
+                    std::vector<StoredRecordView>& out)
+{
+  out.clear();
+  auto header = parse_block_header(block);
+  if (!header || block.size() != header->total_size()) {
+    return Status::corruption("malformed block header");
+  }
+  std::string_view payload = block.substr(k_block_header_size);
+  if (header->compression == Compression::lz4) {
+    scratch.resize(header->raw_size);
+    int n = LZ4_decompress_safe(payload.data(), scratch.data(), static_cast<int>(payload.size()),
+                                static_cast<int>(scratch.size()));
+    if (n < 0 || static_cast<uint32_t>(n) != header->raw_size) {
+      return Status::corruption("LZ4 payload does not decompress");
+    }
+    payload = scratch;
+  } else if (payload.size() != header->raw_size) {
+    return Status::corruption("stored and raw sizes differ in an uncompressed block");
+  }
+  const char* p = payload.data();
+  const char* end = p + payload.size();
+  int64_t timestamp = header->base_timestamp;
+  out.reserve(header->record_count);
+  for (uint32_t i = 0; i < header->record_count; ++i) {
+    uint64_t delta, key_tag, value_size;
+    if (!get_varint(&p, end, &delta)) {
+      return Status::corruption("truncated record timestamp");
+    }
+    timestamp += unzigzag(delta);
+    StoredRecordView r;
+    r.timestamp = timestamp;
+    if (!get_varint(&p, end, &key_tag) || key_tag > static_cast<uint64_t>(end - p) + 1) {
+      return Status::corruption("bad record key length");
+    }
+    if (key_tag > 0) {
+      r.key = std::string_view(p, key_tag - 1);
+      p += key_tag - 1;
+    }
+    if (!get_varint(&p, end, &value_size) || value_size > static_cast<uint64_t>(end - p)) {
+      return Status::corruption("bad record value length");
+    }
+    r.value = std::string_view(p, value_size);
+    p += value_size;
+    out.push_back(r);
+  }
+  if (p != end) {
+    return Status::corruption("trailing bytes after the last record of a block");
+  }
+  return Status::ok();
+}
+
+} // namespace merkql

@@ -1,0 +1,64 @@
+// A log block: a run of consecutive records of one partition, optionally LZ4
+// compressed, behind a checksummed header (docs/FORMAT.md §Segment). The
+// writer groups a batch into blocks; readers decode one block at a time.
+// Topic, partition and offset are not stored per record: they follow from
+// where the block lives and its first offset. Pure code; thread-compatible.
+#pragma once
+
+#include <merkql/record.h>
+#include <merkql/status.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace merkql {
+
+enum class Compression : uint8_t { none = 0, lz4 = 1 };
+const char* compression_name(Compression c);
+std::optional<Compression> parse_compression(std::string_view name);
+
+struct BlockHeader {
+  uint32_t crc = 0;
+  uint32_t stored_size = 0; // payload bytes following the header
+  uint32_t raw_size = 0;    // payload bytes after decompression
+  uint32_t record_count = 0;
+  uint64_t first_offset = 0;
+  int64_t base_timestamp = 0;
+  Compression compression = Compression::none;
+  uint8_t flags = 0;
+
+  uint64_t total_size() const;
+  bool is_batch_end() const;
+};
+
+// Parses the fixed header; nullopt when magic or fields are implausible
+// (e.g. zero bytes past the end of the log).
+std::optional<BlockHeader> parse_block_header(std::string_view bytes);
+// True when crc covers header and payload correctly.
+bool block_checksum_ok(std::string_view block);
+
+// A record's body as stored: what is not implied by its position.
+struct StoredRecord {
+  std::optional<std::string> key;
+  std::string value;
+  TimestampNs timestamp = 0;
+};
+
+struct StoredRecordView {
+  std::optional<std::string_view> key;
+  std::string_view value;
+  TimestampNs timestamp = 0;
+};
+
+// Appends one encoded block holding `records` (first offset first_offset).
+void encode_block(const StoredRecordView* records, size_t count, uint64_t first_offset,
+                  Compression compression, bool batch_end, std::string& out);
+
+// Decodes the records of a checksummed block into views over `scratch`.
+Status decode_block(std::string_view block, std::string& scratch,
+                    std::vector<StoredRecordView>& out);
+
+} // namespace merkql

@@ -1,0 +1,12 @@
+// The whole public API in one include.
+#pragma once
+
+#include <merkql/broker.h>
+#include <merkql/consumer.h>
+#include <merkql/group.h>
+#include <merkql/merkle.h>
+#include <merkql/partition.h>
+#include <merkql/producer.h>
+#include <merkql/record.h>
+#include <merkql/sha256.h>
+#include <merkql/status.h>

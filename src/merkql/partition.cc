@@ -1,0 +1,1030 @@
+#include <merkql/coding.h>
+#include <merkql/filename.h>
+#include <merkql/partition.h>
+#include <merkql/record_format.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+
+namespace merkql {
+
+using namespace format;
+
+namespace {
+
+constexpr uint64_t k_preallocate_step = 4ull << 20;
+
+std::string file_header(uint32_t magic)
+{
+  std::string out;
+  put_u32(out, magic);
+  put_u32(out, k_format_version);
+  put_u64(out, 0);
+  return out;
+}
+
+Status check_file_header(File* file, uint32_t magic)
+{
+  char buf[k_file_header_size];
+  MERKQL_TRY(file->read_exact(0, sizeof buf, buf));
+  if (get_u32(buf) != magic) {
+    return Status::corruption(fmt::format("{}: not a merkql file (bad magic)", file->path()));
+  }
+  if (get_u32(buf + 4) != k_format_version) {
+    return Status::corruption(
+      fmt::format("{}: unsupported format version {}", file->path(), get_u32(buf + 4)));
+  }
+  return Status::ok();
+}
+
+// Opens a file with a fixed header, writing the header if the file is new.
+Result<std::unique_ptr<File>> open_with_header(Env* env, const std::string& path, uint32_t magic,
+                                               bool* created)
+{
+  MERKQL_ASSIGN_OR_RETURN(auto file, env->open_file(path, Create::if_missing));
+  MERKQL_ASSIGN_OR_RETURN(uint64_t size, file->size());
+  if (size < k_file_header_size) {
+    MERKQL_TRY(file->truncate(0));
+    MERKQL_TRY(file->write_at(0, file_header(magic)));
+    MERKQL_TRY(file->sync());
+    *created = true;
+  } else {
+    MERKQL_TRY(check_file_header(file.get(), magic));
+  }
+  return file;
+}
+
+Hash hash_from(const char* p)
+{
+  Hash h;
+  std::memcpy(h.data(), p, 32);
+  return h;
+}
+
+// Hash of the perfect subtree over leaves[first, first + 2^height).
+Hash subtree_hash(const std::vector<Hash>& leaves, uint64_t base_offset, size_t first,
+                  uint32_t height, Sha256& ctx)
+{
+  if (height == 0) {
+    return leaves[first];
+  }
+  const size_t half = size_t{1} << (height - 1);
+  Hash left = subtree_hash(leaves, base_offset, first, height - 1, ctx);
+  Hash right = subtree_hash(leaves, base_offset, first + half, height - 1, ctx);
+  return branch_hash(left, right, base_offset + first, base_offset + first + 2 * half - 1, ctx);
+}
+
+} // namespace
+
+uint64_t tree_position(const NodeId& node)
+{
+  const uint64_t level = node.height - k_chunk_height;
+  const uint64_t last_chunk = ((node.index + 1) << level) - 1;
+  return 2 * last_chunk - static_cast<uint64_t>(std::popcount(last_chunk)) + level;
+}
+
+uint64_t tree_nodes_for_chunks(uint64_t chunks)
+{
+  return 2 * chunks - static_cast<uint64_t>(std::popcount(chunks));
+}
+
+Partition::Partition(Env* env, std::string dir, std::string topic, uint32_t id,
+                     PartitionOptions options)
+  : m_env(env), m_dir(std::move(dir)), m_topic(std::move(topic)), m_id(id),
+    m_options(options)
+{
+}
+
+Partition::~Partition() = default;
+
+Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, std::string topic,
+                                                   uint32_t id, PartitionOptions options)
+{
+  std::unique_ptr<Partition> p(
+    new Partition(env, std::move(dir), std::move(topic), id, options));
+  MERKQL_TRY(p->open_files());
+  // Cheap consistency check; a crash leftover is repaired under the lock.
+  MERKQL_ASSIGN_OR_RETURN(auto head, p->read_head_file(p->m_head_file.get()));
+  bool consistent = false;
+  if (head) {
+    auto seg_size = env->file_size(segment_file(p->m_dir, head->segment));
+    MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, p->tree_node_count());
+    MERKQL_ASSIGN_OR_RETURN(uint64_t entries, p->index_entry_count());
+    const uint64_t chunks = head->next_offset / k_chunk_records;
+    const uint64_t started = (head->next_offset + k_chunk_records - 1) / k_chunk_records;
+    consistent = ((seg_size.is_ok() && *seg_size == head->segment_end)
+                  || (head->next_offset == 0 && head->segment_end == 0))
+                 && nodes == tree_nodes_for_chunks(chunks) && entries == started
+                 && !env->exists(segment_file(p->m_dir, head->segment + 1));
+  }
+  if (!consistent) {
+    std::lock_guard guard(p->m_mutex);
+    MERKQL_ASSIGN_OR_RETURN(auto lock, p->lock());
+    MERKQL_TRY(p->refresh_tail());
+  }
+  return p;
+}
+
+Status Partition::open_files()
+{
+  bool created = false;
+  MERKQL_ASSIGN_OR_RETURN(m_index_file,
+                          open_with_header(m_env, index_file(m_dir), k_index_magic, &created));
+  MERKQL_ASSIGN_OR_RETURN(m_tree_file,
+                          open_with_header(m_env, tree_file(m_dir), k_tree_magic, &created));
+  bool head_created = !m_env->exists(head_file(m_dir));
+  MERKQL_ASSIGN_OR_RETURN(m_head_file, m_env->open_file(head_file(m_dir), Create::if_missing));
+  if (created || head_created) {
+    MERKQL_TRY(m_env->sync_dir(m_dir));
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<FileLock>> Partition::lock()
+{
+  return m_env->lock_file(partition_lock_file(m_dir), LockMode::exclusive, m_options.lock_wait);
+}
+
+Result<std::optional<PartitionHead>> Partition::read_head_file(File* file)
+{
+  char buf[2 * k_head_slot_size];
+  MERKQL_ASSIGN_OR_RETURN(size_t got, file->read_at(0, sizeof buf, buf));
+  std::optional<PartitionHead> best;
+  for (size_t slot = 0; slot < 2; ++slot) {
+    if (got < (slot + 1) * k_head_slot_size) {
+      break;
+    }
+    const char* p = buf + slot * k_head_slot_size;
+    if (get_u32(p) != k_head_magic || get_u32(p + 4) != k_format_version
+        || get_u32(p + k_head_slot_size - 4) != crc32c(p, k_head_slot_size - 4)) {
+      continue;
+    }
+    PartitionHead h;
+    h.sequence = get_u64(p + 8);
+    h.next_offset = get_u64(p + 16);
+    h.segment = get_u32(p + 24);
+    h.segment_end = get_u64(p + 32);
+    const uint8_t count = static_cast<uint8_t>(p[40]);
+    if (count != std::popcount(h.next_offset % k_chunk_records)) {
+      continue;
+    }
+    for (uint8_t i = 0; i < count; ++i) {
+      h.low_peaks.push_back(hash_from(p + 41 + 32 * i));
+    }
+    if (!best || h.sequence > best->sequence) {
+      best = std::move(h);
+    }
+  }
+  return best;
+}
+
+Status Partition::write_head()
+{
+  const uint64_t sequence = m_tail.sequence + 1;
+  std::string slot;
+  slot.reserve(k_head_slot_size);
+  put_u32(slot, k_head_magic);
+  put_u32(slot, k_format_version);
+  put_u64(slot, sequence);
+  put_u64(slot, m_tail.tree.size());
+  put_u32(slot, m_tail.segment);
+  put_u32(slot, 0);
+  put_u64(slot, m_tail.segment_end);
+  std::vector<const Peak*> low;
+  for (const Peak& peak : m_tail.tree.peaks()) {
+    if (peak.node.height < k_chunk_height) {
+      low.push_back(&peak);
+    }
+  }
+  slot.push_back(static_cast<char>(low.size()));
+  for (const Peak* peak : low) {
+    slot.append(reinterpret_cast<const char*>(peak->hash.data()), 32);
+  }
+  slot.resize(k_head_slot_size - 4, '\0');
+  put_u32(slot, crc32c(slot));
+  MERKQL_TRY(m_head_file->write_at((sequence % 2) * k_head_slot_size, slot));
+  m_tail.sequence = sequence;
+  return Status::ok();
+}
+
+Result<PartitionHead> Partition::head()
+{
+  MERKQL_ASSIGN_OR_RETURN(auto head, read_head_file(m_head_file.get()));
+  if (!head) {
+    return PartitionHead{};
+  }
+  return std::move(*head);
+}
+
+Result<uint64_t> Partition::next_offset()
+{
+  MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
+  return h.next_offset;
+}
+
+uint64_t Partition::watermark_for(uint64_t next_offset) const
+{
+  if (m_options.max_records && next_offset > *m_options.max_records) {
+    return next_offset - *m_options.max_records;
+  }
+  return 0;
+}
+
+Result<uint64_t> Partition::tree_node_count()
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_tree_file->size());
+  return (size - k_file_header_size) / k_tree_node_size;
+}
+
+Result<uint64_t> Partition::index_entry_count()
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_index_file->size());
+  return (size - k_file_header_size) / k_index_entry_size;
+}
+
+Result<std::pair<uint32_t, uint64_t>> Partition::index_entry(uint64_t chunk)
+{
+  char buf[k_index_entry_size];
+  MERKQL_TRY(m_index_file->read_exact(k_file_header_size + chunk * k_index_entry_size,
+                                      sizeof buf, buf));
+  return std::pair<uint32_t, uint64_t>{get_u32(buf), get_u32(buf + 4)};
+}
+
+Result<Hash> Partition::stored_node(const NodeId& node)
+{
+  char buf[32];
+  MERKQL_TRY(m_tree_file->read_exact(k_file_header_size + tree_position(node) * k_tree_node_size,
+                                     32, buf));
+  return hash_from(buf);
+}
+
+Result<std::vector<Peak>> Partition::high_peaks(uint64_t chunks)
+{
+  std::vector<Peak> peaks;
+  for (const NodeId& node : peaks_of(chunks * k_chunk_records)) {
+    MERKQL_ASSIGN_OR_RETURN(Hash h, stored_node(node));
+    peaks.push_back(Peak{node, h});
+  }
+  return peaks;
+}
+
+Status Partition::open_active_segment(uint32_t segment, Create create)
+{
+  if (m_segment_file && m_segment_file_id == segment) {
+    return Status::ok();
+  }
+  const std::string path = segment_file(m_dir, segment);
+  const bool existed = m_env->exists(path);
+  MERKQL_ASSIGN_OR_RETURN(m_segment_file, m_env->open_file(path, create));
+  m_segment_file_id = segment;
+  m_preallocated_end = 0;
+  if (!existed) {
+    MERKQL_TRY(m_env->sync_dir(m_dir));
+  }
+  return Status::ok();
+}
+
+Status Partition::refresh_tail()
+{
+  MERKQL_ASSIGN_OR_RETURN(auto head, read_head_file(m_head_file.get()));
+  if (head && m_tail.valid && head->sequence == m_tail.sequence) {
+    MERKQL_TRY(open_active_segment(m_tail.segment, Create::if_missing));
+    MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_segment_file->size());
+    if (size == m_tail.segment_end && !m_env->exists(segment_file(m_dir, m_tail.segment + 1))) {
+      return Status::ok();
+    }
+  }
+  m_tail.valid = false;
+  if (head) {
+    const uint64_t chunks = head->next_offset / k_chunk_records;
+    const uint64_t started = (head->next_offset + k_chunk_records - 1) / k_chunk_records;
+    MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, tree_node_count());
+    MERKQL_ASSIGN_OR_RETURN(uint64_t entries, index_entry_count());
+    MERKQL_TRY(open_active_segment(head->segment, Create::if_missing));
+    MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_segment_file->size());
+    if (size == head->segment_end && nodes == tree_nodes_for_chunks(chunks)
+        && entries == started && !m_env->exists(segment_file(m_dir, head->segment + 1))) {
+      MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, high_peaks(chunks));
+      uint64_t start = chunks * k_chunk_records;
+      size_t i = 0;
+      for (const NodeId& node : peaks_of(head->next_offset)) {
+        if (node.height < k_chunk_height) {
+          peaks.push_back(Peak{node, head->low_peaks[i++]});
+          start += uint64_t{1} << node.height;
+        }
+      }
+      m_tail.tree = MerkleAccumulator(head->next_offset, std::move(peaks));
+      m_tail.sequence = head->sequence;
+      m_tail.segment = head->segment;
+      m_tail.segment_end = head->segment_end;
+      m_tail.valid = true;
+      return Status::ok();
+    }
+  }
+  return recover(head);
+}
+
+// Rebuilds the tail from the last point INDEX and TREE agree on, scanning the
+// log forward over complete batches and cutting off anything after them.
+Status Partition::recover(const std::optional<PartitionHead>& head)
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, tree_node_count());
+  MERKQL_ASSIGN_OR_RETURN(uint64_t entries, index_entry_count());
+  uint64_t tree_chunks = 0;
+  while (tree_nodes_for_chunks(tree_chunks + 1) <= nodes) {
+    ++tree_chunks;
+  }
+  uint64_t start_chunk = std::min(tree_chunks, entries > 0 ? entries - 1 : 0);
+  uint32_t segment = 0;
+  uint64_t pos = 0;
+  if (entries > 0) {
+    MERKQL_ASSIGN_OR_RETURN(auto entry, index_entry(start_chunk));
+    segment = entry.first;
+    pos = entry.second;
+  } else {
+    MERKQL_ASSIGN_OR_RETURN(auto lowest, lowest_segment());
+    segment = lowest.value_or(0);
+  }
+  const uint64_t start_offset = start_chunk * k_chunk_records;
+  MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, high_peaks(start_chunk));
+  MerkleAccumulator tree(start_offset, std::move(peaks));
+  MERKQL_TRY(m_tree_file->truncate(k_file_header_size
+                                   + tree_nodes_for_chunks(start_chunk) * k_tree_node_size));
+  MERKQL_TRY(m_index_file->truncate(k_file_header_size + start_chunk * k_index_entry_size));
+
+  std::string tree_out;
+  std::string index_out;
+  uint32_t committed_segment = segment;
+  uint64_t committed_end = pos;
+  std::optional<uint64_t> expected;
+  struct Pending {
+    uint32_t segment;
+    uint64_t pos;
+    std::string bytes;
+  };
+  std::vector<Pending> pending;
+  std::string header_buf(k_block_header_size, '\0');
+  std::string scratch;
+  std::vector<StoredRecordView> views;
+
+  std::unique_ptr<File> file;
+  uint32_t file_segment = UINT32_MAX;
+  for (;;) {
+    if (file_segment != segment) {
+      auto opened = m_env->open_read_only(segment_file(m_dir, segment));
+      if (!opened.is_ok()) {
+        if (opened.status().is_not_found()) {
+          break;
+        }
+        return opened.status();
+      }
+      file = std::move(opened).value();
+      file_segment = segment;
+    }
+    MERKQL_ASSIGN_OR_RETURN(size_t got, file->read_at(pos, k_block_header_size, header_buf.data()));
+    if (got == 0 && m_env->exists(segment_file(m_dir, segment + 1))) {
+      ++segment;
+      pos = 0;
+      continue;
+    }
+    auto header = parse_block_header(std::string_view(header_buf.data(), got));
+    if (!header || (expected && header->first_offset != *expected)) {
+      break;
+    }
+    std::string block(header->total_size(), '\0');
+    MERKQL_ASSIGN_OR_RETURN(size_t block_got, file->read_at(pos, block.size(), block.data()));
+    if (block_got != block.size() || !block_checksum_ok(block)) {
+      break;
+    }
+    if (!expected && header->first_offset > start_offset) {
+      return Status::corruption(fmt::format(
+        "{}: INDEX entry {} points at a block starting at offset {}", m_dir, start_chunk,
+        header->first_offset));
+    }
+    expected = header->first_offset + header->record_count;
+    pending.push_back(Pending{segment, pos, std::move(block)});
+    pos += header->total_size();
+    if (!header->is_batch_end()) {
+      continue;
+    }
+    // A complete batch: hash it into the tree.
+    for (const Pending& b : pending) {
+      auto h = parse_block_header(b.bytes);
+      MERKQL_TRY(decode_block(b.bytes, scratch, views));
+      for (uint32_t i = 0; i < h->record_count; ++i) {
+        const uint64_t offset = h->first_offset + i;
+        if (offset < tree.size()) {
+          continue;
+        }
+        if (offset % k_chunk_records == 0) {
+          put_u32(index_out, b.segment);
+          put_u32(index_out, static_cast<uint32_t>(b.pos));
+        }
+        Record r{views[i].key ? std::optional<std::string>(std::string(*views[i].key))
+                              : std::nullopt,
+                 std::string(views[i].value), m_topic, m_id, offset, views[i].timestamp};
+        Hash leaf = leaf_hash(record_hash(r, m_sha), offset, m_sha);
+        tree.append(leaf, m_sha, [&](const NodeId& node, const Hash& hash) {
+          if (node.height >= k_chunk_height) {
+            tree_out.append(reinterpret_cast<const char*>(hash.data()), 32);
+          }
+        });
+      }
+    }
+    pending.clear();
+    committed_segment = segment;
+    committed_end = pos;
+  }
+  file.reset();
+
+  // Cut everything after the last complete batch.
+  MERKQL_TRY(open_active_segment(committed_segment, Create::if_missing));
+  MERKQL_ASSIGN_OR_RETURN(uint64_t seg_size, m_segment_file->size());
+  if (seg_size != committed_end) {
+    MERKQL_TRY(m_segment_file->truncate(committed_end));
+    MERKQL_TRY(m_segment_file->sync());
+  }
+  bool removed = false;
+  for (uint32_t s = committed_segment + 1; m_env->exists(segment_file(m_dir, s)); ++s) {
+    MERKQL_TRY(m_env->remove(segment_file(m_dir, s)));
+    removed = true;
+  }
+  if (removed) {
+    MERKQL_TRY(m_env->sync_dir(m_dir));
+  }
+  MERKQL_TRY(m_tree_file->write_at(
+    k_file_header_size + tree_nodes_for_chunks(start_chunk) * k_tree_node_size, tree_out));
+  MERKQL_TRY(m_index_file->write_at(k_file_header_size + start_chunk * k_index_entry_size,
+                                    index_out));
+  MERKQL_TRY(m_tree_file->sync());
+  MERKQL_TRY(m_index_file->sync());
+  m_tail.tree = std::move(tree);
+  m_tail.segment = committed_segment;
+  m_tail.segment_end = committed_end;
+  m_tail.sequence = head ? head->sequence : 0;
+  m_tail.valid = true;
+  MERKQL_TRY(write_head());
+  return m_head_file->sync();
+}
+
+Result<std::optional<uint32_t>> Partition::lowest_segment()
+{
+  MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(m_dir));
+  std::optional<uint32_t> lowest;
+  for (const std::string& name : names) {
+    if (auto id = parse_segment_file_name(name)) {
+      if (!lowest || *id < *lowest) {
+        lowest = *id;
+      }
+    }
+  }
+  return lowest;
+}
+
+Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendInput>& records)
+{
+  if (records.empty()) {
+    return std::vector<AppendedRecord>{};
+  }
+  std::lock_guard guard(m_mutex);
+  MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());
+  MERKQL_TRY(refresh_tail());
+
+  const uint64_t first = m_tail.tree.size();
+  const int64_t now = m_env->now_ns();
+  std::vector<StoredRecordView> views(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    views[i].key = records[i].key;
+    views[i].value = records[i].value;
+    views[i].timestamp = records[i].timestamp.value_or(now);
+  }
+
+  // Lay out blocks of at most block_bytes raw bytes each.
+  std::string out;
+  std::vector<std::pair<size_t, uint64_t>> block_starts; // (first record index, byte position)
+  size_t i = 0;
+  while (i < records.size()) {
+    size_t j = i;
+    size_t raw = 0;
+    while (j < records.size()) {
+      size_t size = records[j].value.size() + (records[j].key ? records[j].key->size() : 0) + 12;
+      if (j > i && raw + size > m_options.block_bytes) {
+        break;
+      }
+      raw += size;
+      ++j;
+    }
+    block_starts.emplace_back(i, out.size());
+    encode_block(views.data() + i, j - i, first + i, m_options.compression, j == records.size(),
+                 out);
+    i = j;
+  }
+  if (out.size() > (1ull << 30)) {
+    return Status::invalid_argument(
+      fmt::format("a batch of {} bytes is larger than the 1 GiB limit", out.size()));
+  }
+
+  // Roll to a new segment when this batch would overflow the active one.
+  uint32_t segment = m_tail.segment;
+  uint64_t pos = m_tail.segment_end;
+  if (pos > 0 && pos + out.size() > m_options.segment_bytes) {
+    ++segment;
+    pos = 0;
+    MERKQL_TRY(m_tree_file->sync()); // bound recovery to the active segment
+    MERKQL_TRY(m_index_file->sync());
+  }
+  MERKQL_TRY(open_active_segment(segment, Create::if_missing));
+  if (pos + out.size() > m_preallocated_end) {
+    uint64_t want = std::max<uint64_t>(out.size(), k_preallocate_step);
+    MERKQL_TRY(m_segment_file->preallocate(pos, want));
+    m_preallocated_end = pos + want;
+  }
+  MERKQL_TRY(m_segment_file->write_at(pos, out));
+  MERKQL_TRY(m_segment_file->sync());
+
+  // Hash into the tree; stored nodes and index entries follow the log.
+  std::vector<AppendedRecord> appended(records.size());
+  std::string tree_out;
+  std::string index_out;
+  const uint64_t tree_base = tree_nodes_for_chunks(first / k_chunk_records);
+  size_t block = 0;
+  Record r;
+  r.topic = m_topic;
+  r.partition = m_id;
+  for (size_t k = 0; k < records.size(); ++k) {
+    while (block + 1 < block_starts.size() && block_starts[block + 1].first <= k) {
+      ++block;
+    }
+    const uint64_t offset = first + k;
+    if (offset % k_chunk_records == 0) {
+      put_u32(index_out, segment);
+      put_u32(index_out, static_cast<uint32_t>(pos + block_starts[block].second));
+    }
+    if (records[k].key) {
+      r.key = std::string(*records[k].key);
+    } else {
+      r.key.reset();
+    }
+    r.value.assign(records[k].value);
+    r.offset = offset;
+    r.timestamp = views[k].timestamp;
+    Hash rh = record_hash(r, m_sha);
+    appended[k] = AppendedRecord{offset, r.timestamp, rh};
+    m_tail.tree.append(leaf_hash(rh, offset, m_sha), m_sha,
+                       [&](const NodeId& node, const Hash& hash) {
+                         if (node.height >= k_chunk_height) {
+                           tree_out.append(reinterpret_cast<const char*>(hash.data()), 32);
+                         }
+                       });
+  }
+  if (!tree_out.empty()) {
+    MERKQL_TRY(
+      m_tree_file->write_at(k_file_header_size + tree_base * k_tree_node_size, tree_out));
+  }
+  if (!index_out.empty()) {
+    const uint64_t started = (first + k_chunk_records - 1) / k_chunk_records;
+    MERKQL_TRY(
+      m_index_file->write_at(k_file_header_size + started * k_index_entry_size, index_out));
+  }
+  const uint64_t chunks_before = first / k_chunk_records;
+  const uint64_t chunks_after = m_tail.tree.size() / k_chunk_records;
+  if (chunks_before / k_tree_sync_chunks != chunks_after / k_tree_sync_chunks) {
+    MERKQL_TRY(m_tree_file->sync());
+    MERKQL_TRY(m_index_file->sync());
+  }
+  m_tail.segment = segment;
+  m_tail.segment_end = pos + out.size();
+  MERKQL_TRY(write_head());
+  return appended;
+}
+
+Result<std::optional<Hash>> Partition::root()
+{
+  MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
+  std::lock_guard guard(m_mutex);
+  MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, high_peaks(h.next_offset / k_chunk_records));
+  size_t i = 0;
+  for (const NodeId& node : peaks_of(h.next_offset)) {
+    if (node.height < k_chunk_height) {
+      peaks.push_back(Peak{node, h.low_peaks[i++]});
+    }
+  }
+  return fold_peaks(peaks, m_sha);
+}
+
+Result<std::vector<Hash>> Partition::chunk_leaves(uint64_t chunk, uint64_t tree_size)
+{
+  const uint64_t first = chunk * k_chunk_records;
+  const uint64_t end = std::min(first + k_chunk_records, tree_size);
+  std::vector<Hash> leaves;
+  PartitionReader reader(this);
+  Record r;
+  r.topic = m_topic;
+  r.partition = m_id;
+  MERKQL_TRY(reader.scan(first, end, [&](uint64_t offset, const StoredRecordView& v) {
+    r.key = v.key ? std::optional<std::string>(std::string(*v.key)) : std::nullopt;
+    r.value.assign(v.value);
+    r.offset = offset;
+    r.timestamp = v.timestamp;
+    leaves.push_back(leaf_hash(record_hash(r, m_sha), offset, m_sha));
+    return true;
+  }));
+  if (leaves.size() != end - first) {
+    return Status::not_found(
+      fmt::format("records {}..{} of {}/{} are no longer stored (compacted)", first, end - 1,
+                  m_topic, m_id));
+  }
+  return leaves;
+}
+
+Result<Hash> Partition::node_hash(const NodeId& node, uint64_t tree_size,
+                                  std::vector<Hash>& leaf_cache, uint64_t& leaf_cache_chunk)
+{
+  if (node.height >= k_chunk_height) {
+    return stored_node(node);
+  }
+  const uint64_t chunk = node.min_offset() / k_chunk_records;
+  if (leaf_cache_chunk != chunk) {
+    MERKQL_ASSIGN_OR_RETURN(leaf_cache, chunk_leaves(chunk, tree_size));
+    leaf_cache_chunk = chunk;
+  }
+  const uint64_t base = chunk * k_chunk_records;
+  return subtree_hash(leaf_cache, base, static_cast<size_t>(node.min_offset() - base),
+                      node.height, m_sha);
+}
+
+Result<std::optional<Hash>> Partition::root_at(uint64_t tree_size)
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t next, next_offset());
+  if (tree_size > next) {
+    return Status::not_found(
+      fmt::format("{}/{} has {} records, not {}", m_topic, m_id, next, tree_size));
+  }
+  std::lock_guard guard(m_mutex);
+  std::vector<Hash> cache;
+  uint64_t cache_chunk = UINT64_MAX;
+  std::vector<Peak> peaks;
+  for (const NodeId& node : peaks_of(tree_size)) {
+    MERKQL_ASSIGN_OR_RETURN(Hash h, node_hash(node, tree_size, cache, cache_chunk));
+    peaks.push_back(Peak{node, h});
+  }
+  return fold_peaks(peaks, m_sha);
+}
+
+Result<InclusionProof> Partition::proof(uint64_t offset, std::optional<uint64_t> tree_size)
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t next, next_offset());
+  const uint64_t n = tree_size.value_or(next);
+  if (n > next) {
+    return Status::not_found(fmt::format("{}/{} has {} records, not {}", m_topic, m_id, next, n));
+  }
+  if (offset >= n) {
+    return Status::not_found(
+      fmt::format("offset {} is not in {}/{} ({} records)", offset, m_topic, m_id, n));
+  }
+  std::lock_guard guard(m_mutex);
+  std::vector<Hash> cache;
+  uint64_t cache_chunk = UINT64_MAX;
+  NodeId leaf{0, offset};
+  MERKQL_ASSIGN_OR_RETURN(Hash leaf_h, node_hash(leaf, n, cache, cache_chunk));
+  return make_proof(
+    offset, n, leaf_h,
+    [&](const NodeId& node) { return node_hash(node, n, cache, cache_chunk); }, m_sha);
+}
+
+Result<Record> Partition::read(uint64_t offset)
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t next, next_offset());
+  if (offset >= next) {
+    return Status::not_found(
+      fmt::format("offset {} is not in {}/{} ({} records)", offset, m_topic, m_id, next));
+  }
+  PartitionReader reader(this);
+  std::vector<Record> out;
+  MERKQL_TRY(reader.read(offset, offset + 1, 1, out).status());
+  if (out.empty()) {
+    return Status::not_found(fmt::format("offset {} of {}/{} is no longer stored", offset,
+                                         m_topic, m_id));
+  }
+  return std::move(out.front());
+}
+
+Result<CompactResult> Partition::compact()
+{
+  std::lock_guard guard(m_mutex);
+  MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());
+  MERKQL_TRY(refresh_tail());
+  CompactResult result;
+  const uint64_t keep_from =
+    watermark_for(m_tail.tree.size()) / k_chunk_records * k_chunk_records;
+  MERKQL_ASSIGN_OR_RETURN(auto lowest, lowest_segment());
+  if (!lowest || keep_from == 0) {
+    return result;
+  }
+  // The tree and index must be durable before the records they summarise go.
+  MERKQL_TRY(m_tree_file->sync());
+  MERKQL_TRY(m_index_file->sync());
+  for (uint32_t s = *lowest; s < m_tail.segment; ++s) {
+    // Segment s may go when the next segment starts at or below keep_from.
+    auto next = m_env->open_read_only(segment_file(m_dir, s + 1));
+    if (!next.is_ok()) {
+      break;
+    }
+    char buf[k_block_header_size];
+    MERKQL_ASSIGN_OR_RETURN(size_t got, (*next)->read_at(0, sizeof buf, buf));
+    auto header = parse_block_header(std::string_view(buf, got));
+    if (!header || header->first_offset > keep_from) {
+      break;
+    }
+    const std::string path = segment_file(m_dir, s);
+    auto size = m_env->file_size(path);
+    if (!size.is_ok()) {
+      continue; // already gone
+    }
+    MERKQL_TRY(m_env->remove(path));
+    result.segments_removed++;
+    result.bytes_reclaimed += *size;
+  }
+  if (result.segments_removed) {
+    MERKQL_TRY(m_env->sync_dir(m_dir));
+  }
+  return result;
+}
+
+Result<PartitionUsage> Partition::usage()
+{
+  PartitionUsage u;
+  MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
+  const uint64_t keep_from = watermark_for(h.next_offset) / k_chunk_records * k_chunk_records;
+  MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(m_dir));
+  std::vector<std::pair<uint32_t, uint64_t>> segments;
+  for (const std::string& name : names) {
+    auto size = m_env->file_size(m_dir + "/" + name);
+    if (!size.is_ok()) {
+      continue;
+    }
+    if (auto id = parse_segment_file_name(name)) {
+      u.records_bytes += *size;
+      segments.emplace_back(*id, *size);
+    } else if (name == "INDEX") {
+      u.index_bytes += *size;
+    } else if (name == "TREE") {
+      u.tree_bytes += *size;
+    } else {
+      u.metadata_bytes += *size;
+    }
+  }
+  std::sort(segments.begin(), segments.end());
+  for (size_t k = 0; k + 1 < segments.size(); ++k) {
+    auto next = m_env->open_read_only(segment_file(m_dir, segments[k + 1].first));
+    if (!next.is_ok()) {
+      break;
+    }
+    char buf[k_block_header_size];
+    MERKQL_ASSIGN_OR_RETURN(size_t got, (*next)->read_at(0, sizeof buf, buf));
+    auto header = parse_block_header(std::string_view(buf, got));
+    if (!header || header->first_offset > keep_from) {
+      break;
+    }
+    u.reclaimable_bytes += segments[k].second;
+  }
+  return u;
+}
+
+// ---------------------------------------------------------------------------
+
+PartitionReader::PartitionReader(Partition* partition) : m_partition(partition) {}
+PartitionReader::~PartitionReader() = default;
+
+Status PartitionReader::open_segment(uint32_t segment)
+{
+  if (m_segment_open && m_segment == segment) {
+    return Status::ok();
+  }
+  auto file = m_partition->m_env->open_read_only(segment_file(m_partition->m_dir, segment));
+  if (!file.is_ok()) {
+    if (file.status().is_not_found()) {
+      return Status::not_found(fmt::format(
+        "segment {} of {}/{} is no longer stored (compacted below the retention watermark)",
+        segment, m_partition->m_topic, m_partition->m_id));
+    }
+    return file.status();
+  }
+  m_segment_file = std::move(file).value();
+  m_segment = segment;
+  m_segment_open = true;
+  return Status::ok();
+}
+
+Status PartitionReader::load_block()
+{
+  MERKQL_TRY(open_segment(m_block_segment));
+  char header_buf[k_block_header_size];
+  MERKQL_ASSIGN_OR_RETURN(size_t got,
+                          m_segment_file->read_at(m_block_pos, sizeof header_buf, header_buf));
+  if (got == 0) {
+    // End of this segment: the log continues in the next one.
+    m_block_segment++;
+    m_block_pos = 0;
+    MERKQL_TRY(open_segment(m_block_segment));
+    MERKQL_ASSIGN_OR_RETURN(got, m_segment_file->read_at(0, sizeof header_buf, header_buf));
+  }
+  auto header = parse_block_header(std::string_view(header_buf, got));
+  if (!header) {
+    return Status::corruption(fmt::format("{}: no valid block header at position {}",
+                                          m_segment_file->path(), m_block_pos));
+  }
+  m_block_bytes.resize(header->total_size());
+  MERKQL_TRY(m_segment_file->read_exact(m_block_pos, m_block_bytes.size(), m_block_bytes.data()));
+  if (!block_checksum_ok(m_block_bytes)) {
+    return Status::corruption(fmt::format("{}: checksum mismatch in the block at position {} "
+                                          "(offsets {}..{})",
+                                          m_segment_file->path(), m_block_pos,
+                                          header->first_offset,
+                                          header->first_offset + header->record_count - 1));
+  }
+  Status decoded = decode_block(m_block_bytes, m_scratch, m_records);
+  if (!decoded.is_ok()) {
+    return Status::corruption(fmt::format("{}: block at position {}: {}", m_segment_file->path(),
+                                          m_block_pos, decoded.message()));
+  }
+  m_block_first = header->first_offset;
+  m_block_size = header->total_size();
+  m_have_block = true;
+  return Status::ok();
+}
+
+Status PartitionReader::seek(uint64_t offset)
+{
+  if (m_have_block && offset >= m_block_first && offset < m_block_first + m_records.size()) {
+    return Status::ok();
+  }
+  if (m_have_block && offset == m_block_first + m_records.size()) {
+    m_block_pos += m_block_size;
+  } else {
+    MERKQL_ASSIGN_OR_RETURN(auto entry, m_partition->index_entry(offset / format::k_chunk_records));
+    m_block_segment = entry.first;
+    m_block_pos = entry.second;
+  }
+  m_have_block = false;
+  for (int guard = 0;; ++guard) {
+    MERKQL_TRY(load_block());
+    if (offset < m_block_first) {
+      return Status::corruption(fmt::format("{}/{}: the index points past offset {}",
+                                            m_partition->m_topic, m_partition->m_id, offset));
+    }
+    if (offset < m_block_first + m_records.size()) {
+      return Status::ok();
+    }
+    m_block_pos += m_block_size;
+  }
+}
+
+Status PartitionReader::scan(uint64_t offset, uint64_t end,
+                             const std::function<bool(uint64_t, const StoredRecordView&)>& fn)
+{
+  while (offset < end) {
+    MERKQL_TRY(seek(offset));
+    for (uint64_t k = offset - m_block_first; k < m_records.size() && offset < end; ++k) {
+      if (!fn(offset, m_records[k])) {
+        return Status::ok();
+      }
+      ++offset;
+    }
+  }
+  return Status::ok();
+}
+
+Result<size_t> PartitionReader::read(uint64_t offset, uint64_t end, size_t max,
+                                     std::vector<Record>& out)
+{
+  size_t count = 0;
+  end = std::min(end, offset + max);
+  MERKQL_TRY(scan(offset, end, [&](uint64_t o, const StoredRecordView& v) {
+    Record& r = out.emplace_back();
+    if (v.key) {
+      r.key.emplace(*v.key);
+    }
+    r.value.assign(v.value);
+    r.topic = m_partition->m_topic;
+    r.partition = m_partition->m_id;
+    r.offset = o;
+    r.timestamp = v.timestamp;
+    ++count;
+    return true;
+  }));
+  return count;
+}
+
+Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t)>& progress)
+{
+  AuditReport report;
+  MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
+  report.next_offset = h.next_offset;
+  {
+    auto size = m_env->file_size(segment_file(m_dir, h.segment));
+    if (size.is_ok() && *size > h.segment_end) {
+      report.torn_tail_bytes = *size - h.segment_end;
+    }
+  }
+  std::lock_guard guard(m_mutex);
+  // Replay the whole tree: stored chunk nodes stand in for compacted records;
+  // every node of height >= chunk height must equal what TREE holds.
+  MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, tree_node_count());
+  const uint64_t chunks = h.next_offset / k_chunk_records;
+  if (nodes < tree_nodes_for_chunks(chunks)) {
+    report.first_bad_offset = (nodes > 0 ? 0 : 0);
+    report.problem = fmt::format("TREE holds {} nodes; {} records need {}", nodes, h.next_offset,
+                                 tree_nodes_for_chunks(chunks));
+    return report;
+  }
+  MerkleAccumulator tree;
+  uint64_t tree_pos = 0;
+  std::string mismatch;
+  auto check_node = [&](const NodeId& node, const Hash& hash) {
+    if (node.height < k_chunk_height || !mismatch.empty()) {
+      return;
+    }
+    auto stored = stored_node(node);
+    if (!stored.is_ok() || *stored != hash) {
+      mismatch = fmt::format("stored tree node over offsets {}..{} does not match the records",
+                             node.min_offset(), node.max_offset());
+      report.first_bad_offset = node.min_offset();
+    }
+    ++tree_pos;
+  };
+  MERKQL_ASSIGN_OR_RETURN(auto lowest, lowest_segment());
+  uint64_t first_stored = 0;
+  if (lowest && *lowest > 0) {
+    // Records below the first kept segment were compacted away.
+    auto f = m_env->open_read_only(segment_file(m_dir, *lowest));
+    if (f.is_ok()) {
+      char buf[k_block_header_size];
+      MERKQL_ASSIGN_OR_RETURN(size_t got, (*f)->read_at(0, sizeof buf, buf));
+      if (auto hdr = parse_block_header(std::string_view(buf, got))) {
+        first_stored = (hdr->first_offset + k_chunk_records - 1) / k_chunk_records * k_chunk_records;
+      }
+    }
+  }
+  for (uint64_t c = 0; c * k_chunk_records < first_stored; ++c) {
+    MERKQL_ASSIGN_OR_RETURN(Hash chunk_hash, stored_node(NodeId{k_chunk_height, c}));
+    // Feed the chunk as a perfect node: emulate by resuming the accumulator.
+    std::vector<Peak> peaks = tree.peaks();
+    Peak current{NodeId{k_chunk_height, c}, chunk_hash};
+    while (!peaks.empty() && peaks.back().node.height == current.node.height) {
+      const Peak left = peaks.back();
+      peaks.pop_back();
+      current = Peak{NodeId{current.node.height + 1, left.node.index >> 1},
+                     branch_hash(left.hash, current.hash, left.node.min_offset(),
+                                 current.node.max_offset(), m_sha)};
+      check_node(current.node, current.hash);
+    }
+    peaks.push_back(current);
+    tree = MerkleAccumulator((c + 1) * k_chunk_records, std::move(peaks));
+  }
+  PartitionReader reader(this);
+  Record r;
+  r.topic = m_topic;
+  r.partition = m_id;
+  Status scanned = reader.scan(tree.size(), h.next_offset,
+                               [&](uint64_t offset, const StoredRecordView& v) {
+    r.key = v.key ? std::optional<std::string>(std::string(*v.key)) : std::nullopt;
+    r.value.assign(v.value);
+    r.offset = offset;
+    r.timestamp = v.timestamp;
+    tree.append(leaf_hash(record_hash(r, m_sha), offset, m_sha), m_sha, check_node);
+    ++report.records_checked;
+    if (progress && offset % 65536 == 0) {
+      progress(offset, h.next_offset);
+    }
+    return mismatch.empty();
+  });
+  if (!scanned.is_ok()) {
+    report.first_bad_offset = tree.size();
+    report.problem = scanned.message();
+    return report;
+  }
+  if (!mismatch.empty()) {
+    report.problem = mismatch;
+    return report;
+  }
+  // The low peaks in HEAD must match the records too.
+  size_t i = 0;
+  for (const Peak& peak : tree.peaks()) {
+    if (peak.node.height < k_chunk_height) {
+      if (i >= h.low_peaks.size() || h.low_peaks[i] != peak.hash) {
+        report.first_bad_offset = peak.node.min_offset();
+        report.problem = fmt::format("HEAD's peak over offsets {}..{} does not match the records",
+                                     peak.node.min_offset(), peak.node.max_offset());
+        return report;
+      }
+      ++i;
+    }
+  }
+  report.root = tree.root(m_sha);
+  return report;
+}
+
+} // namespace merkql

@@ -1,0 +1,199 @@
+// A partition: an append-only log of records that is also a SHA-256 merkle
+// tree (docs/FORMAT.md §Partition). Owns the files of one partition
+// directory: log segments, INDEX, TREE, HEAD and LOCK.
+//
+// Writers (append, compact) hold the exclusive flock on LOCK and re-read the
+// tail from disk under it, so any number of processes may append at once.
+// Readers take no lock: they read HEAD, which is only advanced after a batch
+// is durable, and serve only checksummed records below it. One Partition
+// object may be shared by threads: appends are serialised by a mutex;
+// create a PartitionReader per reading thread.
+#pragma once
+
+#include <merkql/env.h>
+#include <merkql/log_block.h>
+#include <merkql/merkle.h>
+#include <merkql/record.h>
+#include <merkql/status.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace merkql {
+
+struct PartitionOptions {
+  Compression compression = Compression::lz4;
+  std::optional<uint64_t> max_records; // retention: newest records kept visible
+  uint64_t segment_bytes = 128ull << 20;
+  uint32_t block_bytes = 64u << 10; // uncompressed bytes per block, at most
+  Wait lock_wait = Wait::yes;
+};
+
+// One record to append; the timestamp defaults to the wall clock.
+struct AppendInput {
+  std::optional<std::string_view> key;
+  std::string_view value;
+  std::optional<TimestampNs> timestamp;
+};
+
+struct AppendedRecord {
+  uint64_t offset = 0;
+  TimestampNs timestamp = 0;
+  Hash record_hash{};
+};
+
+// The published end of the log, as HEAD records it.
+struct PartitionHead {
+  uint64_t sequence = 0;
+  uint64_t next_offset = 0;
+  uint32_t segment = 0;
+  uint64_t segment_end = 0;
+  std::vector<Hash> low_peaks; // peaks below chunk height, oldest first
+};
+
+struct CompactResult {
+  uint64_t segments_removed = 0;
+  uint64_t bytes_reclaimed = 0;
+};
+
+struct PartitionUsage {
+  uint64_t records_bytes = 0;  // log segments
+  uint64_t index_bytes = 0;
+  uint64_t tree_bytes = 0;
+  uint64_t metadata_bytes = 0; // HEAD, LOCK
+  uint64_t reclaimable_bytes = 0; // segments compact() would remove
+  uint64_t total() const { return records_bytes + index_bytes + tree_bytes + metadata_bytes; }
+};
+
+struct AuditReport {
+  uint64_t records_checked = 0;
+  uint64_t next_offset = 0;
+  std::optional<uint64_t> first_bad_offset;
+  std::string problem;           // why first_bad_offset is bad
+  uint64_t torn_tail_bytes = 0;  // unacknowledged bytes past HEAD (not a failure)
+  std::optional<Hash> root;
+  bool ok() const { return !first_bad_offset; }
+};
+
+class Partition;
+
+// Sequential reader over one partition; keeps its place between calls.
+class PartitionReader {
+public:
+  explicit PartitionReader(Partition* partition);
+  ~PartitionReader();
+
+  // Appends records [offset, min(end, offset + max)) to out.
+  Result<size_t> read(uint64_t offset, uint64_t end, size_t max, std::vector<Record>& out);
+  // Calls fn(offset, stored record) for [offset, end); stops early if fn returns false.
+  Status scan(uint64_t offset, uint64_t end,
+              const std::function<bool(uint64_t, const StoredRecordView&)>& fn);
+
+private:
+  Status seek(uint64_t offset);
+  Status load_block(); // decodes the block at the cursor
+  Status open_segment(uint32_t segment);
+
+  Partition* m_partition;
+  std::unique_ptr<File> m_segment_file;
+  uint32_t m_segment = 0;
+  bool m_segment_open = false;
+  // The decoded block under the cursor.
+  bool m_have_block = false;
+  uint32_t m_block_segment = 0;
+  uint64_t m_block_pos = 0;
+  uint64_t m_block_first = 0;
+  uint64_t m_block_size = 0;
+  std::string m_block_bytes;
+  std::string m_scratch;
+  std::vector<StoredRecordView> m_records;
+};
+
+class Partition {
+public:
+  ~Partition();
+
+  // Opens (creating files as needed) the partition directory `dir`, which
+  // must exist. Repairs a torn tail left by a crash.
+  static Result<std::unique_ptr<Partition>> open(Env* env, std::string dir, std::string topic,
+                                                 uint32_t id, PartitionOptions options);
+
+  const std::string& topic() const { return m_topic; }
+  uint32_t id() const { return m_id; }
+  const std::string& dir() const { return m_dir; }
+  const PartitionOptions& options() const { return m_options; }
+
+  // Appends records as one batch with one fsync; returns their offsets.
+  Result<std::vector<AppendedRecord>> append(const std::vector<AppendInput>& records);
+
+  Result<PartitionHead> head();
+  Result<uint64_t> next_offset();
+  // First offset visible under retention, for a log ending at next_offset.
+  uint64_t watermark_for(uint64_t next_offset) const;
+
+  Result<std::optional<Hash>> root();
+  Result<std::optional<Hash>> root_at(uint64_t tree_size);
+  // Inclusion proof of offset in the tree of tree_size records (default: now).
+  Result<InclusionProof> proof(uint64_t offset, std::optional<uint64_t> tree_size = {});
+  Result<Record> read(uint64_t offset);
+
+  Result<CompactResult> compact();
+  Result<PartitionUsage> usage();
+  Result<AuditReport> audit(const std::function<void(uint64_t, uint64_t)>& progress = {});
+
+private:
+  friend class PartitionReader;
+  Partition(Env* env, std::string dir, std::string topic, uint32_t id, PartitionOptions options);
+
+  struct Tail {
+    bool valid = false;
+    uint64_t sequence = 0;
+    uint32_t segment = 0;
+    uint64_t segment_end = 0;
+    MerkleAccumulator tree;
+  };
+
+  Status open_files();
+  Result<std::optional<PartitionHead>> read_head_file(File* file);
+  Status write_head();
+  Status refresh_tail();
+  Status recover(const std::optional<PartitionHead>& head);
+  Result<std::vector<Peak>> high_peaks(uint64_t chunks);
+  Result<uint64_t> tree_node_count();
+  Result<uint64_t> index_entry_count();
+  Result<std::pair<uint32_t, uint64_t>> index_entry(uint64_t chunk);
+  Result<Hash> stored_node(const NodeId& node);
+  Result<Hash> node_hash(const NodeId& node, uint64_t tree_size,
+                         std::vector<Hash>& leaf_cache, uint64_t& leaf_cache_chunk);
+  Result<std::vector<Hash>> chunk_leaves(uint64_t chunk, uint64_t tree_size);
+  Status open_active_segment(uint32_t segment, Create create);
+  Result<std::optional<uint32_t>> lowest_segment();
+  Result<std::unique_ptr<FileLock>> lock();
+
+  Env* m_env;
+  std::string m_dir;
+  std::string m_topic;
+  uint32_t m_id;
+  PartitionOptions m_options;
+
+  std::mutex m_mutex; // serialises writers of this object
+  Tail m_tail;
+  std::unique_ptr<File> m_head_file;
+  std::unique_ptr<File> m_index_file;
+  std::unique_ptr<File> m_tree_file;
+  std::unique_ptr<File> m_segment_file; // the active segment, for writing
+  uint32_t m_segment_file_id = 0;
+  uint64_t m_preallocated_end = 0;
+  Sha256 m_sha; // under m_mutex
+};
+
+// Position of a stored node (height >= chunk height) in TREE, in nodes.
+uint64_t tree_position(const NodeId& node);
+// Nodes TREE holds once `chunks` chunks are complete.
+uint64_t tree_nodes_for_chunks(uint64_t chunks);
+
+} // namespace merkql

@@ -1,0 +1,188 @@
+#include <merkql/coding.h>
+#include <merkql/record.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace merkql {
+
+namespace {
+
+void put_str(std::string& out, std::string_view s)
+{
+  put_u64(out, s.size());
+  out.append(s);
+}
+
+// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm
+// as used by std::chrono; written out to stay constexpr-free and exact).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+} // namespace
+
+void encode_record(const Record& record, std::string& out)
+{
+  if (record.key) {
+    out.push_back('\x01');
+    put_str(out, *record.key);
+  } else {
+    out.push_back('\x00');
+  }
+  put_str(out, record.value);
+  put_str(out, record.topic);
+  put_u32(out, record.partition);
+  put_u64(out, record.offset);
+  put_str(out, format_timestamp(record.timestamp));
+}
+
+std::string encode_record(const Record& record)
+{
+  std::string out;
+  encode_record(record, out);
+  return out;
+}
+
+Hash record_hash(const Record& record, Sha256& ctx)
+{
+  thread_local std::string buffer;
+  buffer.clear();
+  encode_record(record, buffer);
+  return ctx.digest(buffer);
+}
+
+Hash record_hash(const Record& record)
+{
+  thread_local Sha256 ctx;
+  return record_hash(record, ctx);
+}
+
+std::string format_timestamp(TimestampNs ns)
+{
+  using namespace std::chrono;
+  const sys_time<nanoseconds> tp{nanoseconds{ns}};
+  const auto day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const hh_mm_ss<nanoseconds> tod{tp - day};
+  const auto frac = static_cast<uint64_t>(tod.subseconds().count());
+  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
+                                static_cast<unsigned>(ymd.month()),
+                                static_cast<unsigned>(ymd.day()), tod.hours().count(),
+                                tod.minutes().count(), tod.seconds().count());
+  if (frac == 0) {
+  } else if (frac % 1000000 == 0) {
+    out += fmt::format(".{:03}", frac / 1000000);
+  } else if (frac % 1000 == 0) {
+    out += fmt::format(".{:06}", frac / 1000);
+  } else {
+    out += fmt::format(".{:09}", frac);
+  }
+  out.push_back('Z');
+  return out;
+}
+
+Result<TimestampNs> parse_timestamp(std::string_view text)
+{
+  auto bad = [&](const char* why) {
+    return Status::invalid_argument(
+      fmt::format("invalid RFC 3339 timestamp '{}': {}", text, why));
+  };
+  size_t i = 0;
+  auto digits = [&](size_t n, int64_t* out) {
+    if (i + n > text.size()) {
+      return false;
+    }
+    int64_t v = 0;
+    for (size_t k = 0; k < n; ++k) {
+      char c = text[i + k];
+      if (c < '0' || c > '9') {
+        return false;
+      }
+      v = v * 10 + (c - '0');
+    }
+    i += n;
+    *out = v;
+    return true;
+  };
+  auto expect = [&](char a, char b = 0) {
+    if (i < text.size() && (text[i] == a || (b && text[i] == b))) {
+      ++i;
+      return true;
+    }
+    return false;
+  };
+  int64_t year, month, day, hour, minute, second;
+  if (!digits(4, &year) || !expect('-') || !digits(2, &month) || !expect('-')
+      || !digits(2, &day) || !expect('T', 't') || !digits(2, &hour) || !expect(':')
+      || !digits(2, &minute) || !expect(':') || !digits(2, &second)) {
+    return bad("expected YYYY-MM-DDTHH:MM:SS");
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59
+      || second > 60) {
+    return bad("field out of range");
+  }
+  int64_t nanos = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    int n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n < 9) {
+        nanos = nanos * 10 + (text[i] - '0');
+      }
+      ++n;
+      ++i;
+    }
+    if (n == 0) {
+      return bad("empty fraction");
+    }
+    for (int k = n; k < 9; ++k) {
+      nanos *= 10;
+    }
+  }
+  int64_t offset_seconds = 0;
+  if (expect('Z', 'z')) {
+  } else if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    int sign = text[i] == '-' ? -1 : 1;
+    ++i;
+    int64_t oh, om;
+    if (!digits(2, &oh) || !expect(':') || !digits(2, &om) || oh > 23 || om > 59) {
+      return bad("bad UTC offset");
+    }
+    offset_seconds = sign * (oh * 3600 + om * 60);
+  } else {
+    return bad("missing time zone (Z or +HH:MM)");
+  }
+  if (i != text.size()) {
+    return bad("trailing characters");
+  }
+  using namespace std::chrono;
+  if (!year_month_day{std::chrono::year{static_cast<int>(year)},
+                      std::chrono::month{static_cast<unsigned>(month)},
+                      std::chrono::day{static_cast<unsigned>(day)}}
+         .ok()) {
+    return bad("no such date");
+  }
+  int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  if (secs > 9223372035LL || secs < -9223372035LL) {
+    return bad("outside the representable range (years 1678 to 2262)");
+  }
+  return secs * 1000000000LL + nanos;
+}
+
+uint32_t route_key(std::string_view key, uint32_t partition_count)
+{
+  Hash h = sha256(key);
+  uint32_t v = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
+  return v % partition_count;
+}
+
+} // namespace merkql

@@ -1,0 +1,47 @@
+// A stored record and its canonical encoding and hash (docs/FORMAT.md §Record
+// hash, identical to the reference merkql: see shared COMPAT rules). Also the
+// UTC timestamp text used inside that encoding, and key routing.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <merkql/sha256.h>
+#include <merkql/status.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace merkql {
+
+// Nanoseconds since 1970-01-01T00:00:00Z (negative before it).
+using TimestampNs = int64_t;
+
+struct Record {
+  std::optional<std::string> key;
+  std::string value;
+  std::string topic;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  TimestampNs timestamp = 0;
+
+  bool operator==(const Record&) const = default;
+};
+
+// The canonical byte encoding the record hash covers.
+std::string encode_record(const Record& record);
+void encode_record(const Record& record, std::string& out);
+
+// SHA-256 of encode_record(record); ctx is reused across calls.
+Hash record_hash(const Record& record, Sha256& ctx);
+Hash record_hash(const Record& record);
+
+// "YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z" (fraction as short as exact).
+std::string format_timestamp(TimestampNs ns);
+// Accepts RFC 3339 ("2023-11-14T22:13:20.5Z", "...+02:00", lower-case t/z).
+Result<TimestampNs> parse_timestamp(std::string_view text);
+
+// Partition of a keyed record: big-endian u32 of SHA-256(key)[0..4) mod count.
+uint32_t route_key(std::string_view key, uint32_t partition_count);
+
+} // namespace merkql

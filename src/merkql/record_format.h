@@ -1,0 +1,42 @@
+// Constants of the on-disk formats, shared by writers and readers.
+// See docs/FORMAT.md for the meaning of every field.
+#pragma once
+
+#include <cstdint>
+
+namespace merkql::format {
+
+// The tree stores nodes of height >= k_chunk_height; a chunk is the perfect
+// subtree of 2^k_chunk_height records starting at a multiple of that size.
+constexpr uint32_t k_chunk_height = 6;
+constexpr uint64_t k_chunk_records = uint64_t{1} << k_chunk_height;
+
+// Log block header (§Segment).
+constexpr uint32_t k_block_header_size = 36;
+constexpr uint16_t k_block_magic = 0x4b4d; // "MK"
+constexpr uint8_t k_block_flag_batch_end = 0x01;
+constexpr uint32_t k_max_block_stored_size = 1u << 30;
+
+// HEAD (§Head): two slots, the valid one with the higher sequence wins.
+constexpr uint32_t k_head_magic = 0x4448514d; // "MQHD"
+constexpr uint32_t k_head_slot_size = 256;
+constexpr uint32_t k_head_max_low_peaks = k_chunk_height;
+
+// INDEX and TREE (§Index, §Tree): a 16-byte header, then fixed-size entries.
+constexpr uint32_t k_index_magic = 0x5849514d; // "MQIX"
+constexpr uint32_t k_tree_magic = 0x5254514d;  // "MQTR"
+constexpr uint32_t k_file_header_size = 16;
+constexpr uint32_t k_index_entry_size = 8;
+constexpr uint32_t k_tree_node_size = 32;
+
+// TOPIC (§Topic) and OFFSETS (§Group offsets).
+constexpr uint32_t k_topic_magic = 0x5054514d;   // "MQTP"
+constexpr uint32_t k_offsets_magic = 0x4f47514d; // "MQGO"
+
+constexpr uint32_t k_format_version = 1;
+
+// TREE and INDEX are made durable whenever the count of complete chunks
+// crosses a multiple of this, bounding recovery work after power loss.
+constexpr uint64_t k_tree_sync_chunks = 1024;
+
+} // namespace merkql::format
