@@ -1,3 +1,92 @@
-#include <merkql/merkql.h>
+// merkql: the command-line front end. Declares the global options and the
+// subcommands, parses, runs the chosen one and turns failures into exit
+// statuses (cli/exit_codes.h).
+#include "commands.h"
+
+#include <fmt/format.h>
+
 #include <cstdio>
-int main() { std::puts("merkql 0.1.0"); return 0; }
+#include <exception>
+
+using namespace merkql::cli;
+
+int main(int argc, char** argv)
+{
+  CLI::App app{"merkql: append-only topic log with merkle proofs over a plain data directory",
+               "merkql"};
+  app.set_version_flag("-V,--version", "merkql 0.1.0");
+  GlobalOptions global;
+  app.add_option("-d,--dir", global.dir,
+                 "Data directory (default: $MERKQL_DIR, else ./merkql-data)");
+  app.add_flag("--no-wait", global.no_wait,
+               "Fail with exit status 75 instead of waiting for a lock");
+  app.require_subcommand(1);
+
+  ProduceOptions produce;
+  ConsumeOptions consume;
+  CommitOptions commit;
+  InspectOptions inspect;
+  VerifyProofOptions verify_proof;
+  DuOptions du;
+  CompactOptions compact;
+  CLI::App* produce_cmd = add_produce(app, produce, global);
+  CLI::App* consume_cmd = add_consume(app, consume, global);
+  CLI::App* commit_cmd = add_commit(app, commit, global);
+  CLI::App* inspect_cmd = add_inspect(app, inspect, global);
+  CLI::App* verify_proof_cmd = add_verify_proof(app, verify_proof, global);
+  CLI::App* du_cmd = add_du(app, du, global);
+  CLI::App* compact_cmd = add_compact(app, compact, global);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);
+    }
+    std::fprintf(stderr, "merkql: error: %s\nRun 'merkql --help' for usage.\n", e.what());
+    return exit_usage;
+  }
+
+  try {
+    if (produce_cmd->parsed()) {
+      return run_produce(produce);
+    }
+    if (consume_cmd->parsed()) {
+      return run_consume(consume);
+    }
+    if (commit_cmd->parsed()) {
+      return run_commit(commit);
+    }
+    if (inspect_cmd->parsed()) {
+      return run_inspect(inspect);
+    }
+    if (verify_proof_cmd->parsed()) {
+      return run_verify_proof(verify_proof);
+    }
+    if (du_cmd->parsed()) {
+      return run_du(du);
+    }
+    if (compact_cmd->parsed()) {
+      return run_compact(compact);
+    }
+    std::fprintf(stderr, "merkql: error: no command given\n");
+    return exit_usage;
+  } catch (const Exit& e) {
+    if (*e.what()) {
+      std::fprintf(stderr, "merkql: error: %s\n", e.what());
+    }
+    return e.code();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "merkql: error: out of memory\n");
+    return exit_io_err;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "merkql: error: %s\n", e.what());
+    return exit_io_err;
+  }
+}

@@ -1,0 +1,96 @@
+// The subcommands: for each, its options, the function that declares it on
+// the command line, and the function that runs it and returns the exit code.
+#pragma once
+
+#include "common.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace merkql::cli {
+
+struct ProduceOptions {
+  const GlobalOptions* global = nullptr;
+  std::string topic;
+  std::string input = "json";
+  std::optional<std::string> key;
+  std::optional<std::string> key_field;
+  std::optional<uint32_t> partition;
+  uint32_t partitions = 1;
+  std::string compression = "lz4";
+  std::optional<uint64_t> retention_records;
+  uint64_t batch = 1000;
+  bool ack = false;
+  uint64_t max_record_bytes = 1048576;
+  bool skip_bad = false;
+};
+CLI::App* add_produce(CLI::App& app, ProduceOptions& options, const GlobalOptions& global);
+int run_produce(const ProduceOptions& options);
+
+struct ConsumeOptions {
+  const GlobalOptions* global = nullptr;
+  std::string topics;
+  std::string group;
+  std::string format = "json";
+  std::string from = "earliest";
+  std::optional<uint64_t> max;
+  bool follow = false;
+  bool no_commit = false;
+};
+CLI::App* add_consume(CLI::App& app, ConsumeOptions& options, const GlobalOptions& global);
+int run_consume(const ConsumeOptions& options);
+
+struct CommitOptions {
+  const GlobalOptions* global = nullptr;
+  std::string group;
+  std::optional<std::string> topic;
+  std::optional<uint32_t> partition;
+  std::optional<uint64_t> offset;
+  std::optional<std::string> reset;
+};
+CLI::App* add_commit(CLI::App& app, CommitOptions& options, const GlobalOptions& global);
+int run_commit(const CommitOptions& options);
+
+struct InspectOptions {
+  const GlobalOptions* global = nullptr;
+  bool json = false;
+  std::optional<std::string> topic;
+  std::optional<uint32_t> partition;
+  std::optional<uint64_t> offset;
+};
+CLI::App* add_inspect(CLI::App& app, InspectOptions& options, const GlobalOptions& global);
+int run_inspect(const InspectOptions& options);
+
+struct VerifyProofOptions {
+  const GlobalOptions* global = nullptr;
+  std::optional<std::string> topic;
+  std::optional<uint32_t> partition;
+  std::optional<uint64_t> offset;
+  std::optional<std::string> out;
+  std::optional<std::string> proof;
+  std::optional<std::string> root;
+  bool all = false;
+};
+CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& options,
+                           const GlobalOptions& global);
+int run_verify_proof(const VerifyProofOptions& options);
+
+struct DuOptions {
+  const GlobalOptions* global = nullptr;
+  bool json = false;
+  bool bytes = false;
+};
+CLI::App* add_du(CLI::App& app, DuOptions& options, const GlobalOptions& global);
+int run_du(const DuOptions& options);
+
+struct CompactOptions {
+  const GlobalOptions* global = nullptr;
+  std::optional<std::string> topic;
+};
+CLI::App* add_compact(CLI::App& app, CompactOptions& options, const GlobalOptions& global);
+int run_compact(const CompactOptions& options);
+
+} // namespace merkql::cli

@@ -1,0 +1,194 @@
+// merkql commit: set a consumer group's committed offsets
+// (man/merkql-commit.1).
+#include "commands.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unistd.h>
+
+namespace merkql::cli {
+
+CLI::App* add_commit(CLI::App& app, CommitOptions& o, const GlobalOptions& global)
+{
+  o.global = &global;
+  CLI::App* cmd = app.add_subcommand("commit", "Commit consumer group offsets");
+  cmd->add_option("-g,--group", o.group, "Consumer group whose offsets to set")->required();
+  cmd->add_option("-t,--topic", o.topic, "Topic, with --partition and --offset or --reset");
+  auto* partition = cmd->add_option("--partition", o.partition, "Partition whose offset to set");
+  auto* offset = cmd->add_option("--offset", o.offset, "Offset of the next record to read");
+  auto* reset = cmd->add_option("--reset", o.reset,
+                                "Move to the start or the end of every partition: earliest or "
+                                "latest")
+                  ->check(CLI::IsMember({"earliest", "latest"}));
+  partition->needs(offset);
+  offset->needs(partition);
+  reset->excludes(partition);
+  reset->excludes(offset);
+  return cmd;
+}
+
+namespace {
+
+class StdinCommitter {
+public:
+  StdinCommitter(Broker& broker, GroupOffsets& offsets) : m_broker(broker), m_offsets(offsets) {}
+
+  int run()
+  {
+    constexpr size_t k_read_size = 1 << 16;
+    std::string buf;
+    size_t len = 0;
+    bool eof = false;
+    while (!eof) {
+      buf.resize(len + k_read_size);
+      ssize_t n = ::read(STDIN_FILENO, buf.data() + len, k_read_size);
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        commit();
+        throw Exit(exit_io_err, fmt::format("reading standard input: {}", std::strerror(errno)));
+      }
+      eof = n == 0;
+      len += static_cast<size_t>(n);
+      size_t start = 0;
+      for (;;) {
+        const void* nl = std::memchr(buf.data() + start, '\n', len - start);
+        size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - buf.data()) : len;
+        if (!nl && !eof) {
+          break;
+        }
+        if (!nl && start == len) {
+          break;
+        }
+        if (!line(std::string_view(buf.data() + start, end - start))) {
+          commit();
+          return exit_data_err;
+        }
+        start = end + 1;
+        if (!nl) {
+          break;
+        }
+      }
+      start = std::min(start, len);
+      std::memmove(buf.data(), buf.data() + start, len - start);
+      len -= start;
+      commit(); // commit as it goes, so it works at the end of a --follow pipeline
+    }
+    return exit_ok;
+  }
+
+private:
+  bool bad(const std::string& reason)
+  {
+    std::fprintf(stderr, "merkql: stdin line %llu: %s\n",
+                 static_cast<unsigned long long>(m_line), reason.c_str());
+    return false;
+  }
+
+  bool line(std::string_view text)
+  {
+    ++m_line;
+    if (!text.empty() && text.back() == '\r') {
+      text.remove_suffix(1);
+    }
+    if (text.find_first_not_of(" \t") == std::string_view::npos) {
+      return true; // blank lines are ignored
+    }
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      return bad("invalid JSON: " + json_error_text(e.what()));
+    }
+    if (!doc.is_object()) {
+      return bad("not a consumed record: not a JSON object");
+    }
+    auto topic = doc.find("topic");
+    auto partition = doc.find("partition");
+    auto offset = doc.find("offset");
+    if (topic == doc.end() || !topic->is_string()) {
+      return bad("not a consumed record: no string member \"topic\"");
+    }
+    if (partition == doc.end() || !partition->is_number_unsigned() ||
+        partition->get<uint64_t>() > UINT32_MAX) {
+      return bad("not a consumed record: no integer member \"partition\"");
+    }
+    if (offset == doc.end() || !offset->is_number_unsigned() ||
+        offset->get<uint64_t>() == UINT64_MAX) {
+      return bad("not a consumed record: no integer member \"offset\"");
+    }
+    const std::string& name = topic->get_ref<const std::string&>();
+    const auto p = static_cast<uint32_t>(partition->get<uint64_t>());
+    require_name(name, "topic");
+    TopicPartition tp{name, p};
+    if (!m_known.count(tp)) {
+      (void)existing_partition(m_broker, name, p);
+      m_known.insert(tp);
+    }
+    const uint64_t next = offset->get<uint64_t>() + 1;
+    auto& slot = m_max[tp];
+    if (next > slot) {
+      slot = next;
+    }
+    return true;
+  }
+
+  void commit()
+  {
+    if (!m_max.empty()) {
+      check(m_offsets.commit(m_max));
+      m_max.clear();
+    }
+  }
+
+  Broker& m_broker;
+  GroupOffsets& m_offsets;
+  uint64_t m_line = 0;
+  std::set<TopicPartition> m_known;
+  std::map<TopicPartition, uint64_t> m_max; // not yet committed
+};
+
+} // namespace
+
+int run_commit(const CommitOptions& o)
+{
+  require_name(o.group, "group");
+  if (o.topic) {
+    require_name(*o.topic, "topic");
+  }
+  const bool explicit_offset = o.partition.has_value();
+  if ((explicit_offset || o.reset) && !o.topic) {
+    throw Exit(exit_usage, "--partition/--offset and --reset need --topic");
+  }
+  if (o.topic && !explicit_offset && !o.reset) {
+    throw Exit(exit_usage, "--topic needs --partition and --offset, or --reset");
+  }
+  auto broker = open_broker(*o.global, false);
+  GroupOffsets offsets(broker->env(), broker->dir(), o.group);
+  if (explicit_offset) {
+    (void)existing_partition(*broker, *o.topic, *o.partition);
+    check(offsets.commit({{{*o.topic, *o.partition}, *o.offset}}));
+    return exit_ok;
+  }
+  if (o.reset) {
+    Topic* topic = existing_topic(*broker, *o.topic);
+    std::map<TopicPartition, uint64_t> positions;
+    for (uint32_t p = 0; p < topic->partition_count(); ++p) {
+      Partition* partition = unwrap(topic->partition(p));
+      const uint64_t next = unwrap(partition->next_offset());
+      positions[{*o.topic, p}] = *o.reset == "earliest" ? partition->watermark_for(next) : next;
+    }
+    check(offsets.commit(positions));
+    return exit_ok;
+  }
+  StdinCommitter committer(*broker, offsets);
+  return committer.run();
+}
+
+} // namespace merkql::cli

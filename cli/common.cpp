@@ -1,0 +1,249 @@
+#include "common.h"
+
+#include <merkql/filename.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+namespace merkql::cli {
+
+std::string data_dir(const GlobalOptions& global)
+{
+  if (!global.dir.empty()) {
+    return global.dir;
+  }
+  const char* env = std::getenv("MERKQL_DIR");
+  if (env && *env) {
+    return env;
+  }
+  return "./merkql-data";
+}
+
+std::shared_ptr<Broker> open_broker(const GlobalOptions& global, bool create)
+{
+  BrokerConfig config;
+  config.dir = data_dir(global);
+  config.create = create ? Create::if_missing : Create::no;
+  config.lock_wait = global.no_wait ? Wait::no : Wait::yes;
+  config.auto_create_topics = false;
+  return unwrap(Broker::open(std::move(config)));
+}
+
+void check(const Status& status, std::string_view context)
+{
+  if (status.is_ok()) {
+    return;
+  }
+  std::string message =
+    context.empty() ? status.message() : fmt::format("{}: {}", context, status.message());
+  throw Exit(exit_code_for(status.code()), message);
+}
+
+void require_name(std::string_view name, std::string_view what)
+{
+  if (!is_valid_name(name)) {
+    throw Exit(exit_usage,
+               fmt::format("invalid {} name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - "
+                           "(not . or ..)",
+                           what, name));
+  }
+}
+
+Topic* existing_topic(Broker& broker, const std::string& name)
+{
+  require_name(name, "topic");
+  return unwrap(broker.topic(name));
+}
+
+Partition* existing_partition(Broker& broker, const std::string& topic, uint32_t partition)
+{
+  Topic* t = existing_topic(broker, topic);
+  return unwrap(t->partition(partition));
+}
+
+void append_json_string(std::string& out, std::string_view s)
+{
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  size_t run = 0; // start of the pending run of plain bytes
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      continue;
+    }
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    case '\b': out += "\\b"; break;
+    case '\f': out += "\\f"; break;
+    default:
+      out += "\\u00";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+bool is_valid_utf8(std::string_view s)
+{
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    // Fast path: 8 ASCII bytes at a time.
+    if (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        p += 8;
+        continue;
+      }
+    }
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= n) {
+      return false;
+    }
+    for (int k = 1; k <= n; ++k) {
+      if ((p[k] & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += n + 1;
+  }
+  return true;
+}
+
+void append_json_value(std::string& out, std::string_view value)
+{
+  if (nlohmann::json::accept(value)) {
+    if (value.find_first_of("\n\r") == std::string_view::npos) {
+      out.append(value);
+    } else {
+      // Keep the output one line per record.
+      out += nlohmann::json::parse(value).dump();
+    }
+    return;
+  }
+  if (is_valid_utf8(value)) {
+    append_json_string(out, value);
+  } else {
+    out += nlohmann::json(std::string(value))
+             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+std::string json_error_text(const std::string& what)
+{
+  if (what.rfind("[json.exception.", 0) == 0) {
+    auto close = what.find("] ");
+    if (close != std::string::npos) {
+      return what.substr(close + 2);
+    }
+  }
+  return what;
+}
+
+bool write_all(int fd, std::string_view data)
+{
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void write_stdout(std::string_view data)
+{
+  if (!write_all(STDOUT_FILENO, data)) {
+    throw Exit(exit_io_err, fmt::format("writing standard output: {}", std::strerror(errno)));
+  }
+}
+
+std::string human_size(uint64_t bytes)
+{
+  static const char* units = "KMGTPE";
+  if (bytes < 1024) {
+    return std::to_string(bytes);
+  }
+  double v = static_cast<double>(bytes);
+  int u = -1;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  // Like du -h: one decimal below 10, rounded up.
+  if (v < 10) {
+    double r = std::ceil(v * 10) / 10;
+    if (r < 10) {
+      return fmt::format("{:.1f}{}", r, units[u]);
+    }
+    v = r;
+  }
+  double r = std::ceil(v);
+  if (r >= 1024 && u < 5) {
+    return fmt::format("1.0{}", units[u + 1]);
+  }
+  return fmt::format("{:.0f}{}", r, units[u]);
+}
+
+std::vector<std::string> split_commas(std::string_view text)
+{
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = text.find(',', start);
+    out.emplace_back(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (comma == std::string_view::npos) {
+      return out;
+    }
+    start = comma + 1;
+  }
+}
+
+std::string root_json(const std::optional<Hash>& root)
+{
+  return root ? "\"" + to_hex(*root) + "\"" : "null";
+}
+
+} // namespace merkql::cli

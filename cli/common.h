@@ -1,0 +1,69 @@
+// Helpers shared by the subcommands: global options, opening the data
+// directory, turning Status into exits, JSON text and output buffering.
+#pragma once
+
+#include "exit_codes.h"
+
+#include <merkql/merkql.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace merkql::cli {
+
+struct GlobalOptions {
+  std::string dir;      // --dir; empty: $MERKQL_DIR, else ./merkql-data
+  bool no_wait = false; // --no-wait
+};
+
+// The data directory the command works on.
+std::string data_dir(const GlobalOptions& global);
+
+// Opens the data directory; creates it only when create is true. A missing
+// directory gives exit 66.
+std::shared_ptr<Broker> open_broker(const GlobalOptions& global, bool create);
+
+// Throws Exit with the mapped code when status is not ok.
+void check(const Status& status, std::string_view context = {});
+template<class T> T unwrap(Result<T> result, std::string_view context = {})
+{
+  check(result.status(), context);
+  return std::move(result).value();
+}
+
+// Exit 2 unless name is a valid topic or group name.
+void require_name(std::string_view name, std::string_view what);
+
+// An existing topic, or exit 66.
+Topic* existing_topic(Broker& broker, const std::string& name);
+// An existing partition of an existing topic, or exit 66.
+Partition* existing_partition(Broker& broker, const std::string& topic, uint32_t partition);
+
+// Appends s as a quoted JSON string (s must be valid UTF-8).
+void append_json_string(std::string& out, std::string_view s);
+bool is_valid_utf8(std::string_view s);
+// Appends the text of a stored value as JSON: verbatim when it is a JSON
+// document on one line, else as a JSON string.
+void append_json_value(std::string& out, std::string_view value);
+
+// nlohmann's parse error text without its "[json.exception...] " prefix.
+std::string json_error_text(const std::string& what);
+
+// Writes all of data to fd; false on error (errno set), e.g. EPIPE.
+bool write_all(int fd, std::string_view data);
+// Writes to stdout, or exits 74.
+void write_stdout(std::string_view data);
+
+// "12K", "3.4M" like du -h (powers of 1024).
+std::string human_size(uint64_t bytes);
+
+// Splits "a,b,c" at commas.
+std::vector<std::string> split_commas(std::string_view text);
+
+// "hex" or null for an optional root.
+std::string root_json(const std::optional<Hash>& root);
+
+} // namespace merkql::cli

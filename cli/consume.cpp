@@ -1,0 +1,272 @@
+// merkql consume: write records of topics as JSON lines, as a member of a
+// consumer group (man/merkql-consume.1).
+//
+// Records are polled in bounded batches, formatted into one buffer, written
+// with write(2), and then the positions of what was written are committed.
+// Members of one group divide the partitions through the library's file-lock
+// coordination. With --no-commit nothing may be committed, not even the
+// starting positions the library's Consumer records, so that mode reads the
+// partitions directly from the group's committed offsets.
+#include "commands.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <map>
+#include <thread>
+#include <unistd.h>
+
+namespace merkql::cli {
+
+CLI::App* add_consume(CLI::App& app, ConsumeOptions& o, const GlobalOptions& global)
+{
+  o.global = &global;
+  CLI::App* cmd =
+    app.add_subcommand("consume", "Read records of topics as a member of a consumer group");
+  cmd->add_option("-t,--topic", o.topics, "Topic or topics to read, separated by commas")
+    ->required();
+  cmd->add_option("-g,--group", o.group, "Consumer group to read as")->required();
+  cmd->add_option("--format", o.format, "Output format: json or value")
+    ->check(CLI::IsMember({"json", "value"}));
+  cmd->add_option("--from", o.from,
+                  "Start of a partition without a committed offset: earliest or latest")
+    ->check(CLI::IsMember({"earliest", "latest"}));
+  cmd->add_option("--max", o.max, "Stop after writing this many records");
+  cmd->add_flag("-f,--follow", o.follow, "Keep waiting for new records");
+  cmd->add_flag("--no-commit", o.no_commit, "Do not commit offsets");
+  return cmd;
+}
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_signal(int) { g_stop = 1; }
+
+void install_signal_handlers()
+{
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; // no SA_RESTART: let blocking calls return
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+constexpr size_t k_max_poll = 10000;
+
+class Writer {
+public:
+  explicit Writer(const ConsumeOptions& o) : m_value_only(o.format == "value") {}
+
+  void add(const Record& r)
+  {
+    if (m_value_only) {
+      m_out += r.value;
+      m_out.push_back('\n');
+      return;
+    }
+    m_out += "{\"topic\":";
+    append_json_string(m_out, r.topic);
+    fmt::format_to(std::back_inserter(m_out), ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":",
+                   r.partition, r.offset, format_timestamp(r.timestamp));
+    if (r.key) {
+      if (is_valid_utf8(*r.key)) {
+        append_json_string(m_out, *r.key);
+      } else {
+        append_json_value(m_out, "\x80" + *r.key); // never valid JSON: lossy string
+      }
+    } else {
+      m_out += "null";
+    }
+    m_out += ",\"value\":";
+    append_json_value(m_out, r.value);
+    m_out += "}\n";
+  }
+
+  // Writes what was added; false when standard output is closed or failing.
+  bool flush()
+  {
+    bool ok = write_all(STDOUT_FILENO, m_out);
+    m_out.clear();
+    return ok;
+  }
+
+private:
+  bool m_value_only;
+  std::string m_out;
+};
+
+// Writes records, stopping at --max; returns how many were added and the
+// next offset per partition of what was added.
+size_t add_records(Writer& writer, const std::vector<Record>& records, uint64_t remaining,
+                   std::map<TopicPartition, uint64_t>& written)
+{
+  size_t n = 0;
+  for (const Record& r : records) {
+    if (n >= remaining) {
+      break;
+    }
+    writer.add(r);
+    written[{r.topic, r.partition}] = r.offset + 1;
+    ++n;
+  }
+  return n;
+}
+
+int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
+              const std::vector<std::string>& topics)
+{
+  ConsumerConfig config;
+  config.group_id = o.group;
+  config.auto_commit = false; // commit exactly what was written, after each write
+  config.offset_reset = o.from == "latest" ? OffsetReset::latest : OffsetReset::earliest;
+  config.max_poll_records = k_max_poll;
+  config.coordination = Coordination::file_locks;
+  auto consumer = unwrap(broker->consumer(config));
+  check(consumer->subscribe(topics));
+  size_t total_partitions = 0;
+  for (const std::string& t : topics) {
+    total_partitions += unwrap(broker->topic(t))->partition_count();
+  }
+
+  Writer writer(o);
+  uint64_t remaining = o.max.value_or(UINT64_MAX);
+  auto last_change = std::chrono::steady_clock::now();
+  auto assignment = consumer->assignment();
+  while (remaining > 0 && !g_stop) {
+    auto records = unwrap(consumer->poll(std::chrono::milliseconds(o.follow ? 50 : 0)));
+    if (auto now = consumer->assignment(); now != assignment) {
+      assignment = std::move(now);
+      last_change = std::chrono::steady_clock::now();
+    }
+    if (records.empty()) {
+      if (o.follow) {
+        continue;
+      }
+      // Done unless partitions may still come to this member: it owns fewer
+      // than all of them and the group has not been settled for a while.
+      if (assignment.size() >= total_partitions ||
+          std::chrono::steady_clock::now() - last_change > std::chrono::milliseconds(600)) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    std::map<TopicPartition, uint64_t> written;
+    const size_t n = add_records(writer, records, remaining, written);
+    remaining -= n;
+    if (!writer.flush()) {
+      break; // standard output closed: stop without committing this batch
+    }
+    if (!o.no_commit) {
+      if (n == records.size()) {
+        check(consumer->commit_sync());
+      } else {
+        check(consumer->commit_sync(written));
+      }
+    }
+  }
+  check(consumer->close());
+  return exit_ok;
+}
+
+// --no-commit: read from the committed offsets (or --from) without
+// committing or joining the group.
+int run_peek(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
+             const std::vector<std::string>& topics)
+{
+  GroupOffsets offsets(broker->env(), broker->dir(), o.group);
+  std::map<TopicPartition, uint64_t> committed;
+  {
+    auto loaded = offsets.load();
+    if (loaded.is_ok()) {
+      committed = *loaded;
+    } else if (!loaded.status().is_not_found()) {
+      check(loaded.status());
+    }
+  }
+  struct Cursor {
+    TopicPartition tp;
+    Partition* partition;
+    uint64_t position;
+    std::unique_ptr<PartitionReader> reader;
+  };
+  std::vector<Cursor> cursors;
+  for (const std::string& t : topics) {
+    Topic* topic = unwrap(broker->topic(t));
+    for (uint32_t p = 0; p < topic->partition_count(); ++p) {
+      Partition* partition = unwrap(topic->partition(p));
+      const uint64_t next = unwrap(partition->next_offset());
+      const uint64_t watermark = partition->watermark_for(next);
+      auto it = committed.find({t, p});
+      uint64_t position;
+      if (it != committed.end()) {
+        position = std::min(std::max(it->second, watermark), next);
+      } else {
+        position = o.from == "latest" ? next : watermark;
+      }
+      cursors.push_back(
+        Cursor{{t, p}, partition, position, std::make_unique<PartitionReader>(partition)});
+    }
+  }
+  Writer writer(o);
+  uint64_t remaining = o.max.value_or(UINT64_MAX);
+  std::vector<Record> records;
+  while (remaining > 0 && !g_stop) {
+    bool any = false;
+    for (Cursor& c : cursors) {
+      if (remaining == 0) {
+        break;
+      }
+      const uint64_t next = unwrap(c.partition->next_offset());
+      c.position = std::max(c.position, c.partition->watermark_for(next));
+      if (c.position >= next) {
+        continue;
+      }
+      records.clear();
+      const size_t max = static_cast<size_t>(std::min<uint64_t>(k_max_poll, remaining));
+      const size_t n = unwrap(c.reader->read(c.position, next, max, records));
+      c.position += n;
+      std::map<TopicPartition, uint64_t> written;
+      remaining -= add_records(writer, records, remaining, written);
+      if (!writer.flush()) {
+        return exit_ok;
+      }
+      any = any || n > 0;
+    }
+    if (!any) {
+      if (!o.follow) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return exit_ok;
+}
+
+} // namespace
+
+int run_consume(const ConsumeOptions& o)
+{
+  auto topics = split_commas(o.topics);
+  for (const std::string& t : topics) {
+    require_name(t, "topic");
+  }
+  require_name(o.group, "group");
+  install_signal_handlers();
+  auto broker = open_broker(*o.global, false);
+  for (const std::string& t : topics) {
+    (void)unwrap(broker->topic(t));
+  }
+  if (o.max && *o.max == 0) {
+    return exit_ok;
+  }
+  return o.no_commit ? run_peek(o, broker, topics) : run_group(o, broker, topics);
+}
+
+} // namespace merkql::cli

@@ -1,0 +1,149 @@
+// merkql du: disk usage of the data directory (man/merkql-du.1).
+#include "commands.h"
+
+#include <merkql/filename.h>
+
+#include <fmt/format.h>
+
+namespace merkql::cli {
+
+CLI::App* add_du(CLI::App& app, DuOptions& o, const GlobalOptions& global)
+{
+  o.global = &global;
+  CLI::App* cmd = app.add_subcommand("du", "Report disk usage of the data directory");
+  cmd->add_flag("--json", o.json, "Write one JSON document instead of text");
+  cmd->add_flag("--bytes", o.bytes, "Show every size as an exact number of bytes");
+  return cmd;
+}
+
+namespace {
+
+struct Usage {
+  uint64_t records = 0, index = 0, tree = 0, metadata = 0, reclaimable = 0;
+  uint64_t total() const { return records + index + tree + metadata; }
+  void add(const Usage& u)
+  {
+    records += u.records;
+    index += u.index;
+    tree += u.tree;
+    metadata += u.metadata;
+    reclaimable += u.reclaimable;
+  }
+};
+
+// Bytes of the files under path, recursively; missing entries count 0.
+uint64_t tree_bytes(Env* env, const std::string& path)
+{
+  if (!env->is_dir(path)) {
+    auto size = env->file_size(path);
+    return size.is_ok() ? *size : 0;
+  }
+  auto names = env->list_dir(path);
+  if (!names.is_ok()) {
+    return 0;
+  }
+  uint64_t total = 0;
+  for (const std::string& n : *names) {
+    total += tree_bytes(env, path + "/" + n);
+  }
+  return total;
+}
+
+std::string usage_json(const Usage& u)
+{
+  return fmt::format("\"bytes\":{},\"records\":{},\"index\":{},\"tree\":{},\"metadata\":{},"
+                     "\"reclaimable\":{}",
+                     u.total(), u.records, u.index, u.tree, u.metadata, u.reclaimable);
+}
+
+} // namespace
+
+int run_du(const DuOptions& o)
+{
+  auto broker = open_broker(*o.global, false);
+  Env* env = broker->env();
+  const std::string& dir = broker->dir();
+  struct TopicUsage {
+    std::string name;
+    Usage usage;
+    std::vector<Usage> partitions;
+  };
+  std::vector<TopicUsage> topics;
+  Usage all;
+  for (const std::string& name : unwrap(broker->topic_names())) {
+    Topic* topic = unwrap(broker->topic(name));
+    TopicUsage tu{name, {}, {}};
+    auto config_size = env->file_size(topic_config_file(dir, name));
+    tu.usage.metadata += config_size.is_ok() ? *config_size : 0;
+    for (uint32_t p = 0; p < topic->partition_count(); ++p) {
+      Partition* partition = unwrap(topic->partition(p), fmt::format("{}/{}", name, p));
+      PartitionUsage pu = unwrap(partition->usage(), fmt::format("{}/{}", name, p));
+      Usage u{pu.records_bytes, pu.index_bytes, pu.tree_bytes, pu.metadata_bytes,
+              pu.reclaimable_bytes};
+      tu.usage.add(u);
+      tu.partitions.push_back(u);
+    }
+    all.add(tu.usage);
+    topics.push_back(std::move(tu));
+  }
+  for (const char* f : {"MERKQL", "LOCK"}) {
+    auto size = env->file_size(dir + "/" + f);
+    all.metadata += size.is_ok() ? *size : 0;
+  }
+  std::vector<std::pair<std::string, uint64_t>> groups;
+  uint64_t groups_total = 0;
+  for (const std::string& g : unwrap(broker->group_names())) {
+    const uint64_t bytes = tree_bytes(env, group_dir(dir, g));
+    groups.emplace_back(g, bytes);
+    groups_total += bytes;
+  }
+  const uint64_t total = all.total() + groups_total;
+
+  std::string out;
+  if (o.json) {
+    out += fmt::format("{{\"dir\":");
+    append_json_string(out, dir);
+    out += fmt::format(",\"total\":{},{},\"groups_bytes\":{},\"topics\":[", total,
+                       usage_json(all), groups_total);
+    for (size_t i = 0; i < topics.size(); ++i) {
+      out += i ? ",{\"name\":" : "{\"name\":";
+      append_json_string(out, topics[i].name);
+      out += "," + usage_json(topics[i].usage) + ",\"partitions\":[";
+      for (size_t k = 0; k < topics[i].partitions.size(); ++k) {
+        out += fmt::format("{}{{\"partition\":{},{}}}", k ? "," : "", k,
+                           usage_json(topics[i].partitions[k]));
+      }
+      out += "]}";
+    }
+    out += "],\"groups\":[";
+    for (size_t i = 0; i < groups.size(); ++i) {
+      out += i ? ",{\"name\":" : "{\"name\":";
+      append_json_string(out, groups[i].first);
+      out += fmt::format(",\"bytes\":{}}}", groups[i].second);
+    }
+    out += "]}\n";
+  } else {
+    auto size = [&](uint64_t b) { return o.bytes ? std::to_string(b) : human_size(b); };
+    auto detail = [&](const Usage& u) {
+      return fmt::format("records {}, index {}, tree {}, metadata {}", size(u.records),
+                         size(u.index), size(u.tree), size(u.metadata));
+    };
+    for (const TopicUsage& t : topics) {
+      for (size_t k = 0; k < t.partitions.size(); ++k) {
+        out += fmt::format("{}\t{}/{}\t({})\n", size(t.partitions[k].total()), t.name, k,
+                           detail(t.partitions[k]));
+      }
+      out += fmt::format("{}\t{}\t({})\n", size(t.usage.total()), t.name, detail(t.usage));
+    }
+    for (const auto& [name, bytes] : groups) {
+      out += fmt::format("{}\tgroup {}\n", size(bytes), name);
+    }
+    out += fmt::format("{}\ttotal\t({}, groups {})\n", size(total), detail(all),
+                       size(groups_total));
+    out += fmt::format("{}\treclaimable by merkql compact\n", size(all.reclaimable));
+  }
+  write_stdout(out);
+  return exit_ok;
+}
+
+} // namespace merkql::cli

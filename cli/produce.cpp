@@ -1,0 +1,473 @@
+// merkql produce: append lines of standard input as records (man/merkql-produce.1).
+//
+// Standard input is read with read(2) into one buffer and split into lines.
+// Records accumulate in an arena until --batch of them are pending or input
+// has nothing more ready (poll(2) with a zero timeout) or ends; then each
+// partition's share is appended as one batch with one fsync.
+#include "commands.h"
+
+#include <merkql/filename.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <poll.h>
+#include <unistd.h>
+
+namespace merkql::cli {
+
+CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& global)
+{
+  o.global = &global;
+  CLI::App* cmd = app.add_subcommand("produce", "Append records read from standard input to a topic");
+  cmd->add_option("-t,--topic", o.topic, "Topic to append to")->required();
+  cmd->add_option("--input", o.input, "Input format: json, raw or envelope")
+    ->check(CLI::IsMember({"json", "raw", "envelope"}));
+  auto* key = cmd->add_option("--key", o.key, "Constant key for every record");
+  auto* key_field =
+    cmd->add_option("--key-field", o.key_field, "Field or JSON pointer holding the key");
+  key->excludes(key_field);
+  cmd->add_option("--partition", o.partition, "Send every record to this partition");
+  cmd->add_option("--partitions", o.partitions, "Partitions of a new topic (default 1)")
+    ->check(CLI::Range(1u, 100000u));
+  cmd->add_option("--compression", o.compression, "Compression of a new topic: lz4 or none")
+    ->check(CLI::IsMember({"lz4", "none"}));
+  cmd->add_option("--retention-records", o.retention_records,
+                  "Records kept visible per partition of a new topic")
+    ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o.batch, "Maximum records per batch and fsync (default 1000)")
+    ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
+  cmd->add_flag("--ack", o.ack, "Print one JSON line per durable record");
+  cmd->add_option("--max-record-bytes", o.max_record_bytes,
+                  "Maximum record size in bytes (default 1048576)")
+    ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+  cmd->add_flag("--skip-bad", o.skip_bad, "Report and skip bad lines");
+  return cmd;
+}
+
+namespace {
+
+enum class InputMode { json, raw, envelope };
+
+// A bad input line: the reason, as printed after "stdin line N: ".
+struct BadLine {
+  std::string reason;
+};
+
+// One pending record; key and value live in the arena.
+struct Pending {
+  uint32_t partition = 0;
+  bool has_key = false;
+  size_t key_pos = 0, key_len = 0;
+  size_t value_pos = 0, value_len = 0;
+  std::optional<TimestampNs> timestamp;
+};
+
+class Producer {
+public:
+  Producer(const ProduceOptions& o, Topic* topic) : m_o(o), m_topic(topic)
+  {
+    if (o.input == "raw") {
+      m_mode = InputMode::raw;
+    } else if (o.input == "envelope") {
+      m_mode = InputMode::envelope;
+    }
+    if (o.key_field && o.key_field->starts_with('/')) {
+      try {
+        m_pointer = nlohmann::json::json_pointer(*o.key_field);
+      } catch (const nlohmann::json::exception& e) {
+        throw Exit(exit_usage, fmt::format("--key-field {}: {}", *o.key_field,
+                                           json_error_text(e.what())));
+      }
+    }
+    m_partitions.resize(topic->partition_count());
+  }
+
+  int run();
+
+private:
+  // Returns false when the command must stop (bad line without --skip-bad).
+  bool handle_line(std::string_view line);
+  void add_line(std::string_view line);
+  void add_record(std::optional<std::string_view> key, std::string_view value,
+                  std::optional<uint32_t> partition, std::optional<TimestampNs> timestamp);
+  std::string key_from(const nlohmann::json& doc);
+  bool report_bad(const std::string& reason);
+  void flush();
+
+  const ProduceOptions& m_o;
+  Topic* m_topic;
+  InputMode m_mode = InputMode::json;
+  std::optional<nlohmann::json::json_pointer> m_pointer;
+  std::vector<Partition*> m_partitions;
+  uint64_t m_line = 0;
+  uint64_t m_skipped = 0;
+  std::string m_arena;
+  std::vector<Pending> m_pending;
+  std::string m_scratch;
+  std::string m_acks;
+};
+
+bool Producer::report_bad(const std::string& reason)
+{
+  std::fprintf(stderr, "merkql: stdin line %llu: %s\n", static_cast<unsigned long long>(m_line),
+               reason.c_str());
+  ++m_skipped;
+  return m_o.skip_bad;
+}
+
+bool Producer::handle_line(std::string_view line)
+{
+  ++m_line;
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  }
+  if (line.size() > m_o.max_record_bytes) {
+    return report_bad(fmt::format("line of {} bytes is longer than --max-record-bytes {}",
+                                  line.size(), m_o.max_record_bytes));
+  }
+  if (!is_valid_utf8(line)) {
+    return report_bad("invalid UTF-8");
+  }
+  try {
+    add_line(line);
+  } catch (const BadLine& bad) {
+    return report_bad(bad.reason);
+  }
+  if (m_pending.size() >= m_o.batch) {
+    flush();
+  }
+  return true;
+}
+
+std::string Producer::key_from(const nlohmann::json& doc)
+{
+  const nlohmann::json* field = nullptr;
+  if (m_pointer) {
+    try {
+      if (doc.contains(*m_pointer)) {
+        field = &doc.at(*m_pointer);
+      }
+    } catch (const nlohmann::json::exception&) {
+      field = nullptr;
+    }
+  } else if (doc.is_object()) {
+    auto it = doc.find(*m_o.key_field);
+    if (it != doc.end()) {
+      field = &*it;
+    }
+  }
+  if (!field) {
+    throw BadLine{fmt::format("no key field {}", *m_o.key_field)};
+  }
+  if (field->is_string()) {
+    return field->get<std::string>();
+  }
+  if (field->is_number()) {
+    return field->dump();
+  }
+  throw BadLine{fmt::format("key field {} is not a string or a number", *m_o.key_field)};
+}
+
+void Producer::add_line(std::string_view line)
+{
+  std::optional<std::string_view> key;
+  if (m_o.key) {
+    key = *m_o.key;
+  }
+  switch (m_mode) {
+  case InputMode::raw:
+    add_record(key, line, m_o.partition, std::nullopt);
+    return;
+  case InputMode::json: {
+    if (!m_o.key_field) {
+      if (!nlohmann::json::accept(line)) {
+        try {
+          auto parsed = nlohmann::json::parse(line);
+          (void)parsed;
+          throw BadLine{"invalid JSON"};
+        } catch (const nlohmann::json::exception& e) {
+          throw BadLine{"invalid JSON: " + json_error_text(e.what())};
+        }
+      }
+      add_record(key, line, m_o.partition, std::nullopt);
+      return;
+    }
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw BadLine{"invalid JSON: " + json_error_text(e.what())};
+    }
+    std::string k = key_from(doc);
+    add_record(std::string_view(k), line, m_o.partition, std::nullopt);
+    return;
+  }
+  case InputMode::envelope: {
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw BadLine{"invalid JSON: " + json_error_text(e.what())};
+    }
+    if (!doc.is_object()) {
+      throw BadLine{"invalid envelope: not a JSON object"};
+    }
+    std::optional<std::string> env_key;
+    bool have_key_member = false;
+    std::optional<uint32_t> partition = m_o.partition;
+    std::optional<TimestampNs> timestamp;
+    const nlohmann::json* value = nullptr;
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      const std::string& name = it.key();
+      const nlohmann::json& v = it.value();
+      if (name == "key") {
+        have_key_member = true;
+        if (v.is_string()) {
+          env_key = v.get<std::string>();
+        } else if (!v.is_null()) {
+          throw BadLine{"invalid envelope: key must be a string or null"};
+        }
+      } else if (name == "value") {
+        value = &v;
+      } else if (name == "partition") {
+        if (!v.is_number_unsigned() || v.get<uint64_t>() >= m_topic->partition_count()) {
+          throw BadLine{fmt::format("invalid envelope: partition must be an integer from 0 to {}",
+                                    m_topic->partition_count() - 1)};
+        }
+        partition = static_cast<uint32_t>(v.get<uint64_t>());
+      } else if (name == "timestamp") {
+        if (v.is_string()) {
+          auto ts = parse_timestamp(v.get_ref<const std::string&>());
+          if (!ts.is_ok()) {
+            throw BadLine{"invalid envelope: timestamp: " + ts.status().message()};
+          }
+          timestamp = *ts;
+        } else if (v.is_number_integer()) {
+          const int64_t ms = v.get<int64_t>();
+          constexpr int64_t limit = INT64_MAX / 1000000;
+          if (ms > limit || ms < -limit) {
+            throw BadLine{"invalid envelope: timestamp out of range"};
+          }
+          timestamp = ms * 1000000;
+        } else {
+          throw BadLine{"invalid envelope: timestamp must be an RFC 3339 string or integer "
+                        "milliseconds since the epoch"};
+        }
+      } else {
+        throw BadLine{fmt::format("invalid envelope: unknown member \"{}\"", name)};
+      }
+    }
+    if (!value) {
+      throw BadLine{"invalid envelope: no value member"};
+    }
+    if (value->is_string()) {
+      m_scratch = value->get<std::string>();
+    } else {
+      m_scratch = value->dump();
+    }
+    if (m_scratch.size() > m_o.max_record_bytes) {
+      throw BadLine{fmt::format("value of {} bytes is longer than --max-record-bytes {}",
+                                m_scratch.size(), m_o.max_record_bytes)};
+    }
+    if (have_key_member) {
+      key.reset();
+      if (env_key) {
+        key = std::string_view(*env_key);
+      }
+    }
+    add_record(key, m_scratch, partition, timestamp);
+    return;
+  }
+  }
+}
+
+void Producer::add_record(std::optional<std::string_view> key, std::string_view value,
+                          std::optional<uint32_t> partition,
+                          std::optional<TimestampNs> timestamp)
+{
+  Pending p;
+  p.partition = partition ? *partition : m_topic->route(key);
+  if (key) {
+    p.has_key = true;
+    p.key_pos = m_arena.size();
+    p.key_len = key->size();
+    m_arena.append(*key);
+  }
+  p.value_pos = m_arena.size();
+  p.value_len = value.size();
+  m_arena.append(value);
+  p.timestamp = timestamp;
+  m_pending.push_back(p);
+}
+
+void Producer::flush()
+{
+  if (m_pending.empty()) {
+    return;
+  }
+  const uint32_t count = m_topic->partition_count();
+  std::vector<std::vector<AppendInput>> inputs(count);
+  for (const Pending& p : m_pending) {
+    AppendInput in;
+    if (p.has_key) {
+      in.key = std::string_view(m_arena).substr(p.key_pos, p.key_len);
+    }
+    in.value = std::string_view(m_arena).substr(p.value_pos, p.value_len);
+    in.timestamp = p.timestamp;
+    inputs[p.partition].push_back(in);
+  }
+  std::vector<std::vector<AppendedRecord>> appended(count);
+  for (uint32_t id = 0; id < count; ++id) {
+    if (inputs[id].empty()) {
+      continue;
+    }
+    if (!m_partitions[id]) {
+      m_partitions[id] = unwrap(m_topic->partition(id));
+    }
+    appended[id] = unwrap(m_partitions[id]->append(inputs[id]),
+                          fmt::format("{}/{}", m_topic->name(), id));
+  }
+  if (m_o.ack) {
+    m_acks.clear();
+    std::vector<size_t> next(count, 0);
+    for (const Pending& p : m_pending) {
+      const AppendedRecord& r = appended[p.partition][next[p.partition]++];
+      m_acks += "{\"topic\":";
+      append_json_string(m_acks, m_topic->name());
+      fmt::format_to(std::back_inserter(m_acks),
+                     ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"hash\":\"{}\"}}\n",
+                     p.partition, r.offset, format_timestamp(r.timestamp), to_hex(r.record_hash));
+    }
+    write_stdout(m_acks);
+  }
+  m_pending.clear();
+  m_arena.clear();
+}
+
+bool input_ready()
+{
+  pollfd pfd{STDIN_FILENO, POLLIN, 0};
+  int n;
+  do {
+    n = ::poll(&pfd, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 && (pfd.revents & (POLLIN | POLLHUP));
+}
+
+int Producer::run()
+{
+  constexpr size_t k_read_size = 1 << 20;
+  std::string buf;
+  size_t len = 0;   // valid bytes in buf
+  size_t start = 0; // first byte of the current (incomplete) line
+  size_t scan = 0;  // where to continue looking for a newline
+  bool discarding = false; // inside an over-long line already reported
+  bool eof = false;
+  const size_t limit = m_o.max_record_bytes + 1; // a line may end in \r
+
+  while (!eof) {
+    if (buf.size() < len + k_read_size) {
+      buf.resize(len + k_read_size);
+    }
+    ssize_t n = ::read(STDIN_FILENO, buf.data() + len, k_read_size);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      flush();
+      throw Exit(exit_io_err, fmt::format("reading standard input: {}", std::strerror(errno)));
+    }
+    if (n == 0) {
+      eof = true;
+    }
+    len += static_cast<size_t>(n);
+    for (;;) {
+      const char* nl = static_cast<const char*>(std::memchr(buf.data() + scan, '\n', len - scan));
+      if (!nl) {
+        break;
+      }
+      const size_t end = static_cast<size_t>(nl - buf.data());
+      if (discarding) {
+        discarding = false;
+      } else if (!handle_line(std::string_view(buf.data() + start, end - start))) {
+        flush();
+        return exit_data_err;
+      }
+      start = scan = end + 1;
+    }
+    scan = len;
+    if (!discarding && len - start > limit) {
+      // An over-long line: report it now instead of buffering it whole.
+      ++m_line;
+      if (!report_bad(fmt::format("line longer than --max-record-bytes {}",
+                                  m_o.max_record_bytes))) {
+        flush();
+        return exit_data_err;
+      }
+      discarding = true;
+    }
+    if (discarding) {
+      start = len;
+    }
+    if (eof) {
+      if (!discarding && start < len &&
+          !handle_line(std::string_view(buf.data() + start, len - start))) {
+        flush();
+        return exit_data_err;
+      }
+      start = len;
+    }
+    // Keep only the incomplete line.
+    if (start > 0) {
+      std::memmove(buf.data(), buf.data() + start, len - start);
+      len -= start;
+      scan -= start;
+      start = 0;
+    }
+    if (!eof && !m_pending.empty() && !input_ready()) {
+      flush();
+    }
+  }
+  flush();
+  if (m_skipped > 0) {
+    std::fprintf(stderr, "merkql: skipped %llu bad line%s\n",
+                 static_cast<unsigned long long>(m_skipped), m_skipped == 1 ? "" : "s");
+  }
+  return exit_ok;
+}
+
+} // namespace
+
+int run_produce(const ProduceOptions& o)
+{
+  require_name(o.topic, "topic");
+  if (o.key_field && o.input != "json") {
+    throw Exit(exit_usage, "--key-field needs --input json");
+  }
+  auto broker = open_broker(*o.global, true);
+  auto existing = broker->topic(o.topic);
+  Topic* topic = nullptr;
+  if (existing.is_ok()) {
+    topic = *existing;
+  } else if (existing.status().is_not_found()) {
+    TopicConfig config;
+    config.partitions = o.partitions;
+    config.compression = *parse_compression(o.compression);
+    config.max_records = o.retention_records;
+    topic = unwrap(broker->create_topic(o.topic, config));
+  } else {
+    check(existing.status());
+  }
+  if (o.partition && *o.partition >= topic->partition_count()) {
+    throw Exit(exit_usage, fmt::format("--partition {}: topic {} has {} partition{}",
+                                       *o.partition, o.topic, topic->partition_count(),
+                                       topic->partition_count() == 1 ? "" : "s"));
+  }
+  Producer producer(o, topic);
+  return producer.run();
+}
+
+} // namespace merkql::cli
