@@ -110,13 +110,12 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
   bool consistent = false;
   if (head) {
     auto seg_size = env->file_size(segment_file(p->m_dir, head->segment));
+    const uint64_t log_size = seg_size.is_ok() ? *seg_size : 0;
     MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, p->tree_node_count());
     MERKQL_ASSIGN_OR_RETURN(uint64_t entries, p->index_entry_count());
     const uint64_t chunks = head->next_offset / k_chunk_records;
     const uint64_t started = (head->next_offset + k_chunk_records - 1) / k_chunk_records;
-    consistent = ((seg_size.is_ok() && *seg_size == head->segment_end)
-                  || (head->next_offset == 0 && head->segment_end == 0))
-                 && nodes == tree_nodes_for_chunks(chunks) && entries == started
+    consistent = log_size == head->segment_end && nodes == tree_nodes_for_chunks(chunks) && entries == started
                  && !env->exists(segment_file(p->m_dir, head->segment + 1));
   }
   if (!consistent) {
@@ -290,6 +289,16 @@ Status Partition::refresh_tail()
 {
   MERKQL_ASSIGN_OR_RETURN(auto head, read_head_file(m_head_file.get()));
   if (head && m_tail.valid && head->sequence == m_tail.sequence) {
+    if (m_tail.unacknowledged_bytes) {
+      // Nobody wrote since our failed append: its bytes are ours to drop.
+      MERKQL_TRY(open_active_segment(m_tail.segment, Create::if_missing));
+      MERKQL_TRY(m_segment_file->truncate(m_tail.segment_end));
+      const std::string next = segment_file(m_dir, m_tail.segment + 1);
+      if (m_env->exists(next)) {
+        MERKQL_TRY(m_env->remove(next));
+      }
+      m_tail.unacknowledged_bytes = false;
+    }
     MERKQL_TRY(open_active_segment(m_tail.segment, Create::if_missing));
     MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_segment_file->size());
     if (size == m_tail.segment_end && !m_env->exists(segment_file(m_dir, m_tail.segment + 1))) {
@@ -541,8 +550,19 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     MERKQL_TRY(m_segment_file->preallocate(pos, want));
     m_preallocated_end = pos + want;
   }
-  MERKQL_TRY(m_segment_file->write_at(pos, out));
-  MERKQL_TRY(m_segment_file->sync());
+  Status written = m_segment_file->write_at(pos, out);
+  if (written.is_ok()) {
+    written = m_segment_file->sync();
+  }
+  if (!written.is_ok()) {
+    // Not acknowledged: take the bytes back so the batch never appears. If
+    // that fails too, the next append of this object retries it.
+    m_tail.unacknowledged_bytes = true;
+    if (segment == m_tail.segment && m_segment_file->truncate(pos).is_ok()) {
+      m_tail.unacknowledged_bytes = false;
+    }
+    return written;
+  }
 
   // Hash into the tree; stored nodes and index entries follow the log.
   std::vector<AppendedRecord> appended(records.size());

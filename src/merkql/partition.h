@@ -155,6 +155,7 @@ private:
     uint32_t segment = 0;
     uint64_t segment_end = 0;
     MerkleAccumulator tree;
+    bool unacknowledged_bytes = false; // a failed append left bytes past segment_end
   };
 
   Status open_files();

@@ -1,0 +1,158 @@
+// The reference IoT sensor pipeline (SCENARIO.md) against the library API.
+// Usage: sensor_pipeline [DIR]   (default: a fresh directory under /tmp)
+#include <merkql/merkql.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace {
+
+template<class T> T check(merkql::Result<T> result, const char* what)
+{
+  if (!result.is_ok()) {
+    fmt::print(stderr, "sensor_pipeline: {}: {}\n", what, result.status().message());
+    std::exit(1);
+  }
+  return std::move(result).value();
+}
+
+void check(const merkql::Status& status, const char* what)
+{
+  if (!status.is_ok()) {
+    fmt::print(stderr, "sensor_pipeline: {}: {}\n", what, status.message());
+    std::exit(1);
+  }
+}
+
+merkql::ProducerRecord reading(int sensor, double temp, int64_t ts)
+{
+  const std::string id = fmt::format("sensor-{}", static_cast<char>('a' + sensor));
+  nlohmann::ordered_json value = {{"temp", temp}, {"ts", ts}};
+  return merkql::ProducerRecord{"sensors", id, value.dump(), std::nullopt, std::nullopt};
+}
+
+merkql::ProducerRecord first_reading(int i)
+{
+  return reading(i % 4, 20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i);
+}
+
+std::string sensor_of(const merkql::Record& r) { return r.key.value_or("?"); }
+
+uint64_t directory_bytes(const std::filesystem::path& dir)
+{
+  uint64_t total = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) {
+      total += entry.file_size();
+    }
+  }
+  return total;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  std::string dir;
+  if (argc > 1) {
+    dir = argv[1];
+  } else {
+    char tmpl[] = "/tmp/merkql-sensors-XXXXXX";
+    dir = check(merkql::Result<std::string>(mkdtemp(tmpl) ? std::string(tmpl) : ""), "mkdtemp");
+  }
+
+  merkql::BrokerConfig config;
+  config.dir = dir;
+  config.compression = merkql::Compression::lz4;
+  config.max_records = 500;
+  {
+    auto broker = check(merkql::Broker::open(config), "open");
+    merkql::Producer producer = broker->producer();
+    for (int i = 0; i < 200; ++i) {
+      check(producer.send(first_reading(i)), "send");
+    }
+    for (int b = 0; b < 8; ++b) {
+      std::vector<merkql::ProducerRecord> batch;
+      for (int i = 200 + b * 100; i < 300 + b * 100; ++i) {
+        batch.push_back(first_reading(i));
+      }
+      check(producer.send_batch(batch), "send_batch");
+    }
+
+    // Group "analytics": statistics per sensor.
+    auto analytics = check(broker->consumer({"analytics", false, merkql::OffsetReset::earliest}),
+                           "consumer");
+    check(analytics->subscribe({"sensors"}), "subscribe");
+    auto records = check(analytics->poll(), "poll");
+    fmt::print("Polled {} records.\n", records.size());
+    struct Stats {
+      double min = 1e9, max = -1e9, sum = 0;
+      int count = 0;
+    };
+    std::map<std::string, Stats> stats;
+    for (const auto& r : records) {
+      double temp = nlohmann::json::parse(r.value)["temp"].get<double>();
+      Stats& s = stats[sensor_of(r)];
+      s.min = std::min(s.min, temp);
+      s.max = std::max(s.max, temp);
+      s.sum += temp;
+      s.count++;
+    }
+    for (const auto& [sensor, s] : stats) {
+      fmt::print("{}: min={:.1f}, max={:.1f}, avg={:.1f} ({} readings)\n", sensor, s.min, s.max,
+                 s.sum / s.count, s.count);
+    }
+    check(analytics->commit_sync(), "commit");
+    check(analytics->close(), "close");
+
+    // Group "alerts": readings above 35.0.
+    auto alerts = check(broker->consumer({"alerts", false, merkql::OffsetReset::earliest}),
+                        "consumer");
+    check(alerts->subscribe({"sensors"}), "subscribe");
+    records = check(alerts->poll(), "poll");
+    int total = 0;
+    for (const auto& r : records) {
+      auto value = nlohmann::json::parse(r.value);
+      double temp = value["temp"].get<double>();
+      if (temp > 35.0) {
+        if (++total <= 5) {
+          fmt::print("ALERT: {} temp={:.1f} at ts={}\n", sensor_of(r), temp,
+                     value["ts"].get<int64_t>());
+        }
+      }
+    }
+    if (total > 5) {
+      fmt::print("... and {} more alerts\n", total - 5);
+    }
+    fmt::print("Total alerts: {} out of {} readings\n", total, records.size());
+    check(alerts->close(), "close");
+  }
+
+  // A restart: reopen the directory.
+  auto broker = check(merkql::Broker::open(config), "reopen");
+  auto analytics =
+    check(broker->consumer({"analytics", false, merkql::OffsetReset::earliest}), "consumer");
+  check(analytics->subscribe({"sensors"}), "subscribe");
+  auto records = check(analytics->poll(), "poll");
+  fmt::print("After reopen, analytics polled {} records.\n", records.size());
+
+  merkql::Producer producer = broker->producer();
+  for (int j = 0; j < 100; ++j) {
+    check(producer.send(reading(j % 4, 25.0 + std::fmod(j * 0.2, 10.0), 1700001100 + j)), "send");
+  }
+  records = check(analytics->poll(), "poll");
+  fmt::print("After 100 more readings, analytics polled {} records.\n", records.size());
+  check(analytics->commit_sync(), "commit");
+  check(analytics->close(), "close");
+
+  const uint64_t bytes = directory_bytes(dir);
+  fmt::print("Data directory: {:.1f} KiB ({} bytes) for 1100 records\n", bytes / 1024.0, bytes);
+  return 0;
+}

@@ -1,0 +1,364 @@
+// The library API, shaped like the scenario: produce, consume, groups,
+// retention, persistence.
+#include "support/test_dir.h"
+
+#include <merkql/merkql.h>
+
+#include <set>
+
+using namespace merkql;
+using merkql::test::require_ok;
+using merkql::test::TestDir;
+using merkql::test::unwrap;
+
+namespace {
+
+std::shared_ptr<Broker> open_broker(const TestDir& dir, Compression c = Compression::lz4,
+                                    std::optional<uint64_t> max_records = {})
+{
+  BrokerConfig config;
+  config.dir = dir.data();
+  config.compression = c;
+  config.max_records = max_records;
+  return unwrap(Broker::open(config));
+}
+
+ProducerRecord rec(std::string topic, std::optional<std::string> key, std::string value)
+{
+  return ProducerRecord{std::move(topic), std::move(key), std::move(value), {}, {}};
+}
+
+std::unique_ptr<Consumer> consumer(Broker& broker, std::string group,
+                                   OffsetReset reset = OffsetReset::earliest,
+                                   bool auto_commit = false)
+{
+  ConsumerConfig config;
+  config.group_id = std::move(group);
+  config.offset_reset = reset;
+  config.auto_commit = auto_commit;
+  config.max_poll_records = 100000;
+  return unwrap(broker.consumer(config));
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("merkql::Broker");
+
+TEST_CASE("send and poll round trip keeps key, value and topic")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  Producer producer = broker->producer();
+  RecordMetadata m = unwrap(producer.send(rec("events", std::string("user-1"), R"({"a":1})")));
+  CHECK(m.topic == "events");
+  CHECK(m.offset == 0);
+  unwrap(producer.send(rec("events", std::nullopt, "plain text")));
+  auto c = consumer(*broker, "g");
+  require_ok(c->subscribe({"events"}));
+  auto records = unwrap(c->poll());
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].key == std::optional<std::string>("user-1"));
+  CHECK(records[0].value == R"({"a":1})");
+  CHECK(records[0].topic == "events");
+  CHECK(records[0].timestamp == m.timestamp);
+  CHECK(to_hex(record_hash(records[0])) == to_hex(m.record_hash));
+  CHECK_FALSE(records[1].key.has_value());
+  CHECK(records[1].value == "plain text");
+}
+
+TEST_CASE("offsets are dense and batches get sequential offsets")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  Producer producer = broker->producer();
+  for (uint64_t i = 0; i < 5; ++i) {
+    CHECK(unwrap(producer.send(rec("t", std::nullopt, std::to_string(i)))).offset == i);
+  }
+  std::vector<ProducerRecord> batch;
+  for (int i = 0; i < 300; ++i) {
+    batch.push_back(rec("t", std::nullopt, std::string(static_cast<size_t>(i), 'x')));
+  }
+  auto metas = unwrap(producer.send_batch(batch));
+  for (size_t i = 0; i < metas.size(); ++i) {
+    CHECK(metas[i].offset == 5 + i);
+  }
+}
+
+TEST_CASE("a drained consumer polls empty, then follows the tail")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  Producer producer = broker->producer();
+  unwrap(producer.send(rec("t", std::nullopt, "a")));
+  auto c = consumer(*broker, "g");
+  require_ok(c->subscribe({"t"}));
+  CHECK(unwrap(c->poll()).size() == 1);
+  CHECK(unwrap(c->poll()).empty());
+  unwrap(producer.send(rec("t", std::nullopt, "b")));
+  auto records = unwrap(c->poll());
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].value == "b");
+  CHECK(records[0].offset == 1);
+}
+
+TEST_CASE("a closed consumer refuses calls; close is idempotent")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  auto c = consumer(*broker, "g");
+  require_ok(c->subscribe({"t"}));
+  require_ok(c->close());
+  require_ok(c->close());
+  CHECK(c->poll().status().is_closed());
+  CHECK(c->commit_sync().is_closed());
+  CHECK(c->subscribe({"t"}).is_closed());
+}
+
+TEST_CASE("topics are isolated")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  Producer producer = broker->producer();
+  unwrap(producer.send(rec("a", std::nullopt, "in a")));
+  unwrap(producer.send(rec("b", std::nullopt, "in b")));
+  auto c = consumer(*broker, "g");
+  require_ok(c->subscribe({"a"}));
+  auto records = unwrap(c->poll());
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].value == "in a");
+  CHECK(records[0].offset == 0);
+}
+
+TEST_CASE("the same key goes to the same partition, in order")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  unwrap(broker->create_topic("t", 4));
+  Producer producer = broker->producer();
+  std::map<std::string, uint32_t> partition_of;
+  for (int i = 0; i < 200; ++i) {
+    std::string key = "key-" + std::to_string(i % 7);
+    auto m = unwrap(producer.send(rec("t", key, std::to_string(i))));
+    CHECK(m.partition == route_key(key, 4));
+    auto [it, inserted] = partition_of.emplace(key, m.partition);
+    CHECK(it->second == m.partition);
+  }
+  auto c = consumer(*broker, "g");
+  require_ok(c->subscribe({"t"}));
+  auto records = unwrap(c->poll());
+  REQUIRE(records.size() == 200);
+  std::map<std::string, int> last;
+  for (const Record& r : records) {
+    CHECK(r.partition == partition_of[*r.key]);
+    int v = std::stoi(r.value);
+    auto it = last.find(*r.key);
+    if (it != last.end()) {
+      CHECK(v > it->second);
+    }
+    last[*r.key] = v;
+  }
+}
+
+TEST_CASE("unkeyed records go round-robin")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  unwrap(broker->create_topic("t", 3));
+  Producer producer = broker->producer();
+  std::multiset<uint32_t> partitions;
+  for (int i = 0; i < 9; ++i) {
+    partitions.insert(unwrap(producer.send(rec("t", std::nullopt, "v"))).partition);
+  }
+  CHECK(partitions.count(0) == 3);
+  CHECK(partitions.count(1) == 3);
+  CHECK(partitions.count(2) == 3);
+}
+
+TEST_CASE("groups are independent; Latest skips history; committed beats reset")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  Producer producer = broker->producer();
+  for (int i = 0; i < 10; ++i) {
+    unwrap(producer.send(rec("t", std::nullopt, std::to_string(i))));
+  }
+  auto a = consumer(*broker, "a");
+  require_ok(a->subscribe({"t"}));
+  CHECK(unwrap(a->poll()).size() == 10);
+  require_ok(a->commit_sync());
+  auto b = consumer(*broker, "b");
+  require_ok(b->subscribe({"t"}));
+  CHECK(unwrap(b->poll()).size() == 10);
+  auto latest = consumer(*broker, "l", OffsetReset::latest);
+  require_ok(latest->subscribe({"t"}));
+  CHECK(unwrap(latest->poll()).empty());
+  unwrap(producer.send(rec("t", std::nullopt, "new")));
+  auto records = unwrap(latest->poll());
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].value == "new");
+  require_ok(a->close());
+  // Committed offset 10 beats the reset policy Earliest.
+  auto again = consumer(*broker, "a", OffsetReset::earliest);
+  require_ok(again->subscribe({"t"}));
+  records = unwrap(again->poll());
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].offset == 10);
+}
+
+TEST_CASE("uncommitted positions are not persisted; auto_commit commits on close")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  Producer producer = broker->producer();
+  for (int i = 0; i < 4; ++i) {
+    unwrap(producer.send(rec("t", std::nullopt, std::to_string(i))));
+  }
+  {
+    auto c = consumer(*broker, "manual");
+    require_ok(c->subscribe({"t"}));
+    CHECK(unwrap(c->poll()).size() == 4);
+    require_ok(c->close());
+  }
+  {
+    auto c = consumer(*broker, "manual");
+    require_ok(c->subscribe({"t"}));
+    CHECK(unwrap(c->poll()).size() == 4);
+  }
+  {
+    auto c = consumer(*broker, "auto", OffsetReset::earliest, true);
+    require_ok(c->subscribe({"t"}));
+    CHECK(unwrap(c->poll()).size() == 4);
+    require_ok(c->close());
+  }
+  auto c = consumer(*broker, "auto", OffsetReset::earliest, true);
+  require_ok(c->subscribe({"t"}));
+  CHECK(unwrap(c->poll()).empty());
+}
+
+TEST_CASE("a commit merges with the group's other partitions")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  GroupOffsets offsets(broker->env(), broker->dir(), "g");
+  require_ok(offsets.commit({{{"t", 0}, 5}}));
+  require_ok(offsets.commit({{{"t", 1}, 7}}));
+  require_ok(offsets.commit({{{"u", 0}, 1}}));
+  auto all = unwrap(offsets.load());
+  CHECK(all.size() == 3);
+  CHECK(all[{"t", 0}] == 5);
+  CHECK(all[{"t", 1}] == 7);
+}
+
+TEST_CASE("records, commits, partition counts and roots persist across reopen")
+{
+  TestDir dir;
+  std::optional<Hash> root;
+  {
+    auto broker = open_broker(dir);
+    unwrap(broker->create_topic("t", 3));
+    Producer producer = broker->producer();
+    for (int i = 0; i < 500; ++i) {
+      unwrap(producer.send_batch({rec("t", "k" + std::to_string(i % 11), std::to_string(i))}));
+    }
+    auto c = consumer(*broker, "g");
+    require_ok(c->subscribe({"t"}));
+    CHECK(unwrap(c->poll()).size() == 500);
+    require_ok(c->commit_sync());
+    root = unwrap(unwrap(unwrap(broker->topic("t"))->partition(1))->root());
+  }
+  auto broker = open_broker(dir);
+  Topic* t = unwrap(broker->topic("t"));
+  CHECK(t->partition_count() == 3);
+  Partition* p1 = unwrap(t->partition(1));
+  CHECK(unwrap(p1->root()) == root);
+  CHECK(unwrap(p1->root_at(unwrap(p1->next_offset()))) == root);
+  uint64_t total = 0;
+  for (uint32_t p = 0; p < 3; ++p) {
+    total += unwrap(unwrap(t->partition(p))->next_offset());
+  }
+  CHECK(total == 500);
+  auto c = consumer(*broker, "g");
+  require_ok(c->subscribe({"t"}));
+  CHECK(unwrap(c->poll()).empty());
+  auto fresh = consumer(*broker, "fresh");
+  require_ok(fresh->subscribe({"t"}));
+  auto records = unwrap(fresh->poll());
+  CHECK(records.size() == 500);
+}
+
+TEST_CASE("retention hides old records but roots and proofs stay valid")
+{
+  TestDir dir;
+  auto broker = open_broker(dir, Compression::lz4, 50);
+  Producer producer = broker->producer();
+  std::vector<ProducerRecord> batch;
+  for (int i = 0; i < 130; ++i) {
+    batch.push_back(rec("t", std::nullopt, std::to_string(i)));
+  }
+  unwrap(producer.send_batch(batch));
+  Partition* p = unwrap(unwrap(broker->topic("t"))->partition(0));
+  CHECK(p->watermark_for(130) == 80);
+  auto c = consumer(*broker, "g");
+  require_ok(c->subscribe({"t"}));
+  auto records = unwrap(c->poll());
+  REQUIRE(records.size() == 50);
+  CHECK(records.front().offset == 80);
+  const Hash root = *unwrap(p->root());
+  for (uint64_t o = 80; o < 130; ++o) {
+    CHECK(verify_proof(unwrap(p->proof(o)), root));
+  }
+  // A committed offset below the watermark moves up to it.
+  GroupOffsets(broker->env(), broker->dir(), "old").commit({{{"t", 0}, 3}}).is_ok();
+  auto old = consumer(*broker, "old");
+  require_ok(old->subscribe({"t"}));
+  records = unwrap(old->poll());
+  REQUIRE(records.size() == 50);
+  CHECK(records.front().offset == 80);
+}
+
+TEST_CASE("a directory written with one compression reads back under the other")
+{
+  TestDir dir;
+  {
+    auto broker = open_broker(dir, Compression::none);
+    Producer producer = broker->producer();
+    std::vector<ProducerRecord> batch;
+    for (int i = 0; i < 100; ++i) {
+      batch.push_back(rec("plain", std::nullopt, R"({"temp":20.5,"sensor":"s"})"));
+    }
+    unwrap(producer.send_batch(batch));
+  }
+  {
+    auto broker = open_broker(dir, Compression::lz4);
+    unwrap(broker->producer().send(rec("packed", std::nullopt, "x")));
+    unwrap(broker->producer().send(rec("plain", std::nullopt, "appended")));
+    auto c = consumer(*broker, "g");
+    require_ok(c->subscribe({"plain", "packed"}));
+    auto records = unwrap(c->poll());
+    CHECK(records.size() == 102);
+  }
+  auto broker = open_broker(dir, Compression::none);
+  auto c = consumer(*broker, "g2");
+  require_ok(c->subscribe({"plain", "packed"}));
+  CHECK(unwrap(c->poll()).size() == 102);
+}
+
+TEST_CASE("bad names and missing directories are refused")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  CHECK(broker->create_topic("../etc", 1).status().is_invalid_argument());
+  CHECK(broker->create_topic("a/b", 1).status().is_invalid_argument());
+  CHECK(broker->create_topic("..", 1).status().is_invalid_argument());
+  CHECK(broker->create_topic(std::string(250, 'a'), 1).status().is_invalid_argument());
+  CHECK(broker->topic("missing").status().is_not_found());
+  ConsumerConfig config;
+  config.group_id = "bad/group";
+  CHECK(broker->consumer(config).status().is_invalid_argument());
+  BrokerConfig missing;
+  missing.dir = dir.path() + "/nope";
+  missing.create = Create::no;
+  CHECK(Broker::open(missing).status().is_not_found());
+}
+
+TEST_SUITE_END();

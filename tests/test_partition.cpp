@@ -1,0 +1,392 @@
+// The partition log on disk: proofs from stored nodes, crash recovery,
+// corruption, concurrent writers, compaction.
+#include "support/fault_env.h"
+#include "support/test_dir.h"
+
+#include <merkql/filename.h>
+#include <merkql/merkql.h>
+
+#include <filesystem>
+#include <set>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace merkql;
+using merkql::test::corrupt;
+using merkql::test::FaultEnv;
+using merkql::test::read_bytes;
+using merkql::test::require_ok;
+using merkql::test::TestDir;
+using merkql::test::unwrap;
+using merkql::test::write_bytes;
+
+namespace {
+
+std::unique_ptr<Partition> open_partition(const std::string& dir, Env* env = Env::posix(),
+                                          PartitionOptions options = {})
+{
+  std::filesystem::create_directories(dir);
+  return unwrap(Partition::open(env, dir, "t", 0, options));
+}
+
+std::string value_of(uint64_t i) { return R"({"temp":)" + std::to_string(20 + i % 17) + R"(,"i":)" + std::to_string(i) + "}"; }
+
+std::vector<AppendInput> inputs(std::vector<std::string>& storage, uint64_t first, size_t n)
+{
+  storage.clear();
+  for (size_t k = 0; k < n; ++k) {
+    storage.push_back(value_of(first + k));
+  }
+  std::vector<AppendInput> out;
+  for (const std::string& v : storage) {
+    out.push_back(AppendInput{std::nullopt, v, int64_t{1700000000} * 1000000000 + static_cast<int64_t>(first)});
+  }
+  return out;
+}
+
+// Root of the first n records computed in memory from what read() returns.
+std::optional<Hash> expected_root(Partition& p, uint64_t n)
+{
+  Sha256 ctx;
+  MerkleAccumulator acc;
+  for (uint64_t o = 0; o < n; ++o) {
+    Record r = unwrap(p.read(o));
+    acc.append(leaf_hash(record_hash(r), o, ctx), ctx);
+  }
+  return acc.root(ctx);
+}
+
+void copy_dir(const std::string& from, const std::string& to)
+{
+  std::filesystem::remove_all(to);
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+}
+
+void check_prefix(Partition& p, uint64_t n)
+{
+  for (uint64_t o = 0; o < n; ++o) {
+    Record r = unwrap(p.read(o));
+    REQUIRE(r.value == value_of(o));
+  }
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("merkql::Partition");
+
+TEST_CASE("proofs from stored nodes verify for every offset of every size 1..200")
+{
+  TestDir dir;
+  auto p = open_partition(dir.path() + "/p");
+  Sha256 ctx;
+  MerkleAccumulator acc;
+  std::vector<std::string> storage;
+  for (uint64_t n = 1; n <= 200; ++n) {
+    auto appended = unwrap(p->append(inputs(storage, n - 1, 1)));
+    REQUIRE(appended[0].offset == n - 1);
+    acc.append(leaf_hash(appended[0].record_hash, n - 1, ctx), ctx);
+    const Hash root = *acc.root(ctx);
+    REQUIRE(unwrap(p->root()) == root);
+    for (uint64_t o = 0; o < n; ++o) {
+      InclusionProof proof = unwrap(p->proof(o));
+      REQUIRE(proof.tree_size == n);
+      REQUIRE(verify_proof(proof, root));
+    }
+    CHECK(p->proof(n).status().is_not_found());
+  }
+  // Proofs and roots against past sizes.
+  MerkleAccumulator past;
+  for (uint64_t n = 1; n <= 200; n += 13) {
+    const Hash root = *unwrap(p->root_at(n));
+    for (uint64_t o = 0; o < n; o += 7) {
+      CHECK(verify_proof(unwrap(p->proof(o, n)), root));
+    }
+  }
+}
+
+TEST_CASE("large batches split into blocks and read back")
+{
+  TestDir dir;
+  PartitionOptions options;
+  options.block_bytes = 1024;
+  auto p = open_partition(dir.path() + "/p", Env::posix(), options);
+  std::vector<std::string> storage;
+  unwrap(p->append(inputs(storage, 0, 1000)));
+  unwrap(p->append(inputs(storage, 1000, 3)));
+  CHECK(unwrap(p->next_offset()) == 1003);
+  check_prefix(*p, 1003);
+  PartitionReader reader(p.get());
+  std::vector<Record> out;
+  CHECK(unwrap(reader.read(500, 1003, 10000, out)) == 503);
+  CHECK(out.front().offset == 500);
+  CHECK(out.back().value == value_of(1002));
+  auto report = unwrap(p->audit());
+  CHECK(report.ok());
+  CHECK(report.records_checked == 1003);
+  CHECK(report.root == unwrap(p->root()));
+}
+
+TEST_CASE("truncating any file of the last batch at every byte keeps every earlier record")
+{
+  TestDir dir;
+  const std::string base = dir.path() + "/base";
+  std::vector<std::string> storage;
+  std::map<std::string, uint64_t> before;
+  uint64_t acked_before = 0;
+  {
+    auto p = open_partition(base);
+    for (int b = 0; b < 9; ++b) {
+      unwrap(p->append(inputs(storage, acked_before, 15)));
+      acked_before += 15;
+    }
+    for (const auto& e : std::filesystem::directory_iterator(base)) {
+      before[e.path().filename()] = e.file_size();
+    }
+    unwrap(p->append(inputs(storage, acked_before, 20))); // crosses the 128-record chunk
+  }
+  const uint64_t acked_after = acked_before + 20;
+  int cases = 0;
+  for (const std::string name : {"00000000.log", "TREE", "INDEX", "HEAD"}) {
+    const std::string full = read_bytes(base + "/" + name);
+    const uint64_t from = name == "HEAD" ? 0 : before[name];
+    for (uint64_t len = from; len < full.size(); ++len) {
+      CAPTURE(name);
+      CAPTURE(len);
+      const std::string crash = dir.path() + "/crash";
+      copy_dir(base, crash);
+      write_bytes(crash + "/" + name, full.substr(0, len));
+      auto p = open_partition(crash);
+      const uint64_t n = unwrap(p->next_offset());
+      // The log file decides: all of the last batch, or none of it.
+      if (name == "00000000.log") {
+        REQUIRE(n == acked_before);
+      } else {
+        REQUIRE(n == acked_after);
+      }
+      check_prefix(*p, n);
+      REQUIRE(unwrap(p->root()) == expected_root(*p, n));
+      // And the partition keeps working.
+      unwrap(p->append(inputs(storage, n, 1)));
+      REQUIRE(unwrap(p->next_offset()) == n + 1);
+      REQUIRE(unwrap(p->root()) == expected_root(*p, n + 1));
+      ++cases;
+    }
+  }
+  CHECK(cases > 100);
+}
+
+TEST_CASE("a flipped byte in stored records is corruption, never served")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::vector<std::string> storage;
+  {
+    auto p = open_partition(path);
+    unwrap(p->append(inputs(storage, 0, 10)));
+    unwrap(p->append(inputs(storage, 10, 10)));
+  }
+  const std::string log = path + "/00000000.log";
+  const size_t size = read_bytes(log).size();
+  for (uint64_t at : {uint64_t{40}, uint64_t{60}, uint64_t{size - 3}}) {
+    CAPTURE(at);
+    const std::string copy = dir.path() + "/c";
+    copy_dir(path, copy);
+    corrupt(copy + "/00000000.log", at, 1);
+    auto p = open_partition(copy);
+    bool any_corruption = false;
+    for (uint64_t o = 0; o < 20; ++o) {
+      auto r = p->read(o);
+      if (r.is_ok()) {
+        CHECK(r->value == value_of(o));
+      } else {
+        CHECK(r.status().is_corruption());
+        any_corruption = true;
+      }
+    }
+    CHECK(any_corruption);
+    auto report = unwrap(p->audit());
+    CHECK_FALSE(report.ok());
+  }
+}
+
+TEST_CASE("a tampered tree node is caught by the audit")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::vector<std::string> storage;
+  auto p = open_partition(path);
+  unwrap(p->append(inputs(storage, 0, 300)));
+  CHECK(unwrap(p->audit()).ok());
+  p.reset();
+  corrupt(path + "/TREE", 16 + 32 + 5, 1); // second stored node
+  p = open_partition(path);
+  auto report = unwrap(p->audit());
+  CHECK_FALSE(report.ok());
+  CHECK(report.first_bad_offset.has_value());
+}
+
+TEST_CASE("power loss at every point of a run loses no acknowledged record")
+{
+  // Count the mutating operations of one run, then crash after each of them.
+  auto run = [](const std::string& path, FaultEnv& env, uint64_t* acked) {
+    std::vector<std::string> storage;
+    auto opened = Partition::open(&env, path, "t", 0, PartitionOptions{});
+    if (!opened.is_ok()) {
+      return;
+    }
+    auto p = std::move(opened).value();
+    for (int b = 0; b < 12; ++b) {
+      auto r = p->append(inputs(storage, *acked, b % 3 == 0 ? 40 : 5));
+      if (!r.is_ok()) {
+        return;
+      }
+      *acked += r->size();
+    }
+  };
+  TestDir dir;
+  int total_ops = 0;
+  {
+    FaultEnv env;
+    uint64_t acked = 0;
+    std::filesystem::create_directories(dir.path() + "/count");
+    run(dir.path() + "/count", env, &acked);
+    total_ops = env.operations();
+    CHECK(acked == 4 * 40 + 8 * 5);
+  }
+  REQUIRE(total_ops > 20);
+  for (int k = 0; k <= total_ops; ++k) {
+    CAPTURE(k);
+    const std::string path = dir.path() + "/run" + std::to_string(k);
+    std::filesystem::create_directories(path);
+    uint64_t acked = 0;
+    {
+      FaultEnv env;
+      env.fail_after(k);
+      run(path, env, &acked);
+      env.drop_unsynced();
+    }
+    auto p = open_partition(path);
+    const uint64_t n = unwrap(p->next_offset());
+    REQUIRE(n >= acked);
+    check_prefix(*p, n);
+    REQUIRE(unwrap(p->root()) == expected_root(*p, n));
+    REQUIRE(unwrap(p->audit()).ok());
+  }
+}
+
+TEST_CASE("an I/O error mid-append leaves the partition usable")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::filesystem::create_directories(path);
+  FaultEnv env;
+  std::vector<std::string> storage;
+  auto p = unwrap(Partition::open(&env, path, "t", 0, PartitionOptions{}));
+  unwrap(p->append(inputs(storage, 0, 10)));
+  env.fail_after(1); // the segment write succeeds, its sync fails
+  CHECK(p->append(inputs(storage, 10, 10)).status().is_io_error());
+  env.fail_after(-1);
+  auto r = unwrap(p->append(inputs(storage, 10, 10)));
+  CHECK(r.front().offset == 10);
+  p.reset();
+  auto reopened = open_partition(path);
+  CHECK(unwrap(reopened->next_offset()) == 20);
+  check_prefix(*reopened, 20);
+}
+
+TEST_CASE("two processes appending 5,000 records each get every offset exactly once")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::filesystem::create_directories(path);
+  open_partition(path); // create files before forking
+  std::vector<pid_t> children;
+  for (int w = 0; w < 2; ++w) {
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      auto opened = Partition::open(Env::posix(), path, "t", 0, PartitionOptions{});
+      if (!opened.is_ok()) {
+        _exit(2);
+      }
+      auto p = std::move(opened).value();
+      for (int i = 0; i < 5000; i += 10) {
+        std::vector<std::string> values;
+        for (int k = 0; k < 10; ++k) {
+          values.push_back(std::to_string(w) + ":" + std::to_string(i + k));
+        }
+        std::vector<AppendInput> batch;
+        for (const auto& v : values) {
+          batch.push_back(AppendInput{std::nullopt, v, std::nullopt});
+        }
+        if (!p->append(batch).is_ok()) {
+          _exit(3);
+        }
+      }
+      _exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+  }
+  auto p = open_partition(path);
+  REQUIRE(unwrap(p->next_offset()) == 10000);
+  PartitionReader reader(p.get());
+  std::vector<Record> out;
+  REQUIRE(unwrap(reader.read(0, 10000, 10000, out)) == 10000);
+  std::set<std::string> seen;
+  int last[2] = {-1, -1};
+  for (const Record& r : out) {
+    CHECK(seen.insert(r.value).second);
+    int w = r.value[0] - '0';
+    int i = std::stoi(r.value.substr(2));
+    CHECK(i > last[w]);
+    last[w] = i;
+  }
+  CHECK(seen.size() == 10000);
+  auto report = unwrap(p->audit());
+  CHECK(report.ok());
+}
+
+TEST_CASE("compaction removes whole segments below the watermark, proofs stay valid")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  PartitionOptions options;
+  options.segment_bytes = 4096;
+  options.max_records = 100;
+  options.compression = Compression::none;
+  auto p = open_partition(path, Env::posix(), options);
+  std::vector<std::string> storage;
+  for (int b = 0; b < 40; ++b) {
+    unwrap(p->append(inputs(storage, static_cast<uint64_t>(b) * 25, 25)));
+  }
+  const Hash root = *unwrap(p->root());
+  auto usage = unwrap(p->usage());
+  CHECK(usage.reclaimable_bytes > 0);
+  auto result = unwrap(p->compact());
+  CHECK(result.segments_removed > 0);
+  CHECK(result.bytes_reclaimed == usage.reclaimable_bytes);
+  CHECK(unwrap(p->root()) == root);
+  for (uint64_t o = 900; o < 1000; ++o) {
+    CHECK(verify_proof(unwrap(p->proof(o)), root));
+    CHECK(unwrap(p->read(o)).value == value_of(o));
+  }
+  CHECK(p->read(0).status().is_not_found());
+  auto report = unwrap(p->audit());
+  CHECK(report.ok());
+  CHECK(report.root == root);
+  // Appending and reopening still work after compaction.
+  unwrap(p->append(inputs(storage, 1000, 5)));
+  p.reset();
+  p = open_partition(path, Env::posix(), options);
+  CHECK(unwrap(p->next_offset()) == 1005);
+  CHECK(unwrap(p->audit()).ok());
+}
+
+TEST_SUITE_END();

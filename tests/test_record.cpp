@@ -1,0 +1,43 @@
+#include "support/test_dir.h"
+
+#include <merkql/record.h>
+
+using namespace merkql;
+
+TEST_SUITE_BEGIN("merkql::record");
+
+TEST_CASE("timestamps print the shortest exact fraction")
+{
+  const int64_t s = 1700000000LL * 1000000000LL;
+  CHECK(format_timestamp(s) == "2023-11-14T22:13:20Z");
+  CHECK(format_timestamp(s + 500000000) == "2023-11-14T22:13:20.500Z");
+  CHECK(format_timestamp(s + 123456000) == "2023-11-14T22:13:20.123456Z");
+  CHECK(format_timestamp(s + 123456789) == "2023-11-14T22:13:20.123456789Z");
+  CHECK(format_timestamp(-1000000000LL) == "1969-12-31T23:59:59Z");
+}
+
+TEST_CASE("RFC 3339 parsing")
+{
+  const int64_t s = 1700000000LL * 1000000000LL;
+  CHECK(parse_timestamp("2023-11-14T22:13:20Z").value() == s);
+  CHECK(parse_timestamp("2023-11-14t22:13:20.5z").value() == s + 500000000);
+  CHECK(parse_timestamp("2023-11-15T00:13:20+02:00").value() == s);
+  CHECK(parse_timestamp("2023-11-14T21:13:20-01:00").value() == s);
+  CHECK(parse_timestamp("2023-11-14T22:13:20.1234567891Z").value() == s + 123456789);
+  CHECK(parse_timestamp("2023-11-14 22:13:20Z").status().is_invalid_argument());
+  CHECK(parse_timestamp("2023-11-14T22:13:20").status().is_invalid_argument());
+  CHECK(parse_timestamp("2023-02-30T00:00:00Z").status().is_invalid_argument());
+  CHECK(parse_timestamp("2023-11-14T22:13:20Zjunk").status().is_invalid_argument());
+  CHECK(parse_timestamp("").status().is_invalid_argument());
+}
+
+TEST_CASE("keys route by the first four bytes of their SHA-256")
+{
+  // SHA-256("user-1") starts c6c289e4 = 3334638052.
+  CHECK(route_key("user-1", 7) == 3334638052u % 7);
+  for (uint32_t n = 1; n < 10; ++n) {
+    CHECK(route_key("sensor-a", n) < n);
+  }
+}
+
+TEST_SUITE_END();
