@@ -119,8 +119,11 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
                  && !env->exists(segment_file(p->m_dir, head->segment + 1));
   }
   if (!consistent) {
+    // Usually a writer in another process is mid-append; wait for it (writers
+    // hold the lock only for one batch) and repair whatever is left.
     std::lock_guard guard(p->m_mutex);
-    MERKQL_ASSIGN_OR_RETURN(auto lock, p->lock());
+    MERKQL_ASSIGN_OR_RETURN(auto lock, env->lock_file(partition_lock_file(p->m_dir),
+                                                      LockMode::exclusive, Wait::yes));
     MERKQL_TRY(p->refresh_tail());
   }
   return p;

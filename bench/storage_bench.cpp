@@ -1,0 +1,112 @@
+// Storage benchmark: bytes per record on disk (everything in the directory
+// counted) and library-level ingest / read throughput for small JSON records.
+// Usage: merkql_bench [RECORDS=100000] [BATCH=1000]
+#include <merkql/merkql.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <sys/utsname.h>
+
+namespace {
+
+std::string cpu_model()
+{
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      return line.substr(line.find(':') + 2);
+    }
+  }
+  return "unknown";
+}
+
+uint64_t directory_bytes(const std::string& dir)
+{
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) {
+      total += e.file_size();
+    }
+  }
+  return total;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t)
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void run(merkql::Compression compression, uint64_t records, size_t batch_size)
+{
+  char tmpl[] = "/tmp/merkql-bench-XXXXXX";
+  std::string dir = std::string(mkdtemp(tmpl)) + "/data";
+  merkql::BrokerConfig config;
+  config.dir = dir;
+  config.compression = compression;
+  auto broker = merkql::Broker::open(config).value();
+  merkql::Partition* p = broker->topic_or_create("sensors").value()->partition(0).value();
+
+  std::vector<std::string> values;
+  std::vector<merkql::AppendInput> batch;
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < records;) {
+    values.clear();
+    batch.clear();
+    for (size_t k = 0; k < batch_size && i < records; ++k, ++i) {
+      values.push_back(fmt::format(R"({{"sensor":"s-{}","temp":{:.1f},"ts":{}}})", i % 16,
+                                   20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i));
+    }
+    for (const auto& v : values) {
+      batch.push_back(merkql::AppendInput{std::nullopt, v, std::nullopt});
+    }
+    if (!p->append(batch).is_ok()) {
+      fmt::print(stderr, "append failed\n");
+      std::exit(1);
+    }
+  }
+  const double write_s = seconds_since(start);
+  const uint64_t bytes = directory_bytes(dir);
+  auto usage = p->usage().value();
+
+  const auto read_start = std::chrono::steady_clock::now();
+  merkql::PartitionReader reader(p);
+  std::vector<merkql::Record> out;
+  uint64_t read = 0;
+  while (read < records) {
+    out.clear();
+    read += reader.read(read, records, 10000, out).value();
+  }
+  const double read_s = seconds_since(read_start);
+
+  fmt::print("{:<5} {:>9} records, batch {:>5}: {:>9} bytes = {:5.2f} B/record "
+             "(log {:.2f}, index {:.2f}, tree {:.2f}); append {:>9.0f} rec/s; read {:>9.0f} rec/s\n",
+             merkql::compression_name(compression), records, batch_size, bytes,
+             double(bytes) / records, double(usage.records_bytes) / records,
+             double(usage.index_bytes) / records, double(usage.tree_bytes) / records,
+             records / write_s, records / read_s);
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  const uint64_t records = argc > 1 ? std::stoull(argv[1]) : 100000;
+  const size_t batch = argc > 2 ? std::stoul(argv[2]) : 1000;
+  struct utsname u;
+  uname(&u);
+  fmt::print("machine: {} {} {}, {}, {} cores\n", u.sysname, u.release, u.machine, cpu_model(),
+             std::thread::hardware_concurrency());
+  fmt::print("record: {}\n", R"({"sensor":"s-3","temp":20.3,"ts":1700000003})");
+  run(merkql::Compression::lz4, records, batch);
+  run(merkql::Compression::none, records, batch);
+}
