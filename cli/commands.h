@@ -12,6 +12,16 @@
 
 namespace merkql::cli {
 
+// Accepts only a plain unsigned decimal number (CLI11 would wrap "-1").
+inline const CLI::Validator NonNegativeInteger(
+  [](std::string& text) -> std::string {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+      return "'" + text + "' is not a non-negative integer";
+    }
+    return {};
+  },
+  "", "NON-NEGATIVE");
+
 struct ProduceOptions {
   const GlobalOptions* global = nullptr;
   std::string topic;

@@ -19,8 +19,10 @@ CLI::App* add_commit(CLI::App& app, CommitOptions& o, const GlobalOptions& globa
   CLI::App* cmd = app.add_subcommand("commit", "Commit consumer group offsets");
   cmd->add_option("-g,--group", o.group, "Consumer group whose offsets to set")->required();
   cmd->add_option("-t,--topic", o.topic, "Topic, with --partition and --offset or --reset");
-  auto* partition = cmd->add_option("--partition", o.partition, "Partition whose offset to set");
-  auto* offset = cmd->add_option("--offset", o.offset, "Offset of the next record to read");
+  auto* partition = cmd->add_option("--partition", o.partition, "Partition whose offset to set")
+    ->check(NonNegativeInteger);
+  auto* offset = cmd->add_option("--offset", o.offset, "Offset of the next record to read")
+    ->check(NonNegativeInteger);
   auto* reset = cmd->add_option("--reset", o.reset,
                                 "Move to the start or the end of every partition: earliest or "
                                 "latest")

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -34,7 +35,8 @@ CLI::App* add_consume(CLI::App& app, ConsumeOptions& o, const GlobalOptions& glo
   cmd->add_option("--from", o.from,
                   "Start of a partition without a committed offset: earliest or latest")
     ->check(CLI::IsMember({"earliest", "latest"}));
-  cmd->add_option("--max", o.max, "Stop after writing this many records");
+  cmd->add_option("--max", o.max, "Stop after writing this many records")
+    ->check(NonNegativeInteger);
   cmd->add_flag("-f,--follow", o.follow, "Keep waiting for new records");
   cmd->add_flag("--no-commit", o.no_commit, "Do not commit offsets");
   return cmd;
@@ -68,6 +70,7 @@ public:
     if (m_value_only) {
       m_out += r.value;
       m_out.push_back('\n');
+      m_ends.push_back(m_out.size());
       return;
     }
     m_out += "{\"topic\":";
@@ -86,19 +89,39 @@ public:
     m_out += ",\"value\":";
     append_json_value(m_out, r.value);
     m_out += "}\n";
+    m_ends.push_back(m_out.size());
   }
 
   // Writes what was added; false when standard output is closed or failing.
+  // complete() then tells how many of the records were written whole.
   bool flush()
   {
-    bool ok = write_all(STDOUT_FILENO, m_out);
+    size_t done = 0;
+    bool ok = true;
+    while (done < m_out.size()) {
+      ssize_t n = ::write(STDOUT_FILENO, m_out.data() + done, m_out.size() - done);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        ok = false;
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+    m_complete = static_cast<size_t>(std::upper_bound(m_ends.begin(), m_ends.end(), done) -
+                                     m_ends.begin());
     m_out.clear();
+    m_ends.clear();
     return ok;
   }
+  size_t complete() const { return m_complete; }
 
 private:
   bool m_value_only;
   std::string m_out;
+  std::vector<size_t> m_ends; // end of each record's line in m_out
+  size_t m_complete = 0;
 };
 
 // Writes records, stopping at --max; returns how many were added and the
@@ -161,7 +184,15 @@ int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
     const size_t n = add_records(writer, records, remaining, written);
     remaining -= n;
     if (!writer.flush()) {
-      break; // standard output closed: stop without committing this batch
+      // Standard output closed: commit the lines written whole, then stop.
+      if (!o.no_commit && writer.complete() > 0) {
+        std::map<TopicPartition, uint64_t> whole;
+        for (size_t k = 0; k < writer.complete(); ++k) {
+          whole[{records[k].topic, records[k].partition}] = records[k].offset + 1;
+        }
+        check(consumer->commit_sync(whole));
+      }
+      break;
     }
     if (!o.no_commit) {
       if (n == records.size()) {

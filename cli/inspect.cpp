@@ -15,8 +15,10 @@ CLI::App* add_inspect(CLI::App& app, InspectOptions& o, const GlobalOptions& glo
     app.add_subcommand("inspect", "Show topics, partitions, merkle roots and groups, or one record");
   cmd->add_flag("--json", o.json, "Write one JSON document instead of text");
   cmd->add_option("-t,--topic", o.topic, "Only this topic, or the topic of the record to show");
-  auto* partition = cmd->add_option("--partition", o.partition, "Partition of the record to show");
-  auto* offset = cmd->add_option("--offset", o.offset, "Offset of the record to show");
+  auto* partition = cmd->add_option("--partition", o.partition, "Partition of the record to show")
+    ->check(NonNegativeInteger);
+  auto* offset = cmd->add_option("--offset", o.offset, "Offset of the record to show")
+    ->check(NonNegativeInteger);
   partition->needs(offset);
   offset->needs(partition);
   return cmd;

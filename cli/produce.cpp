@@ -29,19 +29,22 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
   auto* key_field =
     cmd->add_option("--key-field", o.key_field, "Field or JSON pointer holding the key");
   key->excludes(key_field);
-  cmd->add_option("--partition", o.partition, "Send every record to this partition");
+  cmd->add_option("--partition", o.partition, "Send every record to this partition")
+    ->check(NonNegativeInteger);
   cmd->add_option("--partitions", o.partitions, "Partitions of a new topic (default 1)")
-    ->check(CLI::Range(1u, 100000u));
+    ->check(NonNegativeInteger)->check(CLI::Range(1u, 100000u));
   cmd->add_option("--compression", o.compression, "Compression of a new topic: lz4 or none")
     ->check(CLI::IsMember({"lz4", "none"}));
   cmd->add_option("--retention-records", o.retention_records,
                   "Records kept visible per partition of a new topic")
-    ->check(CLI::PositiveNumber);
+    ->check(NonNegativeInteger)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   cmd->add_option("--batch", o.batch, "Maximum records per batch and fsync (default 1000)")
+    ->check(NonNegativeInteger)
     ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
   cmd->add_flag("--ack", o.ack, "Print one JSON line per durable record");
   cmd->add_option("--max-record-bytes", o.max_record_bytes,
                   "Maximum record size in bytes (default 1048576)")
+    ->check(NonNegativeInteger)
     ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
   cmd->add_flag("--skip-bad", o.skip_bad, "Report and skip bad lines");
   return cmd;

@@ -22,8 +22,10 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
     "verify-proof", "Export a merkle proof, verify one offline, or audit the data directory");
   auto* topic = cmd->add_option("-t,--topic", o.topic,
                                 "Topic of the record to prove, or with --all the topic to audit");
-  auto* partition = cmd->add_option("--partition", o.partition, "Partition of the record to prove");
-  auto* offset = cmd->add_option("--offset", o.offset, "Offset of the record to prove");
+  auto* partition = cmd->add_option("--partition", o.partition, "Partition of the record to prove")
+    ->check(NonNegativeInteger);
+  auto* offset = cmd->add_option("--offset", o.offset, "Offset of the record to prove")
+    ->check(NonNegativeInteger);
   auto* out = cmd->add_option("--out", o.out, "Write the proof to FILE instead of standard output");
   auto* proof = cmd->add_option("--proof", o.proof, "Verify the proof in FILE, or - for stdin");
   auto* root = cmd->add_option("--root", o.root, "With --proof, require this root (64 hex digits)");

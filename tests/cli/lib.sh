@@ -2,6 +2,7 @@
 # binary as $1: it makes a private temporary directory $T (removed on exit),
 # points MERKQL_DIR into it and defines the helpers below.
 set -euo pipefail
+exec 3>&2 # fail() reports here even when a command's stderr is redirected
 
 M=${1:?usage: $0 path/to/merkql}
 M=$(cd "$(dirname "$M")" && pwd)/$(basename "$M")
@@ -21,7 +22,7 @@ trap cleanup EXIT
 
 fail()
 {
-    echo "FAIL: $*" >&2
+    echo "FAIL: $*" >&3
     exit 1
 }
 
@@ -55,4 +56,10 @@ wait_for()
         ((SECONDS < deadline)) || return 1
         sleep 0.1
     done
+}
+
+# has_lines FILE N: true when FILE has at least N lines.
+has_lines()
+{
+    [[ -e $1 && $(wc -l < "$1") -ge $2 ]]
 }
