@@ -210,6 +210,41 @@ TEST_CASE("a flipped byte in stored records is corruption, never served")
   }
 }
 
+TEST_CASE("a bad block before the acknowledged end stops appends instead of being cut")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::vector<std::string> storage;
+  {
+    auto p = open_partition(path);
+    unwrap(p->append(inputs(storage, 0, 10)));
+    unwrap(p->append(inputs(storage, 10, 10)));
+  }
+  const uint64_t log_size = read_bytes(path + "/00000000.log").size();
+  corrupt(path + "/00000000.log", 40, 1); // inside the first batch
+  write_bytes(path + "/HEAD", ""); // force recovery on open
+  auto opened = Partition::open(Env::posix(), path, "t", 0, PartitionOptions{});
+  // No HEAD to say what was acknowledged: recovery may only cut after the
+  // first bad block... but it must never cut a block that is followed by more.
+  if (opened.is_ok()) {
+    FAIL("a mid-log bad block was silently cut");
+  }
+  CHECK(opened.status().is_corruption());
+  CHECK(read_bytes(path + "/00000000.log").size() == log_size);
+}
+
+TEST_CASE("retention of zero records and bad segment sizes are refused")
+{
+  TestDir dir;
+  std::filesystem::create_directories(dir.path() + "/p");
+  PartitionOptions options;
+  options.max_records = 0;
+  CHECK(Partition::open(Env::posix(), dir.path() + "/p", "t", 0, options).status().is_invalid_argument());
+  options.max_records = 1;
+  options.segment_bytes = 100;
+  CHECK(Partition::open(Env::posix(), dir.path() + "/p", "t", 0, options).status().is_invalid_argument());
+}
+
 TEST_CASE("a tampered tree node is caught by the audit")
 {
   TestDir dir;

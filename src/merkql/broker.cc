@@ -222,8 +222,11 @@ Result<Topic*> Broker::create_topic(const std::string& name, const TopicConfig& 
     return Status::invalid_argument(
       fmt::format("a topic needs 1 to 100000 partitions, not {}", config.partitions));
   }
-  if (config.segment_bytes < 4096 || config.segment_bytes > (1ull << 30)) {
+  if (config.segment_bytes < k_min_segment_bytes || config.segment_bytes > k_max_segment_bytes) {
     return Status::invalid_argument("segment size must be between 4 KiB and 1 GiB");
+  }
+  if (config.max_records && *config.max_records == 0) {
+    return Status::invalid_argument("retention must keep at least one record");
   }
   std::lock_guard guard(m_mutex);
   MERKQL_ASSIGN_OR_RETURN(auto lock, m_env->lock_file(broker_lock_file(m_config.dir),
@@ -231,9 +234,13 @@ Result<Topic*> Broker::create_topic(const std::string& name, const TopicConfig& 
   auto existing = load_topic(name);
   if (existing.is_ok()) {
     const TopicConfig& have = (*existing)->config();
-    if (have.partitions != config.partitions) {
+    if (have.partitions != config.partitions || have.compression != config.compression
+        || have.max_records != config.max_records || have.segment_bytes != config.segment_bytes) {
       return Status::invalid_argument(fmt::format(
-        "topic {} already exists with {} partitions", name, have.partitions));
+        "topic {} already exists with other settings ({} partitions, {} compression, {})", name,
+        have.partitions, compression_name(have.compression),
+        have.max_records ? fmt::format("retention {} records", *have.max_records)
+                         : std::string("no retention")));
     }
     return *existing;
   }
@@ -269,7 +276,12 @@ Result<Topic*> Broker::topic_or_create(const std::string& name)
   if (existing.is_ok() || !existing.status().is_not_found() || !m_config.auto_create_topics) {
     return existing;
   }
-  return create_topic(name, m_config.default_partitions);
+  auto created = create_topic(name, m_config.default_partitions);
+  if (created.status().is_invalid_argument()) {
+    // Another process created it first, with its own settings: use those.
+    return topic(name);
+  }
+  return created;
 }
 
 Result<std::vector<std::string>> Broker::topic_names()

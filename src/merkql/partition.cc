@@ -102,6 +102,14 @@ Partition::~Partition() = default;
 Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, std::string topic,
                                                    uint32_t id, PartitionOptions options)
 {
+  if (options.segment_bytes < k_min_segment_bytes || options.segment_bytes > k_max_segment_bytes) {
+    return Status::invalid_argument(
+      fmt::format("segment size must be between {} and {} bytes, not {}", k_min_segment_bytes,
+                  k_max_segment_bytes, options.segment_bytes));
+  }
+  if (options.max_records && *options.max_records == 0) {
+    return Status::invalid_argument("retention must keep at least one record");
+  }
   std::unique_ptr<Partition> p(
     new Partition(env, std::move(dir), std::move(topic), id, options));
   MERKQL_TRY(p->open_files());
@@ -383,12 +391,17 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
 
   std::unique_ptr<File> file;
   uint32_t file_segment = UINT32_MAX;
+  bool stopped_mid_log = false;
   for (;;) {
     if (file_segment != segment) {
       auto opened = m_env->open_read_only(segment_file(m_dir, segment));
       if (!opened.is_ok()) {
+        if (opened.status().is_not_found() && (expected || entries == 0)) {
+          break; // the log ends in the previous segment, or is empty
+        }
         if (opened.status().is_not_found()) {
-          break;
+          return Status::corruption(fmt::format(
+            "{}: recovery must start in segment {}, which is missing", m_dir, segment));
         }
         return opened.status();
       }
@@ -401,13 +414,19 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
       pos = 0;
       continue;
     }
+    MERKQL_ASSIGN_OR_RETURN(uint64_t file_size, file->size());
     auto header = parse_block_header(std::string_view(header_buf.data(), got));
     if (!header || (expected && header->first_offset != *expected)) {
+      // Torn when nothing follows in the file; else a bad block mid-log.
+      stopped_mid_log = (got == k_block_header_size && file_size > pos + k_block_header_size)
+                        || m_env->exists(segment_file(m_dir, segment + 1));
       break;
     }
     std::string block(header->total_size(), '\0');
     MERKQL_ASSIGN_OR_RETURN(size_t block_got, file->read_at(pos, block.size(), block.data()));
     if (block_got != block.size() || !block_checksum_ok(block)) {
+      stopped_mid_log = (block_got == block.size() && file_size > pos + block.size())
+                        || m_env->exists(segment_file(m_dir, segment + 1));
       break;
     }
     if (!expected && header->first_offset > start_offset) {
@@ -451,6 +470,16 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   }
   file.reset();
 
+  // A bad block with more data after it, before what HEAD acknowledged (or
+  // with no HEAD to tell), is corruption to report, not a torn tail to cut.
+  if (stopped_mid_log
+      && (!head || std::pair(committed_segment, committed_end)
+                     < std::pair(head->segment, head->segment_end))) {
+    return Status::corruption(fmt::format(
+      "{}: the log breaks at segment {} position {} with more data after it; "
+      "run verify-proof --all",
+      m_dir, committed_segment, committed_end));
+  }
   // Cut everything after the last complete batch.
   MERKQL_TRY(open_active_segment(committed_segment, Create::if_missing));
   MERKQL_ASSIGN_OR_RETURN(uint64_t seg_size, m_segment_file->size());
@@ -542,6 +571,9 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
   uint32_t segment = m_tail.segment;
   uint64_t pos = m_tail.segment_end;
   if (pos > 0 && pos + out.size() > m_options.segment_bytes) {
+    if (segment >= k_max_segment) {
+      return Status::invalid_argument(fmt::format("{}: no more segment numbers", m_dir));
+    }
     ++segment;
     pos = 0;
     MERKQL_TRY(m_tree_file->sync()); // bound recovery to the active segment
@@ -958,7 +990,7 @@ Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t
   MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, tree_node_count());
   const uint64_t chunks = h.next_offset / k_chunk_records;
   if (nodes < tree_nodes_for_chunks(chunks)) {
-    report.first_bad_offset = (nodes > 0 ? 0 : 0);
+    report.first_bad_offset = 0;
     report.problem = fmt::format("TREE holds {} nodes; {} records need {}", nodes, h.next_offset,
                                  tree_nodes_for_chunks(chunks));
     return report;

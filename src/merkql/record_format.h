@@ -16,6 +16,10 @@ constexpr uint32_t k_block_header_size = 36;
 constexpr uint16_t k_block_magic = 0x4b4d; // "MK"
 constexpr uint8_t k_block_flag_batch_end = 0x01;
 constexpr uint32_t k_max_block_stored_size = 1u << 30;
+// Segment sizes, and the highest segment number an 8-digit name holds.
+constexpr uint64_t k_min_segment_bytes = 4096;
+constexpr uint64_t k_max_segment_bytes = 1ull << 30;
+constexpr uint32_t k_max_segment = 99999999;
 
 // HEAD (§Head): two slots, the valid one with the higher sequence wins.
 constexpr uint32_t k_head_magic = 0x4448514d; // "MQHD"
