@@ -14,7 +14,7 @@ assert_eq '{"topic":"t","partition":0,"offset":0,"key":null,"value":{"n":1}}' \
     "$(sed -n 1p out | jq -c 'del(.timestamp)')" "json line"
 assert_eq '"not json"' "$(sed -n 2p out | jq -c .value)" "non-JSON value as string"
 assert_eq '"s"' "$(sed -n 3p out | jq -c .value)" "JSON string value"
-sed -n 1p out | grep -q '"value":{"n":1}}$' || fail "value not written verbatim"
+grep -q '"value":{"n":1}}$' <<< "$(sed -n 1p out)" || fail "value not written verbatim"
 # --max 3 committed exactly 3: the next run starts at offset 3.
 assert_eq 3 "$("$M" consume -t t -g g --max 1 | jq .offset)" "--max commit"
 assert_eq 4 "$("$M" inspect --json | jq '.groups[] | select(.name=="g") | .offsets[0].committed')" "committed"

@@ -50,6 +50,6 @@ for cmd in produce consume commit inspect verify-proof du compact; do
     [[ ${#opts[@]} -ge 2 ]] || fail "no options found for $cmd"
     [[ -e $root/man/merkql-$cmd.1 ]] || fail "no man page for $cmd"
     check "$root/man/merkql-$cmd.1" "$cmd" "${opts[@]}"
-    sed 's/\\-/-/g' "$root/man/merkql.1" | grep -q -- "$cmd" || fail "$cmd missing from merkql.1"
+    grep -q -- "$cmd" <<< "$(sed 's/\\-/-/g' "$root/man/merkql.1")" || fail "$cmd missing from merkql.1"
 done
 echo "docs_drift: ok"
