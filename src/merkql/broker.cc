@@ -152,11 +152,15 @@ Result<std::shared_ptr<Broker>> Broker::open(BrokerConfig config)
     MERKQL_TRY(create_dirs(env, dir));
     MERKQL_TRY(env->sync_dir(parent_of(dir)));
   }
-  if (!env->exists(marker_file(dir))) {
+  auto has_foreign_files = [&]() -> Result<bool> {
     MERKQL_ASSIGN_OR_RETURN(auto names, env->list_dir(dir));
-    bool foreign = std::any_of(names.begin(), names.end(), [](const std::string& n) {
-      return n != "topics" && n != "groups" && n != "LOCK" && !is_temp_file_name(n);
+    return std::any_of(names.begin(), names.end(), [](const std::string& n) {
+      return n != "topics" && n != "groups" && n != "LOCK" && n != "MERKQL"
+             && !is_temp_file_name(n);
     });
+  };
+  if (!env->exists(marker_file(dir))) {
+    MERKQL_ASSIGN_OR_RETURN(bool foreign, has_foreign_files());
     if (foreign) {
       return Status::invalid_argument(
         fmt::format("{} is not a merkql data directory (it has other files and no MERKQL)", dir));
@@ -164,15 +168,20 @@ Result<std::shared_ptr<Broker>> Broker::open(BrokerConfig config)
     if (broker->m_config.create == Create::no) {
       return Status::not_found(fmt::format("no merkql data directory at {}", dir));
     }
-    MERKQL_TRY(env->create_dir(topics_dir(dir)));
-    MERKQL_TRY(env->create_dir(groups_dir(dir)));
-    MERKQL_TRY(write_file_atomically(env, marker_file(dir), k_marker_content));
-  } else {
-    MERKQL_ASSIGN_OR_RETURN(std::string marker, read_file(env, marker_file(dir)));
-    if (marker != k_marker_content) {
-      return Status::corruption(
-        fmt::format("{}: unknown format (this merkql reads format 1)", marker_file(dir)));
+    // Several processes may create the same directory at once: one writes
+    // the marker, under the directory lock; the others then find it.
+    MERKQL_ASSIGN_OR_RETURN(auto lock, env->lock_file(broker_lock_file(dir), LockMode::exclusive,
+                                                      Wait::yes));
+    if (!env->exists(marker_file(dir))) {
+      MERKQL_TRY(env->create_dir(topics_dir(dir)));
+      MERKQL_TRY(env->create_dir(groups_dir(dir)));
+      MERKQL_TRY(write_file_atomically(env, marker_file(dir), k_marker_content));
     }
+  }
+  MERKQL_ASSIGN_OR_RETURN(std::string marker, read_file(env, marker_file(dir)));
+  if (marker != k_marker_content) {
+    return Status::corruption(
+      fmt::format("{}: unknown format (this merkql reads format 1)", marker_file(dir)));
   }
   return broker;
 }

@@ -9,7 +9,7 @@ namespace merkql {
 
 Consumer::Consumer(std::shared_ptr<Broker> broker, ConsumerConfig config)
   : m_broker(std::move(broker)), m_config(std::move(config)),
-    m_offsets(m_broker->env(), m_broker->dir(), m_config.group_id)
+    m_offsets(m_broker->env(), m_broker->dir(), m_config.group_id, m_broker->config().lock_wait)
 {
 }
 
@@ -67,13 +67,12 @@ Status Consumer::assign(const TopicPartition& tp, Partition* partition,
   }
   a.reader = std::make_unique<PartitionReader>(partition);
   m_assigned[tp] = std::move(a);
-  if (it == committed.end() || it->second != m_assigned[tp].position) {
-    // Like Kafka, the starting position counts as committed once chosen.
-    if (it == committed.end()) {
-      MERKQL_TRY(m_offsets.commit({{tp, m_assigned[tp].position}}));
-    }
+  if (it != committed.end()) {
+    m_last_committed[tp] = it->second;
+  } else if (m_config.commit_start_position) {
+    MERKQL_TRY(m_offsets.commit({{tp, m_assigned[tp].position}}));
+    m_last_committed[tp] = m_assigned[tp].position;
   }
-  m_last_committed[tp] = it == committed.end() ? m_assigned[tp].position : it->second;
   return Status::ok();
 }
 

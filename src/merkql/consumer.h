@@ -33,6 +33,9 @@ struct ConsumerConfig {
   OffsetReset offset_reset = OffsetReset::latest;
   size_t max_poll_records = 500;
   Coordination coordination = Coordination::none;
+  // Like Kafka, commit the position a partition starts from when the group
+  // has no commit for it yet (so Latest skips only the history seen then).
+  bool commit_start_position = true;
   std::chrono::milliseconds rebalance_interval{250};
 };
 

@@ -67,8 +67,8 @@ Result<std::map<TopicPartition, uint64_t>> decode_group_offsets(std::string_view
   return out;
 }
 
-GroupOffsets::GroupOffsets(Env* env, std::string dir, std::string group)
-  : m_env(env), m_dir(std::move(dir)), m_group(std::move(group))
+GroupOffsets::GroupOffsets(Env* env, std::string dir, std::string group, Wait lock_wait)
+  : m_env(env), m_dir(std::move(dir)), m_group(std::move(group)), m_lock_wait(lock_wait)
 {
 }
 
@@ -100,7 +100,7 @@ Status GroupOffsets::commit(const std::map<TopicPartition, uint64_t>& offsets)
     MERKQL_TRY(m_env->sync_dir(groups_dir(m_dir)));
   }
   MERKQL_ASSIGN_OR_RETURN(auto lock, m_env->lock_file(group_lock_file(m_dir, m_group),
-                                                      LockMode::exclusive, Wait::yes));
+                                                      LockMode::exclusive, m_lock_wait));
   MERKQL_ASSIGN_OR_RETURN(auto merged, load());
   bool changed = false;
   for (const auto& [tp, offset] : offsets) {

@@ -28,7 +28,7 @@ using TopicPartition = std::pair<std::string, uint32_t>;
 
 class GroupOffsets {
 public:
-  GroupOffsets(Env* env, std::string dir, std::string group);
+  GroupOffsets(Env* env, std::string dir, std::string group, Wait lock_wait = Wait::yes);
 
   Result<std::map<TopicPartition, uint64_t>> load();
   // Merges offsets into the stored ones (replacing those partitions' values).
@@ -38,6 +38,7 @@ private:
   Env* m_env;
   std::string m_dir;
   std::string m_group;
+  Wait m_lock_wait;
 };
 
 std::string encode_group_offsets(const std::map<TopicPartition, uint64_t>& offsets);

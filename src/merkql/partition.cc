@@ -510,6 +510,24 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   return m_head_file->sync();
 }
 
+Result<std::optional<uint64_t>> Partition::segment_first_offset(uint32_t segment)
+{
+  auto file = m_env->open_read_only(segment_file(m_dir, segment));
+  if (!file.is_ok()) {
+    if (file.status().is_not_found()) {
+      return std::optional<uint64_t>{};
+    }
+    return file.status();
+  }
+  char buf[k_block_header_size];
+  MERKQL_ASSIGN_OR_RETURN(size_t got, (*file)->read_at(0, sizeof buf, buf));
+  auto header = parse_block_header(std::string_view(buf, got));
+  if (!header) {
+    return std::optional<uint64_t>{};
+  }
+  return std::optional<uint64_t>{header->first_offset};
+}
+
 Result<std::optional<uint32_t>> Partition::lowest_segment()
 {
   MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(m_dir));
@@ -783,14 +801,8 @@ Result<CompactResult> Partition::compact()
   MERKQL_TRY(m_index_file->sync());
   for (uint32_t s = *lowest; s < m_tail.segment; ++s) {
     // Segment s may go when the next segment starts at or below keep_from.
-    auto next = m_env->open_read_only(segment_file(m_dir, s + 1));
-    if (!next.is_ok()) {
-      break;
-    }
-    char buf[k_block_header_size];
-    MERKQL_ASSIGN_OR_RETURN(size_t got, (*next)->read_at(0, sizeof buf, buf));
-    auto header = parse_block_header(std::string_view(buf, got));
-    if (!header || header->first_offset > keep_from) {
+    MERKQL_ASSIGN_OR_RETURN(auto next_first, segment_first_offset(s + 1));
+    if (!next_first || *next_first > keep_from) {
       break;
     }
     const std::string path = segment_file(m_dir, s);
@@ -833,14 +845,8 @@ Result<PartitionUsage> Partition::usage()
   }
   std::sort(segments.begin(), segments.end());
   for (size_t k = 0; k + 1 < segments.size(); ++k) {
-    auto next = m_env->open_read_only(segment_file(m_dir, segments[k + 1].first));
-    if (!next.is_ok()) {
-      break;
-    }
-    char buf[k_block_header_size];
-    MERKQL_ASSIGN_OR_RETURN(size_t got, (*next)->read_at(0, sizeof buf, buf));
-    auto header = parse_block_header(std::string_view(buf, got));
-    if (!header || header->first_offset > keep_from) {
+    MERKQL_ASSIGN_OR_RETURN(auto next_first, segment_first_offset(segments[k + 1].first));
+    if (!next_first || *next_first > keep_from) {
       break;
     }
     u.reclaimable_bytes += segments[k].second;
@@ -1014,13 +1020,9 @@ Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t
   uint64_t first_stored = 0;
   if (lowest && *lowest > 0) {
     // Records below the first kept segment were compacted away.
-    auto f = m_env->open_read_only(segment_file(m_dir, *lowest));
-    if (f.is_ok()) {
-      char buf[k_block_header_size];
-      MERKQL_ASSIGN_OR_RETURN(size_t got, (*f)->read_at(0, sizeof buf, buf));
-      if (auto hdr = parse_block_header(std::string_view(buf, got))) {
-        first_stored = (hdr->first_offset + k_chunk_records - 1) / k_chunk_records * k_chunk_records;
-      }
+    MERKQL_ASSIGN_OR_RETURN(auto first, segment_first_offset(*lowest));
+    if (first) {
+      first_stored = (*first + k_chunk_records - 1) / k_chunk_records * k_chunk_records;
     }
   }
   for (uint64_t c = 0; c * k_chunk_records < first_stored; ++c) {

@@ -173,6 +173,8 @@ private:
   Result<std::vector<Hash>> chunk_leaves(uint64_t chunk, uint64_t tree_size);
   Status open_active_segment(uint32_t segment, Create create);
   Result<std::optional<uint32_t>> lowest_segment();
+  // First offset stored in a segment; none if it is missing or empty.
+  Result<std::optional<uint64_t>> segment_first_offset(uint32_t segment);
   Result<std::unique_ptr<FileLock>> lock();
 
   Env* m_env;

@@ -67,26 +67,64 @@ Hash record_hash(const Record& record)
 
 std::string format_timestamp(TimestampNs ns)
 {
-  using namespace std::chrono;
-  const sys_time<nanoseconds> tp{nanoseconds{ns}};
-  const auto day = floor<days>(tp);
-  const year_month_day ymd{day};
-  const hh_mm_ss<nanoseconds> tod{tp - day};
-  const auto frac = static_cast<uint64_t>(tod.subseconds().count());
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
-                                static_cast<unsigned>(ymd.month()),
-                                static_cast<unsigned>(ymd.day()), tod.hours().count(),
-                                tod.minutes().count(), tod.seconds().count());
-  if (frac == 0) {
-  } else if (frac % 1000000 == 0) {
-    out += fmt::format(".{:03}", frac / 1000000);
-  } else if (frac % 1000 == 0) {
-    out += fmt::format(".{:06}", frac / 1000);
-  } else {
-    out += fmt::format(".{:09}", frac);
+  // Hand-written: this runs once per record hash, where fmt and chrono
+  // formatting cost more than the hash itself.
+  int64_t secs = ns / 1000000000;
+  int64_t frac = ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    secs -= 1;
   }
-  out.push_back('Z');
-  return out;
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days -= 1;
+  }
+  // civil_from_days (Howard Hinnant).
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(days - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = static_cast<int64_t>(yoe) + era * 400 + (month <= 2);
+
+  char buf[40];
+  char* p = buf;
+  auto put = [&p](uint64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    p += width;
+  };
+  // int64 nanoseconds span the years 1677 to 2262: always four digits.
+  put(static_cast<uint64_t>(year), 4);
+  *p++ = '-';
+  put(month, 2);
+  *p++ = '-';
+  put(day, 2);
+  *p++ = 'T';
+  put(static_cast<uint64_t>(rem / 3600), 2);
+  *p++ = ':';
+  put(static_cast<uint64_t>(rem / 60 % 60), 2);
+  *p++ = ':';
+  put(static_cast<uint64_t>(rem % 60), 2);
+  if (frac != 0) {
+    *p++ = '.';
+    if (frac % 1000000 == 0) {
+      put(static_cast<uint64_t>(frac / 1000000), 3);
+    } else if (frac % 1000 == 0) {
+      put(static_cast<uint64_t>(frac / 1000), 6);
+    } else {
+      put(static_cast<uint64_t>(frac), 9);
+    }
+  }
+  *p++ = 'Z';
+  return std::string(buf, static_cast<size_t>(p - buf));
 }
 
 Result<TimestampNs> parse_timestamp(std::string_view text)

@@ -1,5 +1,5 @@
 // SHA-256, the hash of every record, tree node and routing decision.
-// The only file that touches OpenSSL. A Sha256 object reuses one EVP context
+// The only file that touches OpenSSL. A Sha256 object reuses one context
 // across digests (much cheaper than the one-shot SHA256() for small inputs);
 // it is not thread-safe: give each thread its own.
 #pragma once
