@@ -150,6 +150,7 @@ int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
   config.offset_reset = o.from == "latest" ? OffsetReset::latest : OffsetReset::earliest;
   config.max_poll_records = k_max_poll;
   config.coordination = Coordination::file_locks;
+  config.commit_start_position = !o.no_commit; // --no-commit commits nothing at all
   auto consumer = unwrap(broker->consumer(config));
   check(consumer->subscribe(topics));
   size_t total_partitions = 0;
@@ -206,80 +207,6 @@ int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
   return exit_ok;
 }
 
-// --no-commit: read from the committed offsets (or --from) without
-// committing or joining the group.
-int run_peek(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
-             const std::vector<std::string>& topics)
-{
-  GroupOffsets offsets(broker->env(), broker->dir(), o.group);
-  std::map<TopicPartition, uint64_t> committed;
-  {
-    auto loaded = offsets.load();
-    if (loaded.is_ok()) {
-      committed = *loaded;
-    } else if (!loaded.status().is_not_found()) {
-      check(loaded.status());
-    }
-  }
-  struct Cursor {
-    TopicPartition tp;
-    Partition* partition;
-    uint64_t position;
-    std::unique_ptr<PartitionReader> reader;
-  };
-  std::vector<Cursor> cursors;
-  for (const std::string& t : topics) {
-    Topic* topic = unwrap(broker->topic(t));
-    for (uint32_t p = 0; p < topic->partition_count(); ++p) {
-      Partition* partition = unwrap(topic->partition(p));
-      const uint64_t next = unwrap(partition->next_offset());
-      const uint64_t watermark = partition->watermark_for(next);
-      auto it = committed.find({t, p});
-      uint64_t position;
-      if (it != committed.end()) {
-        position = std::min(std::max(it->second, watermark), next);
-      } else {
-        position = o.from == "latest" ? next : watermark;
-      }
-      cursors.push_back(
-        Cursor{{t, p}, partition, position, std::make_unique<PartitionReader>(partition)});
-    }
-  }
-  Writer writer(o);
-  uint64_t remaining = o.max.value_or(UINT64_MAX);
-  std::vector<Record> records;
-  while (remaining > 0 && !g_stop) {
-    bool any = false;
-    for (Cursor& c : cursors) {
-      if (remaining == 0) {
-        break;
-      }
-      const uint64_t next = unwrap(c.partition->next_offset());
-      c.position = std::max(c.position, c.partition->watermark_for(next));
-      if (c.position >= next) {
-        continue;
-      }
-      records.clear();
-      const size_t max = static_cast<size_t>(std::min<uint64_t>(k_max_poll, remaining));
-      const size_t n = unwrap(c.reader->read(c.position, next, max, records));
-      c.position += n;
-      std::map<TopicPartition, uint64_t> written;
-      remaining -= add_records(writer, records, remaining, written);
-      if (!writer.flush()) {
-        return exit_ok;
-      }
-      any = any || n > 0;
-    }
-    if (!any) {
-      if (!o.follow) {
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  return exit_ok;
-}
-
 } // namespace
 
 int run_consume(const ConsumeOptions& o)
@@ -297,7 +224,7 @@ int run_consume(const ConsumeOptions& o)
   if (o.max && *o.max == 0) {
     return exit_ok;
   }
-  return o.no_commit ? run_peek(o, broker, topics) : run_group(o, broker, topics);
+  return run_group(o, broker, topics);
 }
 
 } // namespace merkql::cli

@@ -445,45 +445,6 @@ int Producer::run()
   return exit_ok;
 }
 
-// Opens the data directory, creating it when missing. Broker::open is not
-// safe when several processes create the same directory at once, so the
-// creation is serialised here with the broker's lock file.
-std::shared_ptr<Broker> open_new_broker(const GlobalOptions& global)
-{
-  const std::string dir = data_dir(global);
-  if (::access(marker_file(dir).c_str(), F_OK) == 0) {
-    return open_broker(global, true);
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    throw Exit(exit_io_err, fmt::format("cannot create {}: {}", dir, ec.message()));
-  }
-  const std::string lock_path = broker_lock_file(dir);
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw Exit(exit_io_err, fmt::format("cannot open {}: {}", lock_path, std::strerror(errno)));
-  }
-  int rc;
-  do {
-    rc = ::flock(fd, LOCK_EX | (global.no_wait ? LOCK_NB : 0));
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) {
-    const int err = errno;
-    ::close(fd);
-    throw Exit(err == EWOULDBLOCK ? exit_temp_fail : exit_io_err,
-               fmt::format("cannot lock {}: {}", lock_path, std::strerror(err)));
-  }
-  try {
-    auto broker = open_broker(global, true);
-    ::close(fd);
-    return broker;
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-}
-
 } // namespace
 
 int run_produce(const ProduceOptions& o)
@@ -492,7 +453,7 @@ int run_produce(const ProduceOptions& o)
   if (o.key_field && o.input != "json") {
     throw Exit(exit_usage, "--key-field needs --input json");
   }
-  auto broker = open_new_broker(*o.global);
+  auto broker = open_broker(*o.global, true);
   auto existing = broker->topic(o.topic);
   Topic* topic = nullptr;
   if (existing.is_ok()) {
