@@ -6,15 +6,10 @@
 // partition's share is appended as one batch with one fsync.
 #include "commands.h"
 
-#include <merkql/filename.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
-#include <fcntl.h>
-#include <filesystem>
-#include <sys/file.h>
 #include <cstring>
 #include <poll.h>
 #include <unistd.h>
