@@ -49,7 +49,24 @@ int main(int argc, char** argv)
     if (e.get_exit_code() == 0) {
       return app.exit(e);
     }
-    std::fprintf(stderr, "merkql: error: %s\nRun 'merkql --help' for usage.\n", e.what());
+    // "merkql bogus" reads better as an unknown command than CLI11's
+    // "A subcommand is required".
+    std::string message = e.what();
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "-d" || arg == "--dir") {
+        ++i;
+        continue;
+      }
+      if (!arg.empty() && arg[0] != '-') {
+        auto known = app.get_subcommands([&arg](CLI::App* sub) { return sub->check_name(arg); });
+        if (known.empty()) {
+          message = "unknown command '" + arg + "'";
+        }
+        break;
+      }
+    }
+    std::fprintf(stderr, "merkql: error: %s\nRun 'merkql --help' for usage.\n", message.c_str());
     return exit_usage;
   }
 
