@@ -1,0 +1,69 @@
+#include "support/test_dir.h"
+
+#include <merkql/filename.h>
+#include <merkql/group.h>
+
+#include <filesystem>
+
+using namespace merkql;
+using merkql::test::require_ok;
+using merkql::test::TestDir;
+using merkql::test::unwrap;
+
+TEST_SUITE_BEGIN("merkql::Group");
+
+TEST_CASE("offsets files round-trip and reject damage")
+{
+  std::map<TopicPartition, uint64_t> offsets{{{"a", 0}, 5}, {{"a", 1}, 0}, {{"b.c", 7}, 1ull << 40}};
+  const std::string bytes = encode_group_offsets(offsets);
+  CHECK(unwrap(decode_group_offsets(bytes)) == offsets);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string bad = bytes;
+    bad[i] = static_cast<char>(bad[i] ^ 0x40);
+    CAPTURE(i);
+    CHECK(decode_group_offsets(bad).status().is_corruption());
+  }
+  CHECK(decode_group_offsets(bytes.substr(0, bytes.size() - 1)).status().is_corruption());
+  CHECK(decode_group_offsets("").status().is_corruption());
+}
+
+TEST_CASE("a group with no commit loads empty; a damaged OFFSETS is corruption")
+{
+  TestDir dir;
+  GroupOffsets offsets(Env::posix(), dir.path(), "g");
+  CHECK(unwrap(offsets.load()).empty());
+  std::filesystem::create_directories(dir.path() + "/groups");
+  require_ok(offsets.commit({{{"t", 0}, 3}}));
+  CHECK(unwrap(offsets.load()).at({"t", 0}) == 3);
+  merkql::test::corrupt(group_offsets_file(dir.path(), "g"), 14, 1);
+  CHECK(offsets.load().status().is_corruption());
+}
+
+TEST_CASE("members share partitions round-robin and a dead member's share moves")
+{
+  TestDir dir;
+  std::filesystem::create_directories(dir.path() + "/groups");
+  std::vector<TopicPartition> all{{"t", 0}, {"t", 1}, {"t", 2}, {"t", 3}};
+  auto a = unwrap(GroupMembership::join(Env::posix(), dir.path(), "g"));
+  CHECK(unwrap(a->assignment(all)).size() == 4);
+  auto b = unwrap(GroupMembership::join(Env::posix(), dir.path(), "g"));
+  auto mine_a = unwrap(a->assignment(all));
+  auto mine_b = unwrap(b->assignment(all));
+  CHECK(mine_a.size() == 2);
+  CHECK(mine_b.size() == 2);
+  for (const auto& tp : mine_a) {
+    CHECK(std::find(mine_b.begin(), mine_b.end(), tp) == mine_b.end());
+  }
+  // Ownership is exclusive until released.
+  CHECK(unwrap(a->try_acquire({"t", 0})));
+  CHECK_FALSE(unwrap(b->try_acquire({"t", 0})));
+  a->release({"t", 0});
+  CHECK(unwrap(b->try_acquire({"t", 0})));
+  // When a member goes, its file and locks go with it.
+  b.reset();
+  CHECK(unwrap(a->live_members()).size() == 1);
+  CHECK(unwrap(a->assignment(all)).size() == 4);
+  CHECK(unwrap(a->try_acquire({"t", 0})));
+}
+
+TEST_SUITE_END();

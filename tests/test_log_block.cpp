@@ -1,0 +1,152 @@
+#include "support/test_dir.h"
+
+#include <merkql/coding.h>
+#include <merkql/log_block.h>
+#include <merkql/record_format.h>
+
+using namespace merkql;
+using merkql::test::require_ok;
+
+namespace {
+
+std::string block_of(const std::vector<StoredRecordView>& records, Compression c,
+                     bool batch_end = true)
+{
+  std::string out;
+  encode_block(records.data(), records.size(), 100, c, batch_end, out);
+  return out;
+}
+
+std::vector<StoredRecordView> sample()
+{
+  static const std::string big(5000, 'z');
+  return {
+    {std::nullopt, R"({"temp":20.5})", 1700000000000000000},
+    {std::string_view("sensor-a"), R"({"temp":21.5})", 1700000000000000001},
+    {std::string_view(""), "", 1699999999999999999}, // empty key and value, time going back
+    {std::nullopt, big, -5},                          // before the epoch
+  };
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("merkql::LogBlock");
+
+TEST_CASE("blocks round-trip with and without compression")
+{
+  for (Compression c : {Compression::none, Compression::lz4}) {
+    CAPTURE(compression_name(c));
+    std::string block = block_of(sample(), c);
+    auto header = parse_block_header(block);
+    REQUIRE(header.has_value());
+    CHECK(header->first_offset == 100);
+    CHECK(header->record_count == 4);
+    CHECK(header->is_batch_end());
+    CHECK(header->total_size() == block.size());
+    CHECK(block_checksum_ok(block));
+    std::string scratch;
+    std::vector<StoredRecordView> out;
+    require_ok(decode_block(block, scratch, out));
+    auto in = sample();
+    REQUIRE(out.size() == in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      CHECK(out[i].key == in[i].key);
+      CHECK(out[i].value == in[i].value);
+      CHECK(out[i].timestamp == in[i].timestamp);
+    }
+  }
+}
+
+TEST_CASE("compressible data is stored compressed; incompressible data is not")
+{
+  std::vector<StoredRecordView> repetitive(50, {std::nullopt, R"({"temp":20.5,"ts":1})", 7});
+  auto header = parse_block_header(block_of(repetitive, Compression::lz4));
+  CHECK(header->compression == Compression::lz4);
+  CHECK(header->stored_size < header->raw_size / 3);
+  std::string noise;
+  uint32_t x = 12345;
+  for (int i = 0; i < 300; ++i) {
+    x = x * 1103515245 + 12345;
+    noise.push_back(static_cast<char>(x >> 16));
+  }
+  auto noisy = parse_block_header(block_of({{std::nullopt, noise, 1}}, Compression::lz4));
+  CHECK(noisy->compression == Compression::none);
+}
+
+TEST_CASE("zero bytes past the end of the log are not a block")
+{
+  CHECK_FALSE(parse_block_header(std::string(format::k_block_header_size, '\0')).has_value());
+  CHECK_FALSE(parse_block_header("short").has_value());
+}
+
+TEST_CASE("every flipped byte is caught by the checksum or the header check")
+{
+  const std::string good = block_of(sample(), Compression::lz4);
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    auto header = parse_block_header(bad);
+    bool rejected = !header || header->total_size() != bad.size() || !block_checksum_ok(bad);
+    CAPTURE(i);
+    CHECK(rejected);
+  }
+}
+
+TEST_CASE("a payload that lies about its lengths is corruption, not a crash")
+{
+  // Build an uncompressed block whose value length runs past the payload, with
+  // a correct checksum, as a malicious or buggy writer could.
+  std::string payload;
+  put_varint(payload, 0);  // timestamp delta
+  put_varint(payload, 0);  // no key
+  put_varint(payload, 99); // value length beyond the end
+  payload += "abc";
+  std::string block;
+  put_u32(block, 0);
+  put_u32(block, static_cast<uint32_t>(payload.size()));
+  put_u32(block, static_cast<uint32_t>(payload.size()));
+  put_u32(block, 1);
+  put_u64(block, 0);
+  put_u64(block, 0);
+  block.push_back(0);
+  block.push_back(static_cast<char>(format::k_block_flag_batch_end));
+  block.push_back(static_cast<char>(format::k_block_magic & 0xff));
+  block.push_back(static_cast<char>(format::k_block_magic >> 8));
+  block += payload;
+  const uint32_t crc = crc32c(block.data() + 4, block.size() - 4);
+  for (int i = 0; i < 4; ++i) {
+    block[static_cast<size_t>(i)] = static_cast<char>(crc >> (8 * i));
+  }
+  REQUIRE(block_checksum_ok(block));
+  std::string scratch;
+  std::vector<StoredRecordView> out;
+  CHECK(decode_block(block, scratch, out).is_corruption());
+}
+
+TEST_CASE("varints and zigzag round-trip at their edges")
+{
+  for (uint64_t v : {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 35, UINT64_MAX}) {
+    std::string s;
+    put_varint(s, v);
+    const char* p = s.data();
+    uint64_t back = 0;
+    REQUIRE(get_varint(&p, s.data() + s.size(), &back));
+    CHECK(back == v);
+    CHECK(p == s.data() + s.size());
+    const char* q = s.data();
+    if (s.size() > 1) {
+      CHECK_FALSE(get_varint(&q, s.data() + s.size() - 1, &back)); // truncated
+    }
+  }
+  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MIN, INT64_MAX}) {
+    CHECK(unzigzag(zigzag(v)) == v);
+  }
+}
+
+TEST_CASE("CRC-32C matches the standard check value")
+{
+  CHECK(crc32c("123456789") == 0xe3069283u);
+  CHECK(crc32c("") == 0u);
+}
+
+TEST_SUITE_END();
