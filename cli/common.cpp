@@ -55,6 +55,15 @@ void require_name(std::string_view name, std::string_view what)
   }
 }
 
+std::vector<std::string> selected_topics(Broker& broker, const std::optional<std::string>& topic)
+{
+  if (topic) {
+    (void)existing_topic(broker, *topic);
+    return {*topic};
+  }
+  return unwrap(broker.topic_names());
+}
+
 Topic* existing_topic(Broker& broker, const std::string& name)
 {
   require_name(name, "topic");

@@ -39,6 +39,8 @@ void require_name(std::string_view name, std::string_view what);
 
 // An existing topic, or exit 66.
 Topic* existing_topic(Broker& broker, const std::string& name);
+// The one topic asked for (which must exist), else every topic.
+std::vector<std::string> selected_topics(Broker& broker, const std::optional<std::string>& topic);
 // An existing partition of an existing topic, or exit 66.
 Partition* existing_partition(Broker& broker, const std::string& topic, uint32_t partition);
 

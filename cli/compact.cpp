@@ -21,13 +21,7 @@ int run_compact(const CompactOptions& o)
     require_name(*o.topic, "topic");
   }
   auto broker = open_broker(*o.global, false);
-  std::vector<std::string> names;
-  if (o.topic) {
-    (void)existing_topic(*broker, *o.topic);
-    names.push_back(*o.topic);
-  } else {
-    names = unwrap(broker->topic_names());
-  }
+  const std::vector<std::string> names = selected_topics(*broker, o.topic);
   uint64_t segments = 0;
   uint64_t bytes = 0;
   std::string out;

@@ -104,13 +104,7 @@ int run_inspect(const InspectOptions& o)
   if (o.partition) {
     return show_record(o, *broker);
   }
-  std::vector<std::string> names;
-  if (o.topic) {
-    (void)existing_topic(*broker, *o.topic);
-    names.push_back(*o.topic);
-  } else {
-    names = unwrap(broker->topic_names());
-  }
+  const std::vector<std::string> names = selected_topics(*broker, o.topic);
   std::vector<TopicInfo> topics;
   std::map<TopicPartition, const PartitionInfo*> by_tp;
   for (const std::string& name : names) {

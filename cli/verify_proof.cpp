@@ -291,13 +291,7 @@ int check_proof(const VerifyProofOptions& o)
 int audit(const VerifyProofOptions& o)
 {
   auto broker = open_broker(*o.global, false);
-  std::vector<std::string> names;
-  if (o.topic) {
-    (void)existing_topic(*broker, *o.topic);
-    names.push_back(*o.topic);
-  } else {
-    names = unwrap(broker->topic_names());
-  }
+  const std::vector<std::string> names = selected_topics(*broker, o.topic);
   const bool progress = ::isatty(STDERR_FILENO);
   bool failed = false;
   uint64_t partitions = 0;
