@@ -87,12 +87,12 @@ void run(merkql::Compression compression, uint64_t records, size_t batch_size)
   }
   const double read_s = seconds_since(read_start);
 
-  fmt::print("{:<5} {:>9} records, batch {:>5}: {:>9} bytes = {:5.2f} B/record "
-             "(log {:.2f}, index {:.2f}, tree {:.2f}); append {:>9.0f} rec/s; read {:>9.0f} rec/s\n",
-             merkql::compression_name(compression), records, batch_size, bytes,
-             double(bytes) / records, double(usage.records_bytes) / records,
-             double(usage.index_bytes) / records, double(usage.tree_bytes) / records,
-             records / write_s, records / read_s);
+  fmt::print(
+    "{:<5} {:>9} records, batch {:>5}: {:>9} bytes = {:5.2f} B/record "
+    "(log {:.2f}, index {:.2f}, tree {:.2f}); append {:>9.0f} rec/s; read {:>9.0f} rec/s\n",
+    merkql::compression_name(compression), records, batch_size, bytes, double(bytes) / records,
+    double(usage.records_bytes) / records, double(usage.index_bytes) / records,
+    double(usage.tree_bytes) / records, records / write_s, records / read_s);
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
 }
 

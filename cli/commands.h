@@ -84,8 +84,7 @@ struct VerifyProofOptions {
   std::optional<std::string> root;
   bool all = false;
 };
-CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& options,
-                           const GlobalOptions& global);
+CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& options, const GlobalOptions& global);
 int run_verify_proof(const VerifyProofOptions& options);
 
 struct DuOptions {

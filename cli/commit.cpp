@@ -20,12 +20,13 @@ CLI::App* add_commit(CLI::App& app, CommitOptions& o, const GlobalOptions& globa
   cmd->add_option("-g,--group", o.group, "Consumer group whose offsets to set")->required();
   cmd->add_option("-t,--topic", o.topic, "Topic, with --partition and --offset or --reset");
   auto* partition = cmd->add_option("--partition", o.partition, "Partition whose offset to set")
-    ->check(NonNegativeInteger);
+                      ->check(NonNegativeInteger);
   auto* offset = cmd->add_option("--offset", o.offset, "Offset of the next record to read")
-    ->check(NonNegativeInteger);
-  auto* reset = cmd->add_option("--reset", o.reset,
-                                "Move to the start or the end of every partition: earliest or "
-                                "latest")
+                   ->check(NonNegativeInteger);
+  auto* reset = cmd
+                  ->add_option("--reset", o.reset,
+                               "Move to the start or the end of every partition: earliest or "
+                               "latest")
                   ->check(CLI::IsMember({"earliest", "latest"}));
   partition->needs(offset);
   offset->needs(partition);
@@ -88,8 +89,8 @@ public:
 private:
   bool bad(const std::string& reason)
   {
-    std::fprintf(stderr, "merkql: stdin line %llu: %s\n",
-                 static_cast<unsigned long long>(m_line), reason.c_str());
+    std::fprintf(stderr, "merkql: stdin line %llu: %s\n", static_cast<unsigned long long>(m_line),
+                 reason.c_str());
     return false;
   }
 
@@ -117,12 +118,12 @@ private:
     if (topic == doc.end() || !topic->is_string()) {
       return bad("not a consumed record: no string member \"topic\"");
     }
-    if (partition == doc.end() || !partition->is_number_unsigned() ||
-        partition->get<uint64_t>() > UINT32_MAX) {
+    if (partition == doc.end() || !partition->is_number_unsigned()
+        || partition->get<uint64_t>() > UINT32_MAX) {
       return bad("not a consumed record: no integer member \"partition\"");
     }
-    if (offset == doc.end() || !offset->is_number_unsigned() ||
-        offset->get<uint64_t>() == UINT64_MAX) {
+    if (offset == doc.end() || !offset->is_number_unsigned()
+        || offset->get<uint64_t>() == UINT64_MAX) {
       return bad("not a consumed record: no integer member \"offset\"");
     }
     const std::string& name = topic->get_ref<const std::string&>();

@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -32,8 +32,9 @@ CLI::App* add_consume(CLI::App& app, ConsumeOptions& o, const GlobalOptions& glo
   cmd->add_option("-g,--group", o.group, "Consumer group to read as")->required();
   cmd->add_option("--format", o.format, "Output format: json or value")
     ->check(CLI::IsMember({"json", "value"}));
-  cmd->add_option("--from", o.from,
-                  "Start of a partition without a committed offset: earliest or latest")
+  cmd
+    ->add_option("--from", o.from,
+                 "Start of a partition without a committed offset: earliest or latest")
     ->check(CLI::IsMember({"earliest", "latest"}));
   cmd->add_option("--max", o.max, "Stop after writing this many records")
     ->check(NonNegativeInteger);
@@ -46,7 +47,10 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int)
+{
+  g_stop = 1;
+}
 
 void install_signal_handlers()
 {
@@ -75,8 +79,9 @@ public:
     }
     m_out += "{\"topic\":";
     append_json_string(m_out, r.topic);
-    fmt::format_to(std::back_inserter(m_out), ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":",
-                   r.partition, r.offset, format_timestamp(r.timestamp));
+    fmt::format_to(std::back_inserter(m_out),
+                   ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":", r.partition,
+                   r.offset, format_timestamp(r.timestamp));
     if (r.key) {
       if (is_valid_utf8(*r.key)) {
         append_json_string(m_out, *r.key);
@@ -109,8 +114,8 @@ public:
       }
       done += static_cast<size_t>(n);
     }
-    m_complete = static_cast<size_t>(std::upper_bound(m_ends.begin(), m_ends.end(), done) -
-                                     m_ends.begin());
+    m_complete =
+      static_cast<size_t>(std::upper_bound(m_ends.begin(), m_ends.end(), done) - m_ends.begin());
     m_out.clear();
     m_ends.clear();
     return ok;
@@ -174,8 +179,8 @@ int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
       }
       // Done unless partitions may still come to this member: it owns fewer
       // than all of them and the group has not been settled for a while.
-      if (assignment.size() >= total_partitions ||
-          std::chrono::steady_clock::now() - last_change > std::chrono::milliseconds(600)) {
+      if (assignment.size() >= total_partitions
+          || std::chrono::steady_clock::now() - last_change > std::chrono::milliseconds(600)) {
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -103,8 +103,8 @@ int run_du(const DuOptions& o)
   if (o.json) {
     out += fmt::format("{{\"dir\":");
     append_json_string(out, dir);
-    out += fmt::format(",\"total\":{},{},\"groups_bytes\":{},\"topics\":[", total,
-                       usage_json(all), groups_total);
+    out += fmt::format(",\"total\":{},{},\"groups_bytes\":{},\"topics\":[", total, usage_json(all),
+                       groups_total);
     for (size_t i = 0; i < topics.size(); ++i) {
       out += i ? ",{\"name\":" : "{\"name\":";
       append_json_string(out, topics[i].name);
@@ -138,8 +138,8 @@ int run_du(const DuOptions& o)
     for (const auto& [name, bytes] : groups) {
       out += fmt::format("{}\tgroup {}\n", size(bytes), name);
     }
-    out += fmt::format("{}\ttotal\t({}, groups {})\n", size(total), detail(all),
-                       size(groups_total));
+    out +=
+      fmt::format("{}\ttotal\t({}, groups {})\n", size(total), detail(all), size(groups_total));
     out += fmt::format("{}\treclaimable by merkql compact\n", size(all.reclaimable));
   }
   write_stdout(out);

@@ -22,13 +22,20 @@ enum ExitCode : int {
 inline int exit_code_for(Status::Code code)
 {
   switch (code) {
-  case Status::Code::ok: return exit_ok;
-  case Status::Code::not_found: return exit_no_input;
-  case Status::Code::corruption: return exit_io_err;
-  case Status::Code::io_error: return exit_io_err;
-  case Status::Code::invalid_argument: return exit_usage;
-  case Status::Code::busy: return exit_temp_fail;
-  case Status::Code::closed: return exit_io_err;
+  case Status::Code::ok:
+    return exit_ok;
+  case Status::Code::not_found:
+    return exit_no_input;
+  case Status::Code::corruption:
+    return exit_io_err;
+  case Status::Code::io_error:
+    return exit_io_err;
+  case Status::Code::invalid_argument:
+    return exit_usage;
+  case Status::Code::busy:
+    return exit_temp_fail;
+  case Status::Code::closed:
+    return exit_io_err;
   }
   return exit_io_err;
 }

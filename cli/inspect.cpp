@@ -11,14 +11,14 @@ namespace merkql::cli {
 CLI::App* add_inspect(CLI::App& app, InspectOptions& o, const GlobalOptions& global)
 {
   o.global = &global;
-  CLI::App* cmd =
-    app.add_subcommand("inspect", "Show topics, partitions, merkle roots and groups, or one record");
+  CLI::App* cmd = app.add_subcommand(
+    "inspect", "Show topics, partitions, merkle roots and groups, or one record");
   cmd->add_flag("--json", o.json, "Write one JSON document instead of text");
   cmd->add_option("-t,--topic", o.topic, "Only this topic, or the topic of the record to show");
   auto* partition = cmd->add_option("--partition", o.partition, "Partition of the record to show")
-    ->check(NonNegativeInteger);
+                      ->check(NonNegativeInteger);
   auto* offset = cmd->add_option("--offset", o.offset, "Offset of the record to show")
-    ->check(NonNegativeInteger);
+                   ->check(NonNegativeInteger);
   partition->needs(offset);
   offset->needs(partition);
   return cmd;
@@ -50,9 +50,8 @@ int show_record(const InspectOptions& o, Broker& broker)
   }
   const uint64_t watermark = partition->watermark_for(next);
   if (*o.offset < watermark) {
-    throw Exit(exit_no_input,
-               fmt::format("offset {} of {}/{} is below the retention watermark {}", *o.offset,
-                           *o.topic, *o.partition, watermark));
+    throw Exit(exit_no_input, fmt::format("offset {} of {}/{} is below the retention watermark {}",
+                                          *o.offset, *o.topic, *o.partition, watermark));
   }
   Record record = unwrap(partition->read(*o.offset));
   Sha256 ctx;
@@ -62,7 +61,8 @@ int show_record(const InspectOptions& o, Broker& broker)
   if (o.json) {
     out = "{\"topic\":";
     append_json_string(out, record.topic);
-    fmt::format_to(std::back_inserter(out), ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":",
+    fmt::format_to(std::back_inserter(out),
+                   ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":",
                    record.partition, record.offset, format_timestamp(record.timestamp));
     if (record.key) {
       append_json_string(out, *record.key);
@@ -169,15 +169,18 @@ int run_inspect(const InspectOptions& o)
       const TopicInfo& t = topics[i];
       out += i ? ",{\"name\":" : "{\"name\":";
       append_json_string(out, t.name);
-      fmt::format_to(std::back_inserter(out), ",\"partition_count\":{},\"compression\":\"{}\",\"retention_records\":{},\"partitions\":[",
-                     t.config.partitions, compression_name(t.config.compression),
-                     t.config.max_records ? std::to_string(*t.config.max_records) : "null");
+      fmt::format_to(
+        std::back_inserter(out),
+        ",\"partition_count\":{},\"compression\":\"{}\",\"retention_records\":{},\"partitions\":[",
+        t.config.partitions, compression_name(t.config.compression),
+        t.config.max_records ? std::to_string(*t.config.max_records) : "null");
       for (size_t k = 0; k < t.partitions.size(); ++k) {
         const PartitionInfo& p = t.partitions[k];
         fmt::format_to(std::back_inserter(out),
-                       "{}{{\"partition\":{},\"next_offset\":{},\"watermark\":{},\"records\":{},\"root\":{},\"bytes\":{}}}",
-                       k ? "," : "", p.id, p.next_offset, p.watermark,
-                       p.next_offset - p.watermark, root_json(p.root), p.bytes);
+                       "{}{{\"partition\":{},\"next_offset\":{},\"watermark\":{},\"records\":{},"
+                       "\"root\":{},\"bytes\":{}}}",
+                       k ? "," : "", p.id, p.next_offset, p.watermark, p.next_offset - p.watermark,
+                       root_json(p.root), p.bytes);
       }
       out += "]}";
     }
@@ -191,20 +194,18 @@ int run_inspect(const InspectOptions& o)
         out += k ? ",{\"topic\":" : "{\"topic\":";
         append_json_string(out, go.tp.first);
         fmt::format_to(std::back_inserter(out), ",\"partition\":{},\"committed\":{},\"lag\":{}}}",
-                       go.tp.second, go.committed,
-                       go.lag ? std::to_string(*go.lag) : "null");
+                       go.tp.second, go.committed, go.lag ? std::to_string(*go.lag) : "null");
       }
       out += "]}";
     }
     out += "]}\n";
   } else {
     for (const TopicInfo& t : topics) {
-      out += fmt::format("topic {}: {} partition{}, compression {}, retention {}\n", t.name,
-                         t.config.partitions, t.config.partitions == 1 ? "" : "s",
-                         compression_name(t.config.compression),
-                         t.config.max_records
-                           ? fmt::format("{} records per partition", *t.config.max_records)
-                           : std::string("none"));
+      out += fmt::format(
+        "topic {}: {} partition{}, compression {}, retention {}\n", t.name, t.config.partitions,
+        t.config.partitions == 1 ? "" : "s", compression_name(t.config.compression),
+        t.config.max_records ? fmt::format("{} records per partition", *t.config.max_records)
+                             : std::string("none"));
       out += fmt::format("  {:>9}  {:>12}  {:>12}  {:>12}  {:>8}  {}\n", "partition", "records",
                          "watermark", "next_offset", "bytes", "root");
       for (const PartitionInfo& p : t.partitions) {

@@ -19,7 +19,8 @@ namespace merkql::cli {
 CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& global)
 {
   o.global = &global;
-  CLI::App* cmd = app.add_subcommand("produce", "Append records read from standard input to a topic");
+  CLI::App* cmd =
+    app.add_subcommand("produce", "Append records read from standard input to a topic");
   cmd->add_option("-t,--topic", o.topic, "Topic to append to")->required();
   cmd->add_option("--input", o.input, "Input format: json, raw or envelope")
     ->check(CLI::IsMember({"json", "raw", "envelope"}));
@@ -30,18 +31,22 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
   cmd->add_option("--partition", o.partition, "Send every record to this partition")
     ->check(NonNegativeInteger);
   cmd->add_option("--partitions", o.partitions, "Partitions of a new topic (default 1)")
-    ->check(NonNegativeInteger)->check(CLI::Range(1u, 100000u));
+    ->check(NonNegativeInteger)
+    ->check(CLI::Range(1u, 100000u));
   cmd->add_option("--compression", o.compression, "Compression of a new topic: lz4 or none")
     ->check(CLI::IsMember({"lz4", "none"}));
-  cmd->add_option("--retention-records", o.retention_records,
-                  "Records kept visible per partition of a new topic")
-    ->check(NonNegativeInteger)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  cmd
+    ->add_option("--retention-records", o.retention_records,
+                 "Records kept visible per partition of a new topic")
+    ->check(NonNegativeInteger)
+    ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   cmd->add_option("--batch", o.batch, "Maximum records per batch and fsync (default 1000)")
     ->check(NonNegativeInteger)
     ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
   cmd->add_flag("--ack", o.ack, "Print one JSON line per durable record");
-  cmd->add_option("--max-record-bytes", o.max_record_bytes,
-                  "Maximum record size in bytes (default 1048576)")
+  cmd
+    ->add_option("--max-record-bytes", o.max_record_bytes,
+                 "Maximum record size in bytes (default 1048576)")
     ->check(NonNegativeInteger)
     ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
   cmd->add_flag("--skip-bad", o.skip_bad, "Report and skip bad lines");
@@ -79,8 +84,8 @@ public:
       try {
         m_pointer = nlohmann::json::json_pointer(*o.key_field);
       } catch (const nlohmann::json::exception& e) {
-        throw Exit(exit_usage, fmt::format("--key-field {}: {}", *o.key_field,
-                                           json_error_text(e.what())));
+        throw Exit(exit_usage,
+                   fmt::format("--key-field {}: {}", *o.key_field, json_error_text(e.what())));
       }
     }
     m_partitions.resize(topic->partition_count());
@@ -286,8 +291,7 @@ void Producer::add_line(std::string_view line)
 }
 
 void Producer::add_record(std::optional<std::string_view> key, std::string_view value,
-                          std::optional<uint32_t> partition,
-                          std::optional<TimestampNs> timestamp)
+                          std::optional<uint32_t> partition, std::optional<TimestampNs> timestamp)
 {
   Pending p;
   p.partition = partition ? *partition : m_topic->route(key);
@@ -328,8 +332,8 @@ void Producer::flush()
     if (!m_partitions[id]) {
       m_partitions[id] = unwrap(m_topic->partition(id));
     }
-    appended[id] = unwrap(m_partitions[id]->append(inputs[id]),
-                          fmt::format("{}/{}", m_topic->name(), id));
+    appended[id] =
+      unwrap(m_partitions[id]->append(inputs[id]), fmt::format("{}/{}", m_topic->name(), id));
   }
   if (m_o.ack) {
     m_acks.clear();
@@ -362,9 +366,9 @@ int Producer::run()
 {
   constexpr size_t k_read_size = 1 << 20;
   std::string buf;
-  size_t len = 0;   // valid bytes in buf
-  size_t start = 0; // first byte of the current (incomplete) line
-  size_t scan = 0;  // where to continue looking for a newline
+  size_t len = 0;          // valid bytes in buf
+  size_t start = 0;        // first byte of the current (incomplete) line
+  size_t scan = 0;         // where to continue looking for a newline
   bool discarding = false; // inside an over-long line already reported
   bool eof = false;
   const size_t limit = m_o.max_record_bytes + 1; // a line may end in \r
@@ -403,8 +407,8 @@ int Producer::run()
     if (!discarding && len - start > limit) {
       // An over-long line: report it now instead of buffering it whole.
       ++m_line;
-      if (!report_bad(fmt::format("line longer than --max-record-bytes {}",
-                                  m_o.max_record_bytes))) {
+      if (!report_bad(
+            fmt::format("line longer than --max-record-bytes {}", m_o.max_record_bytes))) {
         flush();
         return exit_data_err;
       }
@@ -414,8 +418,8 @@ int Producer::run()
       start = len;
     }
     if (eof) {
-      if (!discarding && start < len &&
-          !handle_line(std::string_view(buf.data() + start, len - start))) {
+      if (!discarding && start < len
+          && !handle_line(std::string_view(buf.data() + start, len - start))) {
         flush();
         return exit_data_err;
       }
@@ -463,9 +467,9 @@ int run_produce(const ProduceOptions& o)
     check(existing.status());
   }
   if (o.partition && *o.partition >= topic->partition_count()) {
-    throw Exit(exit_usage, fmt::format("--partition {}: topic {} has {} partition{}",
-                                       *o.partition, o.topic, topic->partition_count(),
-                                       topic->partition_count() == 1 ? "" : "s"));
+    throw Exit(exit_usage,
+               fmt::format("--partition {}: topic {} has {} partition{}", *o.partition, o.topic,
+                           topic->partition_count(), topic->partition_count() == 1 ? "" : "s"));
   }
   Producer producer(o, topic);
   return producer.run();

@@ -23,9 +23,9 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
   auto* topic = cmd->add_option("-t,--topic", o.topic,
                                 "Topic of the record to prove, or with --all the topic to audit");
   auto* partition = cmd->add_option("--partition", o.partition, "Partition of the record to prove")
-    ->check(NonNegativeInteger);
+                      ->check(NonNegativeInteger);
   auto* offset = cmd->add_option("--offset", o.offset, "Offset of the record to prove")
-    ->check(NonNegativeInteger);
+                   ->check(NonNegativeInteger);
   auto* out = cmd->add_option("--out", o.out, "Write the proof to FILE instead of standard output");
   auto* proof = cmd->add_option("--proof", o.proof, "Verify the proof in FILE, or - for stdin");
   auto* root = cmd->add_option("--root", o.root, "With --proof, require this root (64 hex digits)");
@@ -281,10 +281,10 @@ int check_proof(const VerifyProofOptions& o)
     return fail(fmt::format("the proof leads to root {}, not to the given root {}", to_hex(*root),
                             to_hex(*trusted)));
   }
-  write_stdout(fmt::format(
-    "proof valid: offset {} of {}/{} is in the tree of {} record{} with root {}{}\n", r.offset,
-    r.topic, r.partition, proof.tree_size, proof.tree_size == 1 ? "" : "s", to_hex(*root),
-    trusted ? " (the given root)" : ""));
+  write_stdout(
+    fmt::format("proof valid: offset {} of {}/{} is in the tree of {} record{} with root {}{}\n",
+                r.offset, r.topic, r.partition, proof.tree_size, proof.tree_size == 1 ? "" : "s",
+                to_hex(*root), trusted ? " (the given root)" : ""));
   return exit_ok;
 }
 
@@ -325,8 +325,8 @@ int audit(const VerifyProofOptions& o)
         line = fmt::format("{}: MISMATCH at offset {}: {}\n", label, *result->first_bad_offset,
                            result->problem);
       } else {
-        line = fmt::format("{}: ok, {} record{} checked, root {}\n", label,
-                           result->records_checked, result->records_checked == 1 ? "" : "s",
+        line = fmt::format("{}: ok, {} record{} checked, root {}\n", label, result->records_checked,
+                           result->records_checked == 1 ? "" : "s",
                            result->root ? to_hex(*result->root) : "(empty)");
       }
       if (result.is_ok() && result->torn_tail_bytes) {
@@ -340,8 +340,8 @@ int audit(const VerifyProofOptions& o)
     std::fprintf(stderr, "merkql: audit failed: stored data does not match the merkle tree\n");
     return exit_verify_failed;
   }
-  write_stdout(fmt::format("audit ok: {} partition{} verified\n", partitions,
-                           partitions == 1 ? "" : "s"));
+  write_stdout(
+    fmt::format("audit ok: {} partition{} verified\n", partitions, partitions == 1 ? "" : "s"));
   return exit_ok;
 }
 

@@ -43,7 +43,10 @@ merkql::ProducerRecord first_reading(int i)
   return reading(i % 4, 20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i);
 }
 
-std::string sensor_of(const merkql::Record& r) { return r.key.value_or("?"); }
+std::string sensor_of(const merkql::Record& r)
+{
+  return r.key.value_or("?");
+}
 
 uint64_t directory_bytes(const std::filesystem::path& dir)
 {
@@ -87,8 +90,8 @@ int main(int argc, char** argv)
     }
 
     // Group "analytics": statistics per sensor.
-    auto analytics = check(broker->consumer({"analytics", false, merkql::OffsetReset::earliest}),
-                           "consumer");
+    auto analytics =
+      check(broker->consumer({"analytics", false, merkql::OffsetReset::earliest}), "consumer");
     check(analytics->subscribe({"sensors"}), "subscribe");
     auto records = check(analytics->poll(), "poll");
     fmt::print("Polled {} records.\n", records.size());
@@ -113,8 +116,8 @@ int main(int argc, char** argv)
     check(analytics->close(), "close");
 
     // Group "alerts": readings above 35.0.
-    auto alerts = check(broker->consumer({"alerts", false, merkql::OffsetReset::earliest}),
-                        "consumer");
+    auto alerts =
+      check(broker->consumer({"alerts", false, merkql::OffsetReset::earliest}), "consumer");
     check(alerts->subscribe({"sensors"}), "subscribe");
     records = check(alerts->poll(), "poll");
     int total = 0;

@@ -31,7 +31,10 @@ std::string hex(std::string_view bytes)
   return out;
 }
 
-Hash h(const json& j) { return *hash_from_hex(j.get<std::string>()); }
+Hash h(const json& j)
+{
+  return *hash_from_hex(j.get<std::string>());
+}
 
 } // namespace
 
@@ -39,9 +42,11 @@ TEST_SUITE_BEGIN("golden");
 
 TEST_CASE("pinned hashes from COMPAT")
 {
-  CHECK(to_hex(sha256("merk")) == "357d3a1111b12e15ea855ff09a8bc0b20a814667dd56d15ab90fe6667f17e9da");
+  CHECK(to_hex(sha256("merk"))
+        == "357d3a1111b12e15ea855ff09a8bc0b20a814667dd56d15ab90fe6667f17e9da");
   Record r{std::string("golden-key"), R"({"n":42})", "golden", 1, 7, 1700000000LL * 1000000000LL};
-  CHECK(to_hex(record_hash(r)) == "1acc6b28eef646fde3348f1eea22a50895605e60a49d929333abdca695b16787");
+  CHECK(to_hex(record_hash(r))
+        == "1acc6b28eef646fde3348f1eea22a50895605e60a49d929333abdca695b16787");
 }
 
 TEST_CASE("record encodings, hashes, timestamps and routing")

@@ -14,7 +14,8 @@ TEST_SUITE_BEGIN("merkql::Group");
 
 TEST_CASE("offsets files round-trip and reject damage")
 {
-  std::map<TopicPartition, uint64_t> offsets{{{"a", 0}, 5}, {{"a", 1}, 0}, {{"b.c", 7}, 1ull << 40}};
+  std::map<TopicPartition, uint64_t> offsets{
+    {{"a", 0}, 5}, {{"a", 1}, 0}, {{"b.c", 7}, 1ull << 40}};
   const std::string bytes = encode_group_offsets(offsets);
   CHECK(unwrap(decode_group_offsets(bytes)) == offsets);
   for (size_t i = 0; i < bytes.size(); ++i) {

@@ -24,7 +24,7 @@ std::vector<StoredRecordView> sample()
     {std::nullopt, R"({"temp":20.5})", 1700000000000000000},
     {std::string_view("sensor-a"), R"({"temp":21.5})", 1700000000000000001},
     {std::string_view(""), "", 1699999999999999999}, // empty key and value, time going back
-    {std::nullopt, big, -5},                          // before the epoch
+    {std::nullopt, big, -5},                         // before the epoch
   };
 }
 

@@ -35,15 +35,15 @@ TEST_CASE("a proof for every offset of every size 1..200 verifies; out of range 
     acc.append(leaf, tree.ctx);
     const Hash root = *acc.root(tree.ctx);
     for (uint64_t offset = 0; offset < n; ++offset) {
-      auto proof = make_proof(offset, n, tree.leaves[offset],
-                              [&](const NodeId& id) -> Result<Hash> { return tree.node(id); },
-                              tree.ctx);
+      auto proof = make_proof(
+        offset, n, tree.leaves[offset],
+        [&](const NodeId& id) -> Result<Hash> { return tree.node(id); }, tree.ctx);
       REQUIRE(proof.is_ok());
       REQUIRE(verify_proof(*proof, root));
     }
     CHECK_FALSE(proof_shape(n, n).has_value());
-    CHECK(make_proof(n, n, Hash{}, [&](const NodeId& id) -> Result<Hash> { return tree.node(id); },
-                     tree.ctx)
+    CHECK(make_proof(
+            n, n, Hash{}, [&](const NodeId& id) -> Result<Hash> { return tree.node(id); }, tree.ctx)
             .status()
             .is_not_found());
   }

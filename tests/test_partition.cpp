@@ -30,7 +30,10 @@ std::unique_ptr<Partition> open_partition(const std::string& dir, Env* env = Env
   return unwrap(Partition::open(env, dir, "t", 0, options));
 }
 
-std::string value_of(uint64_t i) { return R"({"temp":)" + std::to_string(20 + i % 17) + R"(,"i":)" + std::to_string(i) + "}"; }
+std::string value_of(uint64_t i)
+{
+  return R"({"temp":)" + std::to_string(20 + i % 17) + R"(,"i":)" + std::to_string(i) + "}";
+}
 
 std::vector<AppendInput> inputs(std::vector<std::string>& storage, uint64_t first, size_t n)
 {
@@ -40,7 +43,8 @@ std::vector<AppendInput> inputs(std::vector<std::string>& storage, uint64_t firs
   }
   std::vector<AppendInput> out;
   for (const std::string& v : storage) {
-    out.push_back(AppendInput{std::nullopt, v, int64_t{1700000000} * 1000000000 + static_cast<int64_t>(first)});
+    out.push_back(
+      AppendInput{std::nullopt, v, int64_t{1700000000} * 1000000000 + static_cast<int64_t>(first)});
   }
   return out;
 }
@@ -222,7 +226,7 @@ TEST_CASE("a bad block before the acknowledged end stops appends instead of bein
   }
   const uint64_t log_size = read_bytes(path + "/00000000.log").size();
   corrupt(path + "/00000000.log", 40, 1); // inside the first batch
-  write_bytes(path + "/HEAD", ""); // force recovery on open
+  write_bytes(path + "/HEAD", "");        // force recovery on open
   auto opened = Partition::open(Env::posix(), path, "t", 0, PartitionOptions{});
   // No HEAD to say what was acknowledged: recovery may only cut after the
   // first bad block... but it must never cut a block that is followed by more.
@@ -239,10 +243,14 @@ TEST_CASE("retention of zero records and bad segment sizes are refused")
   std::filesystem::create_directories(dir.path() + "/p");
   PartitionOptions options;
   options.max_records = 0;
-  CHECK(Partition::open(Env::posix(), dir.path() + "/p", "t", 0, options).status().is_invalid_argument());
+  CHECK(Partition::open(Env::posix(), dir.path() + "/p", "t", 0, options)
+          .status()
+          .is_invalid_argument());
   options.max_records = 1;
   options.segment_bytes = 100;
-  CHECK(Partition::open(Env::posix(), dir.path() + "/p", "t", 0, options).status().is_invalid_argument());
+  CHECK(Partition::open(Env::posix(), dir.path() + "/p", "t", 0, options)
+          .status()
+          .is_invalid_argument());
 }
 
 TEST_CASE("a tampered tree node is caught by the audit")

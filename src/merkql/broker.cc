@@ -88,8 +88,7 @@ Result<TopicConfig> decode_topic_config(std::string_view bytes)
 Topic::Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait)
   : m_env(env), m_dir(std::move(dir)), m_name(std::move(name)), m_config(config),
     m_lock_wait(lock_wait), m_partitions(config.partitions)
-{
-}
+{}
 
 Result<Partition*> Topic::partition(uint32_t id)
 {
@@ -105,9 +104,9 @@ Result<Partition*> Topic::partition(uint32_t id)
     options.max_records = m_config.max_records;
     options.segment_bytes = m_config.segment_bytes;
     options.lock_wait = m_lock_wait;
-    MERKQL_ASSIGN_OR_RETURN(m_partitions[id],
-                            Partition::open(m_env, partition_dir(m_dir, m_name, id), m_name, id,
-                                            options));
+    MERKQL_ASSIGN_OR_RETURN(
+      m_partitions[id],
+      Partition::open(m_env, partition_dir(m_dir, m_name, id), m_name, id, options));
   }
   return m_partitions[id].get();
 }
@@ -125,8 +124,7 @@ uint32_t Topic::route(const std::optional<std::string_view>& key)
 
 Broker::Broker(BrokerConfig config)
   : m_config(std::move(config)), m_env(m_config.env ? m_config.env : Env::posix())
-{
-}
+{}
 
 Result<std::shared_ptr<Broker>> Broker::open(BrokerConfig config)
 {
@@ -170,8 +168,8 @@ Result<std::shared_ptr<Broker>> Broker::open(BrokerConfig config)
     }
     // Several processes may create the same directory at once: one writes
     // the marker, under the directory lock; the others then find it.
-    MERKQL_ASSIGN_OR_RETURN(auto lock, env->lock_file(broker_lock_file(dir), LockMode::exclusive,
-                                                      Wait::yes));
+    MERKQL_ASSIGN_OR_RETURN(auto lock,
+                            env->lock_file(broker_lock_file(dir), LockMode::exclusive, Wait::yes));
     if (!env->exists(marker_file(dir))) {
       MERKQL_TRY(env->create_dir(topics_dir(dir)));
       MERKQL_TRY(env->create_dir(groups_dir(dir)));
@@ -204,8 +202,8 @@ Result<Topic*> Broker::load_topic(const std::string& name)
   if (!config.is_ok()) {
     return Status::corruption(fmt::format("{}: {}", path, config.status().message()));
   }
-  auto topic = std::unique_ptr<Topic>(
-    new Topic(m_env, m_config.dir, name, *config, m_config.lock_wait));
+  auto topic =
+    std::unique_ptr<Topic>(new Topic(m_env, m_config.dir, name, *config, m_config.lock_wait));
   Topic* raw = topic.get();
   m_topics.emplace(name, std::move(topic));
   return raw;
@@ -319,7 +317,10 @@ Result<std::vector<std::string>> Broker::group_names()
   return groups;
 }
 
-Producer Broker::producer() { return Producer(shared_from_this()); }
+Producer Broker::producer()
+{
+  return Producer(shared_from_this());
+}
 
 Result<std::unique_ptr<Consumer>> Broker::consumer(const ConsumerConfig& config)
 {

@@ -33,9 +33,9 @@ struct BrokerConfig {
   bool auto_create_topics = true;
   uint32_t default_partitions = 1;
   uint64_t segment_bytes = 128ull << 20;
-  Create create = Create::if_missing;          // create the directory if missing
-  Wait lock_wait = Wait::yes;                  // wait for locks, or fail with busy
-  Env* env = nullptr;                          // nullptr: Env::posix()
+  Create create = Create::if_missing; // create the directory if missing
+  Wait lock_wait = Wait::yes;         // wait for locks, or fail with busy
+  Env* env = nullptr;                 // nullptr: Env::posix()
 };
 
 class Topic {

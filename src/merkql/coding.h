@@ -85,6 +85,9 @@ inline int64_t unzigzag(uint64_t v)
 
 // CRC-32C (Castagnoli), hardware-accelerated where the CPU has SSE4.2.
 uint32_t crc32c(const void* data, size_t size, uint32_t crc = 0);
-inline uint32_t crc32c(std::string_view data) { return crc32c(data.data(), data.size()); }
+inline uint32_t crc32c(std::string_view data)
+{
+  return crc32c(data.data(), data.size());
+}
 
 } // namespace merkql

@@ -10,10 +10,12 @@ namespace merkql {
 Consumer::Consumer(std::shared_ptr<Broker> broker, ConsumerConfig config)
   : m_broker(std::move(broker)), m_config(std::move(config)),
     m_offsets(m_broker->env(), m_broker->dir(), m_config.group_id, m_broker->config().lock_wait)
-{
-}
+{}
 
-Consumer::~Consumer() { (void)close(); }
+Consumer::~Consumer()
+{
+  (void)close();
+}
 
 Status Consumer::subscribe(const std::vector<std::string>& topics)
 {

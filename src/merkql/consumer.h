@@ -45,7 +45,8 @@ public:
 
   Status subscribe(const std::vector<std::string>& topics);
   // Up to max_poll_records records; waits up to timeout for the first one.
-  Result<std::vector<Record>> poll(std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
+  Result<std::vector<Record>> poll(std::chrono::milliseconds timeout = std::chrono::milliseconds{
+                                     0});
   // Commits the position of every owned partition.
   Status commit_sync();
   // Commits explicit positions (the next offset to read).

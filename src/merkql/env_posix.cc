@@ -55,8 +55,8 @@ public:
   {
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t r = ::pwrite(m_fd, data.data() + done, data.size() - done,
-                           static_cast<off_t>(pos + done));
+      ssize_t r =
+        ::pwrite(m_fd, data.data() + done, data.size() - done, static_cast<off_t>(pos + done));
       if (r < 0) {
         if (errno == EINTR) {
           continue;
@@ -95,8 +95,8 @@ public:
 
   Status preallocate(uint64_t pos, uint64_t len) override
   {
-    int r = ::fallocate(m_fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(pos),
-                        static_cast<off_t>(len));
+    int r =
+      ::fallocate(m_fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(pos), static_cast<off_t>(len));
     if (r != 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
       return errno_status("failed to preallocate", m_path, errno);
     }

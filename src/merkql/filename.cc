@@ -4,9 +4,18 @@
 
 namespace merkql {
 
-std::string marker_file(const std::string& dir) { return dir + "/MERKQL"; }
-std::string broker_lock_file(const std::string& dir) { return dir + "/LOCK"; }
-std::string topics_dir(const std::string& dir) { return dir + "/topics"; }
+std::string marker_file(const std::string& dir)
+{
+  return dir + "/MERKQL";
+}
+std::string broker_lock_file(const std::string& dir)
+{
+  return dir + "/LOCK";
+}
+std::string topics_dir(const std::string& dir)
+{
+  return dir + "/topics";
+}
 
 std::string topic_dir(const std::string& dir, std::string_view topic)
 {
@@ -23,12 +32,27 @@ std::string partition_dir(const std::string& dir, std::string_view topic, uint32
   return fmt::format("{}/topics/{}/{}", dir, topic, partition);
 }
 
-std::string partition_lock_file(const std::string& partition_dir) { return partition_dir + "/LOCK"; }
-std::string head_file(const std::string& partition_dir) { return partition_dir + "/HEAD"; }
-std::string index_file(const std::string& partition_dir) { return partition_dir + "/INDEX"; }
-std::string tree_file(const std::string& partition_dir) { return partition_dir + "/TREE"; }
+std::string partition_lock_file(const std::string& partition_dir)
+{
+  return partition_dir + "/LOCK";
+}
+std::string head_file(const std::string& partition_dir)
+{
+  return partition_dir + "/HEAD";
+}
+std::string index_file(const std::string& partition_dir)
+{
+  return partition_dir + "/INDEX";
+}
+std::string tree_file(const std::string& partition_dir)
+{
+  return partition_dir + "/TREE";
+}
 
-std::string segment_file_name(uint32_t segment) { return fmt::format("{:08}.log", segment); }
+std::string segment_file_name(uint32_t segment)
+{
+  return fmt::format("{:08}.log", segment);
+}
 
 std::string segment_file(const std::string& partition_dir, uint32_t segment)
 {
@@ -50,7 +74,10 @@ std::optional<uint32_t> parse_segment_file_name(std::string_view name)
   return value;
 }
 
-std::string groups_dir(const std::string& dir) { return dir + "/groups"; }
+std::string groups_dir(const std::string& dir)
+{
+  return dir + "/groups";
+}
 
 std::string group_dir(const std::string& dir, std::string_view group)
 {
@@ -77,13 +104,16 @@ std::string group_owners_dir(const std::string& dir, std::string_view group)
   return group_dir(dir, group) + "/owners";
 }
 
-std::string group_owner_file(const std::string& dir, std::string_view group,
-                             std::string_view topic, uint32_t partition)
+std::string group_owner_file(const std::string& dir, std::string_view group, std::string_view topic,
+                             uint32_t partition)
 {
   return fmt::format("{}/{}.{}", group_owners_dir(dir, group), topic, partition);
 }
 
-std::string temp_file(const std::string& path) { return path + ".tmp"; }
+std::string temp_file(const std::string& path)
+{
+  return path + ".tmp";
+}
 
 bool is_temp_file_name(std::string_view name)
 {
@@ -96,8 +126,8 @@ bool is_valid_name(std::string_view name)
     return false;
   }
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+              || c == '_' || c == '-';
     if (!ok) {
       return false;
     }

@@ -69,8 +69,7 @@ Result<std::map<TopicPartition, uint64_t>> decode_group_offsets(std::string_view
 
 GroupOffsets::GroupOffsets(Env* env, std::string dir, std::string group, Wait lock_wait)
   : m_env(env), m_dir(std::move(dir)), m_group(std::move(group)), m_lock_wait(lock_wait)
-{
-}
+{}
 
 Result<std::map<TopicPartition, uint64_t>> GroupOffsets::load()
 {
@@ -99,8 +98,8 @@ Status GroupOffsets::commit(const std::map<TopicPartition, uint64_t>& offsets)
     MERKQL_TRY(m_env->create_dir(gdir));
     MERKQL_TRY(m_env->sync_dir(groups_dir(m_dir)));
   }
-  MERKQL_ASSIGN_OR_RETURN(auto lock, m_env->lock_file(group_lock_file(m_dir, m_group),
-                                                      LockMode::exclusive, m_lock_wait));
+  MERKQL_ASSIGN_OR_RETURN(
+    auto lock, m_env->lock_file(group_lock_file(m_dir, m_group), LockMode::exclusive, m_lock_wait));
   MERKQL_ASSIGN_OR_RETURN(auto merged, load());
   bool changed = false;
   for (const auto& [tp, offset] : offsets) {
@@ -121,8 +120,7 @@ Status GroupOffsets::commit(const std::map<TopicPartition, uint64_t>& offsets)
 
 GroupMembership::GroupMembership(Env* env, std::string dir, std::string group)
   : m_env(env), m_dir(std::move(dir)), m_group(std::move(group))
-{
-}
+{}
 
 GroupMembership::~GroupMembership()
 {
@@ -146,8 +144,7 @@ Result<std::unique_ptr<GroupMembership>> GroupMembership::join(Env* env, std::st
   // ever sees the file unlocked and takes it for dead.
   const std::string members = group_members_dir(m->m_dir, m->m_group);
   const std::string tmp = members + "/" + m->m_member_id + ".tmp";
-  MERKQL_ASSIGN_OR_RETURN(m->m_member_lock,
-                          env->lock_file(tmp, LockMode::exclusive, Wait::no));
+  MERKQL_ASSIGN_OR_RETURN(m->m_member_lock, env->lock_file(tmp, LockMode::exclusive, Wait::no));
   MERKQL_TRY(env->rename(tmp, members + "/" + m->m_member_id));
   return m;
 }
@@ -213,7 +210,10 @@ Result<bool> GroupMembership::try_acquire(const TopicPartition& tp)
   return true;
 }
 
-void GroupMembership::release(const TopicPartition& tp) { m_owned.erase(tp); }
+void GroupMembership::release(const TopicPartition& tp)
+{
+  m_owned.erase(tp);
+}
 
 std::vector<TopicPartition> GroupMembership::owned() const
 {

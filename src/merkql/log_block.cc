@@ -9,7 +9,10 @@ namespace merkql {
 
 using namespace format;
 
-const char* compression_name(Compression c) { return c == Compression::lz4 ? "lz4" : "none"; }
+const char* compression_name(Compression c)
+{
+  return c == Compression::lz4 ? "lz4" : "none";
+}
 
 std::optional<Compression> parse_compression(std::string_view name)
 {
@@ -22,8 +25,14 @@ std::optional<Compression> parse_compression(std::string_view name)
   return std::nullopt;
 }
 
-uint64_t BlockHeader::total_size() const { return uint64_t{k_block_header_size} + stored_size; }
-bool BlockHeader::is_batch_end() const { return flags & k_block_flag_batch_end; }
+uint64_t BlockHeader::total_size() const
+{
+  return uint64_t{k_block_header_size} + stored_size;
+}
+bool BlockHeader::is_batch_end() const
+{
+  return flags & k_block_flag_batch_end;
+}
 
 std::optional<BlockHeader> parse_block_header(std::string_view bytes)
 {
@@ -40,7 +49,8 @@ std::optional<BlockHeader> parse_block_header(std::string_view bytes)
   h.base_timestamp = static_cast<int64_t>(get_u64(p + 24));
   uint8_t compression = static_cast<uint8_t>(p[32]);
   h.flags = static_cast<uint8_t>(p[33]);
-  uint16_t magic = static_cast<uint16_t>(static_cast<uint8_t>(p[34]) | (static_cast<uint8_t>(p[35]) << 8));
+  uint16_t magic =
+    static_cast<uint16_t>(static_cast<uint8_t>(p[34]) | (static_cast<uint8_t>(p[35]) << 8));
   if (magic != k_block_magic || compression > 1 || h.record_count == 0
       || h.stored_size > k_max_block_stored_size || h.raw_size > k_max_block_stored_size
       || (h.flags & ~k_block_flag_batch_end)) {

@@ -72,8 +72,7 @@ std::vector<NodeId> peaks_of(uint64_t n)
 
 MerkleAccumulator::MerkleAccumulator(uint64_t size, std::vector<Peak> peaks)
   : m_size(size), m_peaks(std::move(peaks))
-{
-}
+{}
 
 void MerkleAccumulator::append(const Hash& leaf, Sha256& ctx,
                                const std::function<void(const NodeId&, const Hash&)>& on_node)
@@ -84,9 +83,9 @@ void MerkleAccumulator::append(const Hash& leaf, Sha256& ctx,
   }
   while (!m_peaks.empty() && m_peaks.back().node.height == current.node.height) {
     const Peak& left = m_peaks.back();
-    Peak merged{NodeId{current.node.height + 1, left.node.index >> 1},
-                branch_hash(left.hash, current.hash, left.node.min_offset(),
-                            current.node.max_offset(), ctx)};
+    Peak merged{
+      NodeId{current.node.height + 1, left.node.index >> 1},
+      branch_hash(left.hash, current.hash, left.node.min_offset(), current.node.max_offset(), ctx)};
     m_peaks.pop_back();
     current = merged;
     if (on_node) {
@@ -110,9 +109,15 @@ std::optional<Hash> fold_peaks(const std::vector<Peak>& peaks, Sha256& ctx)
   return current;
 }
 
-std::optional<Hash> MerkleAccumulator::root(Sha256& ctx) const { return fold_peaks(m_peaks, ctx); }
+std::optional<Hash> MerkleAccumulator::root(Sha256& ctx) const
+{
+  return fold_peaks(m_peaks, ctx);
+}
 
-const char* side_name(Side side) { return side == Side::left ? "Left" : "Right"; }
+const char* side_name(Side side)
+{
+  return side == Side::left ? "Left" : "Right";
+}
 
 std::optional<std::vector<ProofStepShape>> proof_shape(uint64_t offset, uint64_t n)
 {
@@ -188,8 +193,8 @@ Result<Hash> proof_root(const InclusionProof& proof, Sha256& ctx)
 {
   auto shape = proof_shape(proof.offset, proof.tree_size);
   if (!shape) {
-    return Status::invalid_argument(fmt::format("offset {} is outside a tree of {} records",
-                                                proof.offset, proof.tree_size));
+    return Status::invalid_argument(
+      fmt::format("offset {} is outside a tree of {} records", proof.offset, proof.tree_size));
   }
   if (shape->size() != proof.siblings.size()) {
     return Status::invalid_argument(

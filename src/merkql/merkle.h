@@ -88,7 +88,7 @@ struct InclusionProof {
 struct ProofStepShape {
   Side side = Side::left;
   bool is_fold = false;
-  NodeId node;          // when !is_fold
+  NodeId node;           // when !is_fold
   size_t first_peak = 0; // when is_fold
   uint64_t sibling_min = 0;
   uint64_t sibling_max = 0;

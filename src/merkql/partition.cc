@@ -92,10 +92,8 @@ uint64_t tree_nodes_for_chunks(uint64_t chunks)
 
 Partition::Partition(Env* env, std::string dir, std::string topic, uint32_t id,
                      PartitionOptions options)
-  : m_env(env), m_dir(std::move(dir)), m_topic(std::move(topic)), m_id(id),
-    m_options(options)
-{
-}
+  : m_env(env), m_dir(std::move(dir)), m_topic(std::move(topic)), m_id(id), m_options(options)
+{}
 
 Partition::~Partition() = default;
 
@@ -110,8 +108,7 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
   if (options.max_records && *options.max_records == 0) {
     return Status::invalid_argument("retention must keep at least one record");
   }
-  std::unique_ptr<Partition> p(
-    new Partition(env, std::move(dir), std::move(topic), id, options));
+  std::unique_ptr<Partition> p(new Partition(env, std::move(dir), std::move(topic), id, options));
   MERKQL_TRY(p->open_files());
   // Cheap consistency check; a crash leftover is repaired under the lock.
   MERKQL_ASSIGN_OR_RETURN(auto head, p->read_head_file(p->m_head_file.get()));
@@ -123,15 +120,15 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
     MERKQL_ASSIGN_OR_RETURN(uint64_t entries, p->index_entry_count());
     const uint64_t chunks = head->next_offset / k_chunk_records;
     const uint64_t started = (head->next_offset + k_chunk_records - 1) / k_chunk_records;
-    consistent = log_size == head->segment_end && nodes == tree_nodes_for_chunks(chunks) && entries == started
-                 && !env->exists(segment_file(p->m_dir, head->segment + 1));
+    consistent = log_size == head->segment_end && nodes == tree_nodes_for_chunks(chunks)
+                 && entries == started && !env->exists(segment_file(p->m_dir, head->segment + 1));
   }
   if (!consistent) {
     // Usually a writer in another process is mid-append; wait for it (writers
     // hold the lock only for one batch) and repair whatever is left.
     std::lock_guard guard(p->m_mutex);
-    MERKQL_ASSIGN_OR_RETURN(auto lock, env->lock_file(partition_lock_file(p->m_dir),
-                                                      LockMode::exclusive, Wait::yes));
+    MERKQL_ASSIGN_OR_RETURN(
+      auto lock, env->lock_file(partition_lock_file(p->m_dir), LockMode::exclusive, Wait::yes));
     MERKQL_TRY(p->refresh_tail());
   }
   return p;
@@ -257,16 +254,16 @@ Result<uint64_t> Partition::index_entry_count()
 Result<std::pair<uint32_t, uint64_t>> Partition::index_entry(uint64_t chunk)
 {
   char buf[k_index_entry_size];
-  MERKQL_TRY(m_index_file->read_exact(k_file_header_size + chunk * k_index_entry_size,
-                                      sizeof buf, buf));
+  MERKQL_TRY(
+    m_index_file->read_exact(k_file_header_size + chunk * k_index_entry_size, sizeof buf, buf));
   return std::pair<uint32_t, uint64_t>{get_u32(buf), get_u32(buf + 4)};
 }
 
 Result<Hash> Partition::stored_node(const NodeId& node)
 {
   char buf[32];
-  MERKQL_TRY(m_tree_file->read_exact(k_file_header_size + tree_position(node) * k_tree_node_size,
-                                     32, buf));
+  MERKQL_TRY(
+    m_tree_file->read_exact(k_file_header_size + tree_position(node) * k_tree_node_size, 32, buf));
   return hash_from(buf);
 }
 
@@ -324,8 +321,8 @@ Status Partition::refresh_tail()
     MERKQL_ASSIGN_OR_RETURN(uint64_t entries, index_entry_count());
     MERKQL_TRY(open_active_segment(head->segment, Create::if_missing));
     MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_segment_file->size());
-    if (size == head->segment_end && nodes == tree_nodes_for_chunks(chunks)
-        && entries == started && !m_env->exists(segment_file(m_dir, head->segment + 1))) {
+    if (size == head->segment_end && nodes == tree_nodes_for_chunks(chunks) && entries == started
+        && !m_env->exists(segment_file(m_dir, head->segment + 1))) {
       MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, high_peaks(chunks));
       uint64_t start = chunks * k_chunk_records;
       size_t i = 0;
@@ -400,8 +397,8 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
           break; // the log ends in the previous segment, or is empty
         }
         if (opened.status().is_not_found()) {
-          return Status::corruption(fmt::format(
-            "{}: recovery must start in segment {}, which is missing", m_dir, segment));
+          return Status::corruption(
+            fmt::format("{}: recovery must start in segment {}, which is missing", m_dir, segment));
         }
         return opened.status();
       }
@@ -430,9 +427,9 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
       break;
     }
     if (!expected && header->first_offset > start_offset) {
-      return Status::corruption(fmt::format(
-        "{}: INDEX entry {} points at a block starting at offset {}", m_dir, start_chunk,
-        header->first_offset));
+      return Status::corruption(
+        fmt::format("{}: INDEX entry {} points at a block starting at offset {}", m_dir,
+                    start_chunk, header->first_offset));
     }
     expected = header->first_offset + header->record_count;
     pending.push_back(Pending{segment, pos, std::move(block)});
@@ -455,7 +452,11 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
         }
         Record r{views[i].key ? std::optional<std::string>(std::string(*views[i].key))
                               : std::nullopt,
-                 std::string(views[i].value), m_topic, m_id, offset, views[i].timestamp};
+                 std::string(views[i].value),
+                 m_topic,
+                 m_id,
+                 offset,
+                 views[i].timestamp};
         Hash leaf = leaf_hash(record_hash(r, m_sha), offset, m_sha);
         tree.append(leaf, m_sha, [&](const NodeId& node, const Hash& hash) {
           if (node.height >= k_chunk_height) {
@@ -473,12 +474,13 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   // A bad block with more data after it, before what HEAD acknowledged (or
   // with no HEAD to tell), is corruption to report, not a torn tail to cut.
   if (stopped_mid_log
-      && (!head || std::pair(committed_segment, committed_end)
-                     < std::pair(head->segment, head->segment_end))) {
-    return Status::corruption(fmt::format(
-      "{}: the log breaks at segment {} position {} with more data after it; "
-      "run verify-proof --all",
-      m_dir, committed_segment, committed_end));
+      && (!head
+          || std::pair(committed_segment, committed_end)
+               < std::pair(head->segment, head->segment_end))) {
+    return Status::corruption(
+      fmt::format("{}: the log breaks at segment {} position {} with more data after it; "
+                  "run verify-proof --all",
+                  m_dir, committed_segment, committed_end));
   }
   // Cut everything after the last complete batch.
   MERKQL_TRY(open_active_segment(committed_segment, Create::if_missing));
@@ -497,8 +499,8 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   }
   MERKQL_TRY(m_tree_file->write_at(
     k_file_header_size + tree_nodes_for_chunks(start_chunk) * k_tree_node_size, tree_out));
-  MERKQL_TRY(m_index_file->write_at(k_file_header_size + start_chunk * k_index_entry_size,
-                                    index_out));
+  MERKQL_TRY(
+    m_index_file->write_at(k_file_header_size + start_chunk * k_index_entry_size, index_out));
   MERKQL_TRY(m_tree_file->sync());
   MERKQL_TRY(m_index_file->sync());
   m_tail.tree = std::move(tree);
@@ -653,8 +655,7 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
                        });
   }
   if (!tree_out.empty()) {
-    MERKQL_TRY(
-      m_tree_file->write_at(k_file_header_size + tree_base * k_tree_node_size, tree_out));
+    MERKQL_TRY(m_tree_file->write_at(k_file_header_size + tree_base * k_tree_node_size, tree_out));
   }
   if (!index_out.empty()) {
     const uint64_t started = (first + k_chunk_records - 1) / k_chunk_records;
@@ -705,9 +706,8 @@ Result<std::vector<Hash>> Partition::chunk_leaves(uint64_t chunk, uint64_t tree_
     return true;
   }));
   if (leaves.size() != end - first) {
-    return Status::not_found(
-      fmt::format("records {}..{} of {}/{} are no longer stored (compacted)", first, end - 1,
-                  m_topic, m_id));
+    return Status::not_found(fmt::format("records {}..{} of {}/{} are no longer stored (compacted)",
+                                         first, end - 1, m_topic, m_id));
   }
   return leaves;
 }
@@ -724,8 +724,8 @@ Result<Hash> Partition::node_hash(const NodeId& node, uint64_t tree_size,
     leaf_cache_chunk = chunk;
   }
   const uint64_t base = chunk * k_chunk_records;
-  return subtree_hash(leaf_cache, base, static_cast<size_t>(node.min_offset() - base),
-                      node.height, m_sha);
+  return subtree_hash(leaf_cache, base, static_cast<size_t>(node.min_offset() - base), node.height,
+                      m_sha);
 }
 
 Result<std::optional<Hash>> Partition::root_at(uint64_t tree_size)
@@ -763,8 +763,8 @@ Result<InclusionProof> Partition::proof(uint64_t offset, std::optional<uint64_t>
   NodeId leaf{0, offset};
   MERKQL_ASSIGN_OR_RETURN(Hash leaf_h, node_hash(leaf, n, cache, cache_chunk));
   return make_proof(
-    offset, n, leaf_h,
-    [&](const NodeId& node) { return node_hash(node, n, cache, cache_chunk); }, m_sha);
+    offset, n, leaf_h, [&](const NodeId& node) { return node_hash(node, n, cache, cache_chunk); },
+    m_sha);
 }
 
 Result<Record> Partition::read(uint64_t offset)
@@ -778,8 +778,8 @@ Result<Record> Partition::read(uint64_t offset)
   std::vector<Record> out;
   MERKQL_TRY(reader.read(offset, offset + 1, 1, out).status());
   if (out.empty()) {
-    return Status::not_found(fmt::format("offset {} of {}/{} is no longer stored", offset,
-                                         m_topic, m_id));
+    return Status::not_found(
+      fmt::format("offset {} of {}/{} is no longer stored", offset, m_topic, m_id));
   }
   return std::move(out.front());
 }
@@ -790,8 +790,7 @@ Result<CompactResult> Partition::compact()
   MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());
   MERKQL_TRY(refresh_tail());
   CompactResult result;
-  const uint64_t keep_from =
-    watermark_for(m_tail.tree.size()) / k_chunk_records * k_chunk_records;
+  const uint64_t keep_from = watermark_for(m_tail.tree.size()) / k_chunk_records * k_chunk_records;
   MERKQL_ASSIGN_OR_RETURN(auto lowest, lowest_segment());
   if (!lowest || keep_from == 0) {
     return result;
@@ -894,16 +893,15 @@ Status PartitionReader::load_block()
   }
   auto header = parse_block_header(std::string_view(header_buf, got));
   if (!header) {
-    return Status::corruption(fmt::format("{}: no valid block header at position {}",
-                                          m_segment_file->path(), m_block_pos));
+    return Status::corruption(
+      fmt::format("{}: no valid block header at position {}", m_segment_file->path(), m_block_pos));
   }
   m_block_bytes.resize(header->total_size());
   MERKQL_TRY(m_segment_file->read_exact(m_block_pos, m_block_bytes.size(), m_block_bytes.data()));
   if (!block_checksum_ok(m_block_bytes)) {
     return Status::corruption(fmt::format("{}: checksum mismatch in the block at position {} "
                                           "(offsets {}..{})",
-                                          m_segment_file->path(), m_block_pos,
-                                          header->first_offset,
+                                          m_segment_file->path(), m_block_pos, header->first_offset,
                                           header->first_offset + header->record_count - 1));
   }
   Status decoded = decode_block(m_block_bytes, m_scratch, m_records);
@@ -1045,19 +1043,19 @@ Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t
   Record r;
   r.topic = m_topic;
   r.partition = m_id;
-  Status scanned = reader.scan(tree.size(), h.next_offset,
-                               [&](uint64_t offset, const StoredRecordView& v) {
-    r.key = v.key ? std::optional<std::string>(std::string(*v.key)) : std::nullopt;
-    r.value.assign(v.value);
-    r.offset = offset;
-    r.timestamp = v.timestamp;
-    tree.append(leaf_hash(record_hash(r, m_sha), offset, m_sha), m_sha, check_node);
-    ++report.records_checked;
-    if (progress && offset % 65536 == 0) {
-      progress(offset, h.next_offset);
-    }
-    return mismatch.empty();
-  });
+  Status scanned =
+    reader.scan(tree.size(), h.next_offset, [&](uint64_t offset, const StoredRecordView& v) {
+      r.key = v.key ? std::optional<std::string>(std::string(*v.key)) : std::nullopt;
+      r.value.assign(v.value);
+      r.offset = offset;
+      r.timestamp = v.timestamp;
+      tree.append(leaf_hash(record_hash(r, m_sha), offset, m_sha), m_sha, check_node);
+      ++report.records_checked;
+      if (progress && offset % 65536 == 0) {
+        progress(offset, h.next_offset);
+      }
+      return mismatch.empty();
+    });
   if (!scanned.is_ok()) {
     report.first_bad_offset = tree.size();
     report.problem = scanned.message();

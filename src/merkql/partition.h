@@ -61,10 +61,10 @@ struct CompactResult {
 };
 
 struct PartitionUsage {
-  uint64_t records_bytes = 0;  // log segments
+  uint64_t records_bytes = 0; // log segments
   uint64_t index_bytes = 0;
   uint64_t tree_bytes = 0;
-  uint64_t metadata_bytes = 0; // HEAD, LOCK
+  uint64_t metadata_bytes = 0;    // HEAD, LOCK
   uint64_t reclaimable_bytes = 0; // segments compact() would remove
   uint64_t total() const { return records_bytes + index_bytes + tree_bytes + metadata_bytes; }
 };
@@ -73,8 +73,8 @@ struct AuditReport {
   uint64_t records_checked = 0;
   uint64_t next_offset = 0;
   std::optional<uint64_t> first_bad_offset;
-  std::string problem;           // why first_bad_offset is bad
-  uint64_t torn_tail_bytes = 0;  // unacknowledged bytes past HEAD (not a failure)
+  std::string problem;          // why first_bad_offset is bad
+  uint64_t torn_tail_bytes = 0; // unacknowledged bytes past HEAD (not a failure)
   std::optional<Hash> root;
   bool ok() const { return !first_bad_offset; }
 };
@@ -168,8 +168,8 @@ private:
   Result<uint64_t> index_entry_count();
   Result<std::pair<uint32_t, uint64_t>> index_entry(uint64_t chunk);
   Result<Hash> stored_node(const NodeId& node);
-  Result<Hash> node_hash(const NodeId& node, uint64_t tree_size,
-                         std::vector<Hash>& leaf_cache, uint64_t& leaf_cache_chunk);
+  Result<Hash> node_hash(const NodeId& node, uint64_t tree_size, std::vector<Hash>& leaf_cache,
+                         uint64_t& leaf_cache_chunk);
   Result<std::vector<Hash>> chunk_leaves(uint64_t chunk, uint64_t tree_size);
   Status open_active_segment(uint32_t segment, Create create);
   Result<std::optional<uint32_t>> lowest_segment();

@@ -13,8 +13,7 @@ Result<RecordMetadata> Producer::send(const ProducerRecord& record)
   return std::move(batch.front());
 }
 
-Result<std::vector<RecordMetadata>>
-Producer::send_batch(const std::vector<ProducerRecord>& records)
+Result<std::vector<RecordMetadata>> Producer::send_batch(const std::vector<ProducerRecord>& records)
 {
   // Group by (topic, partition), keeping each group's order.
   struct Group {

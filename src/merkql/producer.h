@@ -20,7 +20,7 @@ struct ProducerRecord {
   std::string topic;
   std::optional<std::string> key;
   std::string value;
-  std::optional<uint32_t> partition;   // overrides routing
+  std::optional<uint32_t> partition;    // overrides routing
   std::optional<TimestampNs> timestamp; // default: now
 };
 

@@ -130,8 +130,7 @@ std::string format_timestamp(TimestampNs ns)
 Result<TimestampNs> parse_timestamp(std::string_view text)
 {
   auto bad = [&](const char* why) {
-    return Status::invalid_argument(
-      fmt::format("invalid RFC 3339 timestamp '{}': {}", text, why));
+    return Status::invalid_argument(fmt::format("invalid RFC 3339 timestamp '{}': {}", text, why));
   };
   size_t i = 0;
   auto digits = [&](size_t n, int64_t* out) {
@@ -158,13 +157,12 @@ Result<TimestampNs> parse_timestamp(std::string_view text)
     return false;
   };
   int64_t year, month, day, hour, minute, second;
-  if (!digits(4, &year) || !expect('-') || !digits(2, &month) || !expect('-')
-      || !digits(2, &day) || !expect('T', 't') || !digits(2, &hour) || !expect(':')
-      || !digits(2, &minute) || !expect(':') || !digits(2, &second)) {
+  if (!digits(4, &year) || !expect('-') || !digits(2, &month) || !expect('-') || !digits(2, &day)
+      || !expect('T', 't') || !digits(2, &hour) || !expect(':') || !digits(2, &minute)
+      || !expect(':') || !digits(2, &second)) {
     return bad("expected YYYY-MM-DDTHH:MM:SS");
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59
-      || second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return bad("field out of range");
   }
   int64_t nanos = 0;

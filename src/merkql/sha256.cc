@@ -9,11 +9,20 @@
 
 namespace merkql {
 
-Sha256::Sha256() : m_ctx(new SHA256_CTX) { reset(); }
+Sha256::Sha256() : m_ctx(new SHA256_CTX)
+{
+  reset();
+}
 
-Sha256::~Sha256() { delete static_cast<SHA256_CTX*>(m_ctx); }
+Sha256::~Sha256()
+{
+  delete static_cast<SHA256_CTX*>(m_ctx);
+}
 
-void Sha256::reset() { SHA256_Init(static_cast<SHA256_CTX*>(m_ctx)); }
+void Sha256::reset()
+{
+  SHA256_Init(static_cast<SHA256_CTX*>(m_ctx));
+}
 
 void Sha256::update(const void* data, size_t size)
 {

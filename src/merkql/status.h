@@ -97,20 +97,20 @@ private:
 #define MERKQL_CONCAT(a, b) MERKQL_CONCAT_INNER(a, b)
 
 // Return the Status of `expr` from the enclosing function if it is not ok.
-#define MERKQL_TRY(expr)                                                                 \
-  do {                                                                                   \
-    ::merkql::Status merkql_try_status_ = (expr);                                        \
-    if (!merkql_try_status_.is_ok()) {                                                   \
-      return merkql_try_status_;                                                         \
-    }                                                                                    \
+#define MERKQL_TRY(expr)                                                                           \
+  do {                                                                                             \
+    ::merkql::Status merkql_try_status_ = (expr);                                                  \
+    if (!merkql_try_status_.is_ok()) {                                                             \
+      return merkql_try_status_;                                                                   \
+    }                                                                                              \
   } while (false)
 
 // Declare `lhs` from the value of the Result `expr`, or return its Status.
-#define MERKQL_ASSIGN_OR_RETURN(lhs, expr)                                               \
+#define MERKQL_ASSIGN_OR_RETURN(lhs, expr)                                                         \
   MERKQL_ASSIGN_OR_RETURN_IMPL(MERKQL_CONCAT(merkql_result_, __LINE__), lhs, expr)
-#define MERKQL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                                     \
-  auto tmp = (expr);                                                                     \
-  if (!tmp.is_ok()) {                                                                    \
-    return tmp.status();                                                                 \
-  }                                                                                      \
+#define MERKQL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                                               \
+  auto tmp = (expr);                                                                               \
+  if (!tmp.is_ok()) {                                                                              \
+    return tmp.status();                                                                           \
+  }                                                                                                \
   lhs = std::move(tmp).value()

@@ -72,7 +72,13 @@ inline void corrupt(const std::string& path, uint64_t offset, size_t n)
   write_bytes(path, data);
 }
 
-inline std::string golden_dir() { return MERKQL_GOLDEN_DIR; }
-inline std::string example_binary() { return MERKQL_EXAMPLE_BINARY; }
+inline std::string golden_dir()
+{
+  return MERKQL_GOLDEN_DIR;
+}
+inline std::string example_binary()
+{
+  return MERKQL_EXAMPLE_BINARY;
+}
 
 } // namespace merkql::test
