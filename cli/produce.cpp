@@ -6,6 +6,8 @@
 // partition's share is appended as one batch with one fsync.
 #include "commands.h"
 
+#include <merkql/record_format.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -48,7 +50,7 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
     ->add_option("--max-record-bytes", o.max_record_bytes,
                  "Maximum record size in bytes (default 1048576)")
     ->check(NonNegativeInteger)
-    ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+    ->check(CLI::Range(uint64_t{1}, format::k_max_record_bytes));
   cmd->add_flag("--skip-bad", o.skip_bad, "Report and skip bad lines");
   return cmd;
 }

@@ -5,6 +5,7 @@
 
 #include <merkql/filename.h>
 #include <merkql/merkql.h>
+#include <merkql/record_format.h>
 
 #include <filesystem>
 #include <set>
@@ -235,6 +236,17 @@ TEST_CASE("a bad block before the acknowledged end stops appends instead of bein
   }
   CHECK(opened.status().is_corruption());
   CHECK(read_bytes(path + "/00000000.log").size() == log_size);
+}
+
+TEST_CASE("a record too large for one block is refused before anything is written")
+{
+  TestDir dir;
+  auto p = open_partition(dir.path() + "/p");
+  std::string huge(format::k_max_record_bytes + 1, 'x');
+  std::vector<AppendInput> batch{{std::nullopt, "small", std::nullopt},
+                                 {std::nullopt, huge, std::nullopt}};
+  CHECK(p->append(batch).status().is_invalid_argument());
+  CHECK(unwrap(p->next_offset()) == 0);
 }
 
 TEST_CASE("retention of zero records and bad segment sizes are refused")

@@ -549,6 +549,13 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
   if (records.empty()) {
     return std::vector<AppendedRecord>{};
   }
+  for (const AppendInput& r : records) {
+    const uint64_t size = r.value.size() + (r.key ? r.key->size() : 0);
+    if (size > k_max_record_bytes) {
+      return Status::invalid_argument(fmt::format(
+        "a record of {} bytes is larger than the {} byte limit", size, k_max_record_bytes));
+    }
+  }
   std::lock_guard guard(m_mutex);
   MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());
   MERKQL_TRY(refresh_tail());
@@ -570,7 +577,7 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     size_t j = i;
     size_t raw = 0;
     while (j < records.size()) {
-      size_t size = records[j].value.size() + (records[j].key ? records[j].key->size() : 0) + 12;
+      size_t size = records[j].value.size() + (records[j].key ? records[j].key->size() : 0) + 32;
       if (j > i && raw + size > m_options.block_bytes) {
         break;
       }

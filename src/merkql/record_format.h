@@ -16,6 +16,8 @@ constexpr uint32_t k_block_header_size = 36;
 constexpr uint16_t k_block_magic = 0x4b4d; // "MK"
 constexpr uint8_t k_block_flag_batch_end = 0x01;
 constexpr uint32_t k_max_block_stored_size = 1u << 30;
+// A record's key plus value, at most: one record always fits in one block.
+constexpr uint64_t k_max_record_bytes = 256ull << 20;
 // Segment sizes, and the highest segment number an 8-digit name holds.
 constexpr uint64_t k_min_segment_bytes = 4096;
 constexpr uint64_t k_max_segment_bytes = 1ull << 30;
