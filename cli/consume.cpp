@@ -92,7 +92,11 @@ public:
       m_out += "null";
     }
     m_out += ",\"value\":";
-    append_json_value(m_out, r.value);
+    if (r.value_is_json) {
+      m_out += r.value; // the writer validated it: one line of JSON
+    } else {
+      append_json_value(m_out, r.value);
+    }
     m_out += "}\n";
     m_ends.push_back(m_out.size());
   }

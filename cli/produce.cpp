@@ -71,6 +71,7 @@ struct Pending {
   size_t key_pos = 0, key_len = 0;
   size_t value_pos = 0, value_len = 0;
   std::optional<TimestampNs> timestamp;
+  bool value_is_json = false;
 };
 
 class Producer {
@@ -100,7 +101,8 @@ private:
   bool handle_line(std::string_view line);
   void add_line(std::string_view line);
   void add_record(std::optional<std::string_view> key, std::string_view value,
-                  std::optional<uint32_t> partition, std::optional<TimestampNs> timestamp);
+                  std::optional<uint32_t> partition, std::optional<TimestampNs> timestamp,
+                  bool value_is_json);
   std::string key_from(const nlohmann::json& doc);
   bool report_bad(const std::string& reason);
   void flush();
@@ -179,6 +181,13 @@ std::string Producer::key_from(const nlohmann::json& doc)
   throw BadLine{fmt::format("key field {} is not a string or a number", *m_o.key_field)};
 }
 
+// A validated JSON line is stored with the JSON flag unless it holds a
+// carriage return (JSON whitespace, but consumers print one line per record).
+bool one_line(std::string_view line)
+{
+  return line.find('\r') == std::string_view::npos;
+}
+
 void Producer::add_line(std::string_view line)
 {
   std::optional<std::string_view> key;
@@ -187,7 +196,7 @@ void Producer::add_line(std::string_view line)
   }
   switch (m_mode) {
   case InputMode::raw:
-    add_record(key, line, m_o.partition, std::nullopt);
+    add_record(key, line, m_o.partition, std::nullopt, false);
     return;
   case InputMode::json: {
     if (!m_o.key_field) {
@@ -200,7 +209,7 @@ void Producer::add_line(std::string_view line)
           throw BadLine{"invalid JSON: " + json_error_text(e.what())};
         }
       }
-      add_record(key, line, m_o.partition, std::nullopt);
+      add_record(key, line, m_o.partition, std::nullopt, one_line(line));
       return;
     }
     nlohmann::json doc;
@@ -210,7 +219,7 @@ void Producer::add_line(std::string_view line)
       throw BadLine{"invalid JSON: " + json_error_text(e.what())};
     }
     std::string k = key_from(doc);
-    add_record(std::string_view(k), line, m_o.partition, std::nullopt);
+    add_record(std::string_view(k), line, m_o.partition, std::nullopt, one_line(line));
     return;
   }
   case InputMode::envelope: {
@@ -271,10 +280,11 @@ void Producer::add_line(std::string_view line)
     if (!value) {
       throw BadLine{"invalid envelope: no value member"};
     }
-    if (value->is_string()) {
-      m_scratch = value->get<std::string>();
-    } else {
+    const bool value_is_json = !value->is_string(); // dump() is compact: one line
+    if (value_is_json) {
       m_scratch = value->dump();
+    } else {
+      m_scratch = value->get<std::string>();
     }
     if (m_scratch.size() > m_o.max_record_bytes) {
       throw BadLine{fmt::format("value of {} bytes is longer than --max-record-bytes {}",
@@ -286,16 +296,18 @@ void Producer::add_line(std::string_view line)
         key = std::string_view(*env_key);
       }
     }
-    add_record(key, m_scratch, partition, timestamp);
+    add_record(key, m_scratch, partition, timestamp, value_is_json);
     return;
   }
   }
 }
 
 void Producer::add_record(std::optional<std::string_view> key, std::string_view value,
-                          std::optional<uint32_t> partition, std::optional<TimestampNs> timestamp)
+                          std::optional<uint32_t> partition, std::optional<TimestampNs> timestamp,
+                          bool value_is_json)
 {
   Pending p;
+  p.value_is_json = value_is_json;
   p.partition = partition ? *partition : m_topic->route(key);
   if (key) {
     p.has_key = true;
@@ -324,6 +336,7 @@ void Producer::flush()
     }
     in.value = std::string_view(m_arena).substr(p.value_pos, p.value_len);
     in.timestamp = p.timestamp;
+    in.value_is_json = p.value_is_json;
     inputs[p.partition].push_back(in);
   }
   std::vector<std::vector<AppendedRecord>> appended(count);

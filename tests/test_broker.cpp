@@ -66,6 +66,25 @@ TEST_CASE("send and poll round trip keeps key, value and topic")
   CHECK(records[1].value == "plain text");
 }
 
+TEST_CASE("a value vouched for as JSON reads back with the flag; the hash ignores it")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  Producer producer = broker->producer();
+  ProducerRecord json = rec("t", std::nullopt, R"({"a":1})");
+  json.value_is_json = true;
+  auto vouched = unwrap(producer.send(json));
+  auto plain = unwrap(producer.send(rec("t", std::nullopt, R"({"a":1})")));
+  auto c = consumer(*broker, "g");
+  require_ok(c->subscribe({"t"}));
+  auto records = unwrap(c->poll());
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].value_is_json);
+  CHECK_FALSE(records[1].value_is_json);
+  CHECK(to_hex(record_hash(records[0])) == to_hex(vouched.record_hash));
+  CHECK(to_hex(record_hash(records[1])) == to_hex(plain.record_hash));
+}
+
 TEST_CASE("offsets are dense and batches get sequential offsets")
 {
   TestDir dir;

@@ -73,6 +73,26 @@ TEST_CASE("compressible data is stored compressed; incompressible data is not")
   CHECK(noisy->compression == Compression::none);
 }
 
+TEST_CASE("the JSON flag is set only when the writer vouches for every value")
+{
+  std::vector<StoredRecordView> all_json{{std::nullopt, "{}", 1, true},
+                                         {std::nullopt, "[1]", 2, true}};
+  std::vector<StoredRecordView> mixed{{std::nullopt, "{}", 1, true},
+                                      {std::nullopt, "text", 2, false}};
+  std::string scratch;
+  std::vector<StoredRecordView> out;
+  std::string block = block_of(all_json, Compression::lz4);
+  CHECK(parse_block_header(block)->has_json_values());
+  require_ok(decode_block(block, scratch, out));
+  CHECK(out[0].value_is_json);
+  CHECK(out[1].value_is_json);
+  block = block_of(mixed, Compression::none);
+  CHECK_FALSE(parse_block_header(block)->has_json_values());
+  require_ok(decode_block(block, scratch, out));
+  CHECK_FALSE(out[0].value_is_json);
+  CHECK_FALSE(out[1].value_is_json);
+}
+
 TEST_CASE("zero bytes past the end of the log are not a block")
 {
   CHECK_FALSE(parse_block_header(std::string(format::k_block_header_size, '\0')).has_value());

@@ -34,6 +34,11 @@ bool BlockHeader::is_batch_end() const
   return flags & k_block_flag_batch_end;
 }
 
+bool BlockHeader::has_json_values() const
+{
+  return flags & k_block_flag_json_values;
+}
+
 std::optional<BlockHeader> parse_block_header(std::string_view bytes)
 {
   if (bytes.size() < k_block_header_size) {
@@ -53,7 +58,7 @@ std::optional<BlockHeader> parse_block_header(std::string_view bytes)
     static_cast<uint16_t>(static_cast<uint8_t>(p[34]) | (static_cast<uint8_t>(p[35]) << 8));
   if (magic != k_block_magic || compression > 1 || h.record_count == 0
       || h.stored_size > k_max_block_stored_size || h.raw_size > k_max_block_stored_size
-      || (h.flags & ~k_block_flag_batch_end)) {
+      || (h.flags & ~k_block_known_flags)) {
     return std::nullopt;
   }
   h.compression = static_cast<Compression>(compression);
@@ -108,7 +113,12 @@ void encode_block(const StoredRecordView* records, size_t count, uint64_t first_
   put_u64(out, first_offset);
   put_u64(out, static_cast<uint64_t>(base));
   out.push_back(static_cast<char>(compression));
-  out.push_back(static_cast<char>(batch_end ? k_block_flag_batch_end : 0));
+  bool json_values = count > 0;
+  for (size_t i = 0; i < count && json_values; ++i) {
+    json_values = records[i].value_is_json;
+  }
+  out.push_back(static_cast<char>((batch_end ? k_block_flag_batch_end : 0)
+                                  | (json_values ? k_block_flag_json_values : 0)));
   out.push_back(static_cast<char>(k_block_magic & 0xff));
   out.push_back(static_cast<char>(k_block_magic >> 8));
   out.append(payload);
@@ -150,6 +160,7 @@ Status decode_block(std::string_view block, std::string& scratch,
     timestamp += unzigzag(delta);
     StoredRecordView r;
     r.timestamp = timestamp;
+    r.value_is_json = header->has_json_values();
     if (!get_varint(&p, end, &key_tag) || key_tag > static_cast<uint64_t>(end - p) + 1) {
       return Status::corruption("bad record key length");
     }

@@ -32,6 +32,7 @@ struct BlockHeader {
 
   uint64_t total_size() const;
   bool is_batch_end() const;
+  bool has_json_values() const;
 };
 
 // Parses the fixed header; nullopt when magic or fields are implausible
@@ -51,9 +52,12 @@ struct StoredRecordView {
   std::optional<std::string_view> key;
   std::string_view value;
   TimestampNs timestamp = 0;
+  // The writer vouched that value is valid JSON text on one line.
+  bool value_is_json = false;
 };
 
 // Appends one encoded block holding `records` (first offset first_offset).
+// The block's JSON flag is set when every record's value_is_json is.
 void encode_block(const StoredRecordView* records, size_t count, uint64_t first_offset,
                   Compression compression, bool batch_end, std::string& out);
 

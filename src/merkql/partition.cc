@@ -567,6 +567,7 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     views[i].key = records[i].key;
     views[i].value = records[i].value;
     views[i].timestamp = records[i].timestamp.value_or(now);
+    views[i].value_is_json = records[i].value_is_json;
   }
 
   // Lay out blocks of at most block_bytes raw bytes each.
@@ -978,6 +979,7 @@ Result<size_t> PartitionReader::read(uint64_t offset, uint64_t end, size_t max,
     r.partition = m_partition->m_id;
     r.offset = o;
     r.timestamp = v.timestamp;
+    r.value_is_json = v.value_is_json;
     ++count;
     return true;
   }));

@@ -38,6 +38,9 @@ struct AppendInput {
   std::optional<std::string_view> key;
   std::string_view value;
   std::optional<TimestampNs> timestamp;
+  // The caller vouches that value is valid JSON text on one line; readers
+  // may then skip validating it (docs/FORMAT.md §Segment, flag bit 1).
+  bool value_is_json = false;
 };
 
 struct AppendedRecord {

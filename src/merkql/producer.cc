@@ -33,7 +33,7 @@ Result<std::vector<RecordMetadata>> Producer::send_batch(const std::vector<Produ
     MERKQL_ASSIGN_OR_RETURN(Partition * partition, topic->partition(p));
     Group& g = groups[{r.topic, p}];
     g.partition = partition;
-    g.inputs.push_back(AppendInput{key, r.value, r.timestamp});
+    g.inputs.push_back(AppendInput{key, r.value, r.timestamp, r.value_is_json});
     g.positions.push_back(i);
   }
   std::vector<RecordMetadata> out(records.size());

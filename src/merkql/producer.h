@@ -22,6 +22,7 @@ struct ProducerRecord {
   std::string value;
   std::optional<uint32_t> partition;    // overrides routing
   std::optional<TimestampNs> timestamp; // default: now
+  bool value_is_json = false;           // vouch that value is one line of valid JSON
 };
 
 // Where a record was stored.

@@ -24,6 +24,9 @@ struct Record {
   uint32_t partition = 0;
   uint64_t offset = 0;
   TimestampNs timestamp = 0;
+  // Not part of the record or its hash: the writer vouched that value is
+  // one line of valid JSON text.
+  bool value_is_json = false;
 
   bool operator==(const Record&) const = default;
 };

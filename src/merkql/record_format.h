@@ -13,8 +13,10 @@ constexpr uint64_t k_chunk_records = uint64_t{1} << k_chunk_height;
 
 // Log block header (§Segment).
 constexpr uint32_t k_block_header_size = 36;
-constexpr uint16_t k_block_magic = 0x4b4d; // "MK"
-constexpr uint8_t k_block_flag_batch_end = 0x01;
+constexpr uint16_t k_block_magic = 0x4b4d;         // "MK"
+constexpr uint8_t k_block_flag_batch_end = 0x01;   // last block of its batch
+constexpr uint8_t k_block_flag_json_values = 0x02; // every value is one-line JSON text
+constexpr uint8_t k_block_known_flags = k_block_flag_batch_end | k_block_flag_json_values;
 constexpr uint32_t k_max_block_stored_size = 1u << 30;
 // A record's key plus value, at most: one record always fits in one block.
 constexpr uint64_t k_max_record_bytes = 256ull << 20;
