@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -77,11 +78,25 @@ public:
       m_ends.push_back(m_out.size());
       return;
     }
+    if (r.topic != m_topic) {
+      m_topic = r.topic;
+      m_topic_json.clear();
+      append_json_string(m_topic_json, r.topic);
+    }
+    if (r.timestamp != m_timestamp || m_timestamp_text.empty()) {
+      // Records of one batch share a timestamp: format it once.
+      m_timestamp = r.timestamp;
+      m_timestamp_text = format_timestamp(r.timestamp);
+    }
     m_out += "{\"topic\":";
-    append_json_string(m_out, r.topic);
-    fmt::format_to(std::back_inserter(m_out),
-                   ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":", r.partition,
-                   r.offset, format_timestamp(r.timestamp));
+    m_out += m_topic_json;
+    m_out += ",\"partition\":";
+    append_number(r.partition);
+    m_out += ",\"offset\":";
+    append_number(r.offset);
+    m_out += ",\"timestamp\":\"";
+    m_out += m_timestamp_text;
+    m_out += "\",\"key\":";
     if (r.key) {
       if (is_valid_utf8(*r.key)) {
         append_json_string(m_out, *r.key);
@@ -127,7 +142,18 @@ public:
   size_t complete() const { return m_complete; }
 
 private:
+  void append_number(uint64_t v)
+  {
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    m_out.append(buf, static_cast<size_t>(end - buf));
+  }
+
   bool m_value_only;
+  std::string m_topic;
+  std::string m_topic_json;
+  TimestampNs m_timestamp = 0;
+  std::string m_timestamp_text;
   std::string m_out;
   std::vector<size_t> m_ends; // end of each record's line in m_out
   size_t m_complete = 0;

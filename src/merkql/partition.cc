@@ -969,6 +969,9 @@ Result<size_t> PartitionReader::read(uint64_t offset, uint64_t end, size_t max,
 {
   size_t count = 0;
   end = std::min(end, offset + max);
+  if (end > offset && out.size() + (end - offset) > out.capacity()) {
+    out.reserve(std::max(out.size() + static_cast<size_t>(end - offset), 2 * out.capacity()));
+  }
   MERKQL_TRY(scan(offset, end, [&](uint64_t o, const StoredRecordView& v) {
     Record& r = out.emplace_back();
     if (v.key) {
