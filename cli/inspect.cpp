@@ -117,7 +117,7 @@ int run_inspect(const InspectOptions& o)
       PartitionHead head = unwrap(partition->head());
       pi.next_offset = head.next_offset;
       pi.watermark = partition->watermark_for(pi.next_offset);
-      pi.root = unwrap(partition->root_at(pi.next_offset));
+      pi.root = unwrap(partition->merkle_root_at(pi.next_offset));
       pi.bytes = unwrap(partition->usage()).total();
       info.partitions.push_back(pi);
     }

@@ -56,7 +56,7 @@ int export_proof(const VerifyProofOptions& o)
   Record record = unwrap(partition->read(*o.offset),
                          fmt::format("{}/{} offset {}", *o.topic, *o.partition, *o.offset));
   InclusionProof proof = unwrap(partition->proof(*o.offset, next));
-  auto root = unwrap(partition->root_at(next));
+  auto root = unwrap(partition->merkle_root_at(next));
   Sha256 ctx;
   const Hash rh = record_hash(record, ctx);
   if (!root || leaf_hash(rh, *o.offset, ctx) != proof.leaf_hash || !verify_proof(proof, *root)) {

@@ -283,14 +283,14 @@ TEST_CASE("records, commits, partition counts and roots persist across reopen")
     require_ok(c->subscribe({"t"}));
     CHECK(unwrap(c->poll()).size() == 500);
     require_ok(c->commit_sync());
-    root = unwrap(unwrap(unwrap(broker->topic("t"))->partition(1))->root());
+    root = unwrap(unwrap(unwrap(broker->topic("t"))->partition(1))->merkle_root());
   }
   auto broker = open_broker(dir);
   Topic* t = unwrap(broker->topic("t"));
   CHECK(t->partition_count() == 3);
   Partition* p1 = unwrap(t->partition(1));
-  CHECK(unwrap(p1->root()) == root);
-  CHECK(unwrap(p1->root_at(unwrap(p1->next_offset()))) == root);
+  CHECK(unwrap(p1->merkle_root()) == root);
+  CHECK(unwrap(p1->merkle_root_at(unwrap(p1->next_offset()))) == root);
   uint64_t total = 0;
   for (uint32_t p = 0; p < 3; ++p) {
     total += unwrap(unwrap(t->partition(p))->next_offset());
@@ -322,7 +322,7 @@ TEST_CASE("retention hides old records but roots and proofs stay valid")
   auto records = unwrap(c->poll());
   REQUIRE(records.size() == 50);
   CHECK(records.front().offset == 80);
-  const Hash root = *unwrap(p->root());
+  const Hash root = *unwrap(p->merkle_root());
   for (uint64_t o = 80; o < 130; ++o) {
     CHECK(verify_proof(unwrap(p->proof(o)), root));
   }

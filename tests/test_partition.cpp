@@ -92,7 +92,7 @@ TEST_CASE("proofs from stored nodes verify for every offset of every size 1..200
     REQUIRE(appended[0].offset == n - 1);
     acc.append(leaf_hash(appended[0].record_hash, n - 1, ctx), ctx);
     const Hash root = *acc.root(ctx);
-    REQUIRE(unwrap(p->root()) == root);
+    REQUIRE(unwrap(p->merkle_root()) == root);
     for (uint64_t o = 0; o < n; ++o) {
       InclusionProof proof = unwrap(p->proof(o));
       REQUIRE(proof.tree_size == n);
@@ -103,7 +103,7 @@ TEST_CASE("proofs from stored nodes verify for every offset of every size 1..200
   // Proofs and roots against past sizes.
   MerkleAccumulator past;
   for (uint64_t n = 1; n <= 200; n += 13) {
-    const Hash root = *unwrap(p->root_at(n));
+    const Hash root = *unwrap(p->merkle_root_at(n));
     for (uint64_t o = 0; o < n; o += 7) {
       CHECK(verify_proof(unwrap(p->proof(o, n)), root));
     }
@@ -129,7 +129,7 @@ TEST_CASE("large batches split into blocks and read back")
   auto report = unwrap(p->audit());
   CHECK(report.ok());
   CHECK(report.records_checked == 1003);
-  CHECK(report.root == unwrap(p->root()));
+  CHECK(report.root == unwrap(p->merkle_root()));
 }
 
 TEST_CASE("truncating any file of the last batch at every byte keeps every earlier record")
@@ -170,11 +170,11 @@ TEST_CASE("truncating any file of the last batch at every byte keeps every earli
         REQUIRE(n == acked_after);
       }
       check_prefix(*p, n);
-      REQUIRE(unwrap(p->root()) == expected_root(*p, n));
+      REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n));
       // And the partition keeps working.
       unwrap(p->append(inputs(storage, n, 1)));
       REQUIRE(unwrap(p->next_offset()) == n + 1);
-      REQUIRE(unwrap(p->root()) == expected_root(*p, n + 1));
+      REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n + 1));
       ++cases;
     }
   }
@@ -325,7 +325,7 @@ TEST_CASE("power loss at every point of a run loses no acknowledged record")
     const uint64_t n = unwrap(p->next_offset());
     REQUIRE(n >= acked);
     check_prefix(*p, n);
-    REQUIRE(unwrap(p->root()) == expected_root(*p, n));
+    REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n));
     REQUIRE(unwrap(p->audit()).ok());
   }
 }
@@ -421,13 +421,13 @@ TEST_CASE("compaction removes whole segments below the watermark, proofs stay va
   for (int b = 0; b < 40; ++b) {
     unwrap(p->append(inputs(storage, static_cast<uint64_t>(b) * 25, 25)));
   }
-  const Hash root = *unwrap(p->root());
+  const Hash root = *unwrap(p->merkle_root());
   auto usage = unwrap(p->usage());
   CHECK(usage.reclaimable_bytes > 0);
   auto result = unwrap(p->compact());
   CHECK(result.segments_removed > 0);
   CHECK(result.bytes_reclaimed == usage.reclaimable_bytes);
-  CHECK(unwrap(p->root()) == root);
+  CHECK(unwrap(p->merkle_root()) == root);
   for (uint64_t o = 900; o < 1000; ++o) {
     CHECK(verify_proof(unwrap(p->proof(o)), root));
     CHECK(unwrap(p->read(o)).value == value_of(o));

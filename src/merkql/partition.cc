@@ -682,7 +682,7 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
   return appended;
 }
 
-Result<std::optional<Hash>> Partition::root()
+Result<std::optional<Hash>> Partition::merkle_root()
 {
   MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
   std::lock_guard guard(m_mutex);
@@ -736,7 +736,7 @@ Result<Hash> Partition::node_hash(const NodeId& node, uint64_t tree_size,
                       m_sha);
 }
 
-Result<std::optional<Hash>> Partition::root_at(uint64_t tree_size)
+Result<std::optional<Hash>> Partition::merkle_root_at(uint64_t tree_size)
 {
   MERKQL_ASSIGN_OR_RETURN(uint64_t next, next_offset());
   if (tree_size > next) {

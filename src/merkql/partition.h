@@ -138,8 +138,10 @@ public:
   // First offset visible under retention, for a log ending at next_offset.
   uint64_t watermark_for(uint64_t next_offset) const;
 
-  Result<std::optional<Hash>> root();
-  Result<std::optional<Hash>> root_at(uint64_t tree_size);
+  // Root of the whole log (none when empty), from HEAD and TREE alone.
+  Result<std::optional<Hash>> merkle_root();
+  // Root the log had when it held tree_size records (any past size).
+  Result<std::optional<Hash>> merkle_root_at(uint64_t tree_size);
   // Inclusion proof of offset in the tree of tree_size records (default: now).
   Result<InclusionProof> proof(uint64_t offset, std::optional<uint64_t> tree_size = {});
   Result<Record> read(uint64_t offset);
