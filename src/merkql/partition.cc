@@ -277,6 +277,18 @@ Result<std::vector<Peak>> Partition::high_peaks(uint64_t chunks)
   return peaks;
 }
 
+Result<std::vector<Peak>> Partition::peaks_at(const PartitionHead& head)
+{
+  MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, high_peaks(head.next_offset / k_chunk_records));
+  size_t i = 0;
+  for (const NodeId& node : peaks_of(head.next_offset)) {
+    if (node.height < k_chunk_height) {
+      peaks.push_back(Peak{node, head.low_peaks[i++]});
+    }
+  }
+  return peaks;
+}
+
 Status Partition::open_active_segment(uint32_t segment, Create create)
 {
   if (m_segment_file && m_segment_file_id == segment) {
@@ -323,15 +335,7 @@ Status Partition::refresh_tail()
     MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_segment_file->size());
     if (size == head->segment_end && nodes == tree_nodes_for_chunks(chunks) && entries == started
         && !m_env->exists(segment_file(m_dir, head->segment + 1))) {
-      MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, high_peaks(chunks));
-      uint64_t start = chunks * k_chunk_records;
-      size_t i = 0;
-      for (const NodeId& node : peaks_of(head->next_offset)) {
-        if (node.height < k_chunk_height) {
-          peaks.push_back(Peak{node, head->low_peaks[i++]});
-          start += uint64_t{1} << node.height;
-        }
-      }
+      MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, peaks_at(*head));
       m_tail.tree = MerkleAccumulator(head->next_offset, std::move(peaks));
       m_tail.sequence = head->sequence;
       m_tail.segment = head->segment;
@@ -686,13 +690,7 @@ Result<std::optional<Hash>> Partition::merkle_root()
 {
   MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
   std::lock_guard guard(m_mutex);
-  MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, high_peaks(h.next_offset / k_chunk_records));
-  size_t i = 0;
-  for (const NodeId& node : peaks_of(h.next_offset)) {
-    if (node.height < k_chunk_height) {
-      peaks.push_back(Peak{node, h.low_peaks[i++]});
-    }
-  }
+  MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, peaks_at(h));
   return fold_peaks(peaks, m_sha);
 }
 

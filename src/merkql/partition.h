@@ -169,6 +169,8 @@ private:
   Status refresh_tail();
   Status recover(const std::optional<PartitionHead>& head);
   Result<std::vector<Peak>> high_peaks(uint64_t chunks);
+  // Every peak of the tree HEAD describes: high ones from TREE, low from HEAD.
+  Result<std::vector<Peak>> peaks_at(const PartitionHead& head);
   Result<uint64_t> tree_node_count();
   Result<uint64_t> index_entry_count();
   Result<std::pair<uint32_t, uint64_t>> index_entry(uint64_t chunk);
