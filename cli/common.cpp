@@ -25,13 +25,14 @@ std::string data_dir(const GlobalOptions& global)
   return "./merkql-data";
 }
 
-std::shared_ptr<Broker> open_broker(const GlobalOptions& global, bool create)
+std::shared_ptr<Broker> open_broker(const GlobalOptions& global, bool create, Repair repair)
 {
   BrokerConfig config;
   config.dir = data_dir(global);
   config.create = create ? Create::if_missing : Create::no;
   config.lock_wait = global.no_wait ? Wait::no : Wait::yes;
   config.auto_create_topics = false;
+  config.repair = repair;
   return unwrap(Broker::open(std::move(config)));
 }
 

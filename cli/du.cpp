@@ -60,7 +60,7 @@ std::string usage_json(const Usage& u)
 
 int run_du(const DuOptions& o)
 {
-  auto broker = open_broker(*o.global, false);
+  auto broker = open_broker(*o.global, false, Repair::never);
   Env* env = broker->env();
   const std::string& dir = broker->dir();
   struct TopicUsage {

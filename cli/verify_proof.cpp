@@ -46,7 +46,7 @@ int fail(const std::string& reason)
 
 int export_proof(const VerifyProofOptions& o)
 {
-  auto broker = open_broker(*o.global, false);
+  auto broker = open_broker(*o.global, false, Repair::never);
   Partition* partition = existing_partition(*broker, *o.topic, *o.partition);
   const uint64_t next = unwrap(partition->next_offset());
   if (*o.offset >= next) {
@@ -290,7 +290,7 @@ int check_proof(const VerifyProofOptions& o)
 
 int audit(const VerifyProofOptions& o)
 {
-  auto broker = open_broker(*o.global, false);
+  auto broker = open_broker(*o.global, false, Repair::never);
   const std::vector<std::string> names = selected_topics(*broker, o.topic);
   const bool progress = ::isatty(STDERR_FILENO);
   bool failed = false;

@@ -85,9 +85,10 @@ Result<TopicConfig> decode_topic_config(std::string_view bytes)
 
 // ---------------------------------------------------------------------------
 
-Topic::Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait)
+Topic::Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait,
+             Repair repair)
   : m_env(env), m_dir(std::move(dir)), m_name(std::move(name)), m_config(config),
-    m_lock_wait(lock_wait), m_partitions(config.partitions)
+    m_lock_wait(lock_wait), m_repair(repair), m_partitions(config.partitions)
 {}
 
 Result<Partition*> Topic::partition(uint32_t id)
@@ -104,6 +105,7 @@ Result<Partition*> Topic::partition(uint32_t id)
     options.max_records = m_config.max_records;
     options.segment_bytes = m_config.segment_bytes;
     options.lock_wait = m_lock_wait;
+    options.repair = m_repair;
     MERKQL_ASSIGN_OR_RETURN(
       m_partitions[id],
       Partition::open(m_env, partition_dir(m_dir, m_name, id), m_name, id, options));
@@ -202,8 +204,8 @@ Result<Topic*> Broker::load_topic(const std::string& name)
   if (!config.is_ok()) {
     return Status::corruption(fmt::format("{}: {}", path, config.status().message()));
   }
-  auto topic =
-    std::unique_ptr<Topic>(new Topic(m_env, m_config.dir, name, *config, m_config.lock_wait));
+  auto topic = std::unique_ptr<Topic>(
+    new Topic(m_env, m_config.dir, name, *config, m_config.lock_wait, m_config.repair));
   Topic* raw = topic.get();
   m_topics.emplace(name, std::move(topic));
   return raw;

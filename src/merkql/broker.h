@@ -35,6 +35,7 @@ struct BrokerConfig {
   uint64_t segment_bytes = 128ull << 20;
   Create create = Create::if_missing; // create the directory if missing
   Wait lock_wait = Wait::yes;         // wait for locks, or fail with busy
+  Repair repair = Repair::on_open;    // never: opening changes nothing on disk
   Env* env = nullptr;                 // nullptr: Env::posix()
 };
 
@@ -50,13 +51,15 @@ public:
 
 private:
   friend class Broker;
-  Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait);
+  Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait,
+        Repair repair);
 
   Env* m_env;
   std::string m_dir;
   std::string m_name;
   TopicConfig m_config;
   Wait m_lock_wait;
+  Repair m_repair;
   std::mutex m_mutex;
   std::vector<std::unique_ptr<Partition>> m_partitions;
   uint32_t m_round_robin = 0;

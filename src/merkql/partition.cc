@@ -123,7 +123,7 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
     consistent = log_size == head->segment_end && nodes == tree_nodes_for_chunks(chunks)
                  && entries == started && !env->exists(segment_file(p->m_dir, head->segment + 1));
   }
-  if (!consistent) {
+  if (!consistent && options.repair == Repair::on_open) {
     // Usually a writer in another process is mid-append; wait for it (writers
     // hold the lock only for one batch) and repair whatever is left.
     std::lock_guard guard(p->m_mutex);

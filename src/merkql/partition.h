@@ -25,12 +25,18 @@
 
 namespace merkql {
 
+// Whether opening a partition repairs what a crash left (a torn tail, stale
+// HEAD, TREE or INDEX) under the partition lock, or leaves the files exactly
+// as they are (for audits and other read-only looks).
+enum class Repair { on_open, never };
+
 struct PartitionOptions {
   Compression compression = Compression::lz4;
   std::optional<uint64_t> max_records; // retention: newest records kept visible
   uint64_t segment_bytes = 128ull << 20;
   uint32_t block_bytes = 64u << 10; // uncompressed bytes per block, at most
   Wait lock_wait = Wait::yes;
+  Repair repair = Repair::on_open;
 };
 
 // One record to append; the timestamp defaults to the wall clock.
