@@ -96,6 +96,32 @@ void run(merkql::Compression compression, uint64_t records, size_t batch_size)
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
 }
 
+// Durable single-record sends, as the reference measured them (256-byte
+// values, one fsync each).
+void run_single_sends(uint64_t records)
+{
+  char tmpl[] = "/tmp/merkql-bench-XXXXXX";
+  std::string dir = std::string(mkdtemp(tmpl)) + "/data";
+  merkql::BrokerConfig config;
+  config.dir = dir;
+  auto broker = merkql::Broker::open(config).value();
+  merkql::Producer producer = broker->producer();
+  merkql::ProducerRecord record;
+  record.topic = "single";
+  record.value = std::string(256, 'v');
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < records; ++i) {
+    if (!producer.send(record).is_ok()) {
+      fmt::print(stderr, "send failed\n");
+      std::exit(1);
+    }
+  }
+  const double s = seconds_since(start);
+  fmt::print("send   {:>9} records of 256 B, one fsync each: {:.1f} us/record\n", records,
+             s * 1e6 / records);
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -109,4 +135,5 @@ int main(int argc, char** argv)
   fmt::print("record: {}\n", R"({"sensor":"s-3","temp":20.3,"ts":1700000003})");
   run(merkql::Compression::lz4, records, batch);
   run(merkql::Compression::none, records, batch);
+  run_single_sends(2000);
 }

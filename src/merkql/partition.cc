@@ -582,7 +582,8 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     size_t j = i;
     size_t raw = 0;
     while (j < records.size()) {
-      size_t size = records[j].value.size() + (records[j].key ? records[j].key->size() : 0) + 32;
+      // At most 10 bytes of timestamp delta and 5 + 5 of lengths (records are < 2^35 B).
+      size_t size = records[j].value.size() + (records[j].key ? records[j].key->size() : 0) + 20;
       if (j > i && raw + size > m_options.block_bytes) {
         break;
       }

@@ -20,9 +20,9 @@ struct ProducerRecord {
   std::string topic;
   std::optional<std::string> key;
   std::string value;
-  std::optional<uint32_t> partition;    // overrides routing
-  std::optional<TimestampNs> timestamp; // default: now
-  bool value_is_json = false;           // vouch that value is one line of valid JSON
+  std::optional<uint32_t> partition = std::nullopt;    // overrides routing
+  std::optional<TimestampNs> timestamp = std::nullopt; // default: now
+  bool value_is_json = false;                          // vouch that value is one line of valid JSON
 };
 
 // Where a record was stored.
