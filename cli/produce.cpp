@@ -2,8 +2,9 @@
 //
 // Standard input is read with read(2) into one buffer and split into lines.
 // Records accumulate in an arena until --batch of them are pending or input
-// has nothing more ready (poll(2) with a zero timeout) or ends; then each
-// partition's share is appended as one batch with one fsync.
+// has nothing more ready (poll(2) with a zero timeout) or ends; then the batch
+// goes to a writer thread, which appends each partition's share with one
+// fsync and prints the acks, while this thread parses the next batch.
 #include "commands.h"
 
 #include <merkql/record_format.h>
@@ -12,8 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <poll.h>
+#include <thread>
 #include <unistd.h>
 
 namespace merkql::cli {
@@ -74,6 +79,114 @@ struct Pending {
   bool value_is_json = false;
 };
 
+// Lines parsed into records, waiting to be appended.
+struct Batch {
+  std::string arena;
+  std::vector<Pending> pending;
+};
+
+// Appends batches on a thread of its own, so that parsing the next batch
+// overlaps hashing, compressing and syncing the previous one. At most one
+// batch waits while another is written; acks are printed in order.
+class BatchWriter {
+public:
+  BatchWriter(const ProduceOptions& o, Topic* topic)
+    : m_o(o), m_topic(topic), m_partitions(topic->partition_count()), m_thread([this] { loop(); })
+  {}
+
+  ~BatchWriter()
+  {
+    {
+      std::lock_guard guard(m_mutex);
+      m_stop = true;
+    }
+    m_changed.notify_all();
+    m_thread.join();
+  }
+
+  // Hands a batch over; waits while another one is already waiting.
+  void submit(Batch& batch)
+  {
+    std::unique_lock lock(m_mutex);
+    m_changed.wait(lock, [this] { return !m_waiting || m_error; });
+    rethrow_locked();
+    std::swap(m_next, batch);
+    m_waiting = true;
+    lock.unlock();
+    m_changed.notify_all();
+  }
+
+  // Waits until everything submitted is durable (and acked).
+  void finish()
+  {
+    std::unique_lock lock(m_mutex);
+    m_changed.wait(lock, [this] { return (!m_waiting && !m_busy) || m_error; });
+    rethrow_locked();
+  }
+
+private:
+  void rethrow_locked()
+  {
+    if (m_error) {
+      std::exception_ptr error = m_error;
+      m_error = nullptr;
+      m_failed = true;
+      std::rethrow_exception(error);
+    }
+    if (m_failed) {
+      throw Exit(exit_io_err, ""); // reported already
+    }
+  }
+
+  void loop()
+  {
+    Batch current;
+    for (;;) {
+      {
+        std::unique_lock lock(m_mutex);
+        m_busy = false;
+        m_changed.notify_all();
+        m_changed.wait(lock, [this] { return m_waiting || m_stop; });
+        if (!m_waiting) {
+          return;
+        }
+        std::swap(current, m_next);
+        m_waiting = false;
+        m_busy = true;
+      }
+      m_changed.notify_all();
+      try {
+        write(current);
+      } catch (...) {
+        std::lock_guard guard(m_mutex);
+        m_error = std::current_exception();
+        m_busy = false;
+        m_changed.notify_all();
+        return;
+      }
+      current.arena.clear();
+      current.pending.clear();
+    }
+  }
+
+  void write(const Batch& batch);
+
+  const ProduceOptions& m_o;
+  Topic* m_topic;
+  std::vector<Partition*> m_partitions; // opened on first use, by the writer thread
+  std::string m_acks;
+
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  Batch m_next;
+  bool m_waiting = false; // m_next holds a batch
+  bool m_busy = false;    // the thread is writing one
+  bool m_stop = false;
+  bool m_failed = false;
+  std::exception_ptr m_error;
+  std::thread m_thread; // last: starts after the members above exist
+};
+
 class Producer {
 public:
   Producer(const ProduceOptions& o, Topic* topic) : m_o(o), m_topic(topic)
@@ -91,7 +204,6 @@ public:
                    fmt::format("--key-field {}: {}", *o.key_field, json_error_text(e.what())));
       }
     }
-    m_partitions.resize(topic->partition_count());
   }
 
   int run();
@@ -105,19 +217,20 @@ private:
                   bool value_is_json);
   std::string key_from(const nlohmann::json& doc);
   bool report_bad(const std::string& reason);
+  // Hands the records parsed so far to the writer.
   void flush();
+  // Flushes and waits until every record so far is durable.
+  void finish();
 
   const ProduceOptions& m_o;
   Topic* m_topic;
   InputMode m_mode = InputMode::json;
   std::optional<nlohmann::json::json_pointer> m_pointer;
-  std::vector<Partition*> m_partitions;
   uint64_t m_line = 0;
   uint64_t m_skipped = 0;
-  std::string m_arena;
-  std::vector<Pending> m_pending;
+  Batch m_batch;
   std::string m_scratch;
-  std::string m_acks;
+  BatchWriter m_writer{m_o, m_topic};
 };
 
 bool Producer::report_bad(const std::string& reason)
@@ -146,7 +259,7 @@ bool Producer::handle_line(std::string_view line)
   } catch (const BadLine& bad) {
     return report_bad(bad.reason);
   }
-  if (m_pending.size() >= m_o.batch) {
+  if (m_batch.pending.size() >= m_o.batch) {
     flush();
   }
   return true;
@@ -311,30 +424,27 @@ void Producer::add_record(std::optional<std::string_view> key, std::string_view 
   p.partition = partition ? *partition : m_topic->route(key);
   if (key) {
     p.has_key = true;
-    p.key_pos = m_arena.size();
+    p.key_pos = m_batch.arena.size();
     p.key_len = key->size();
-    m_arena.append(*key);
+    m_batch.arena.append(*key);
   }
-  p.value_pos = m_arena.size();
+  p.value_pos = m_batch.arena.size();
   p.value_len = value.size();
-  m_arena.append(value);
+  m_batch.arena.append(value);
   p.timestamp = timestamp;
-  m_pending.push_back(p);
+  m_batch.pending.push_back(p);
 }
 
-void Producer::flush()
+void BatchWriter::write(const Batch& batch)
 {
-  if (m_pending.empty()) {
-    return;
-  }
   const uint32_t count = m_topic->partition_count();
   std::vector<std::vector<AppendInput>> inputs(count);
-  for (const Pending& p : m_pending) {
+  for (const Pending& p : batch.pending) {
     AppendInput in;
     if (p.has_key) {
-      in.key = std::string_view(m_arena).substr(p.key_pos, p.key_len);
+      in.key = std::string_view(batch.arena).substr(p.key_pos, p.key_len);
     }
-    in.value = std::string_view(m_arena).substr(p.value_pos, p.value_len);
+    in.value = std::string_view(batch.arena).substr(p.value_pos, p.value_len);
     in.timestamp = p.timestamp;
     in.value_is_json = p.value_is_json;
     inputs[p.partition].push_back(in);
@@ -353,7 +463,7 @@ void Producer::flush()
   if (m_o.ack) {
     m_acks.clear();
     std::vector<size_t> next(count, 0);
-    for (const Pending& p : m_pending) {
+    for (const Pending& p : batch.pending) {
       const AppendedRecord& r = appended[p.partition][next[p.partition]++];
       m_acks += "{\"topic\":";
       append_json_string(m_acks, m_topic->name());
@@ -363,8 +473,22 @@ void Producer::flush()
     }
     write_stdout(m_acks);
   }
-  m_pending.clear();
-  m_arena.clear();
+}
+
+void Producer::flush()
+{
+  if (m_batch.pending.empty()) {
+    return;
+  }
+  m_writer.submit(m_batch);
+  m_batch.arena.clear();
+  m_batch.pending.clear();
+}
+
+void Producer::finish()
+{
+  flush();
+  m_writer.finish();
 }
 
 bool input_ready()
@@ -397,7 +521,7 @@ int Producer::run()
       if (errno == EINTR) {
         continue;
       }
-      flush();
+      finish();
       throw Exit(exit_io_err, fmt::format("reading standard input: {}", std::strerror(errno)));
     }
     if (n == 0) {
@@ -413,7 +537,7 @@ int Producer::run()
       if (discarding) {
         discarding = false;
       } else if (!handle_line(std::string_view(buf.data() + start, end - start))) {
-        flush();
+        finish();
         return exit_data_err;
       }
       start = scan = end + 1;
@@ -424,7 +548,7 @@ int Producer::run()
       ++m_line;
       if (!report_bad(
             fmt::format("line longer than --max-record-bytes {}", m_o.max_record_bytes))) {
-        flush();
+        finish();
         return exit_data_err;
       }
       discarding = true;
@@ -435,7 +559,7 @@ int Producer::run()
     if (eof) {
       if (!discarding && start < len
           && !handle_line(std::string_view(buf.data() + start, len - start))) {
-        flush();
+        finish();
         return exit_data_err;
       }
       start = len;
@@ -447,11 +571,11 @@ int Producer::run()
       scan -= start;
       start = 0;
     }
-    if (!eof && !m_pending.empty() && !input_ready()) {
+    if (!eof && !m_batch.pending.empty() && !input_ready()) {
       flush();
     }
   }
-  flush();
+  finish();
   if (m_skipped > 0) {
     std::fprintf(stderr, "merkql: skipped %llu bad line%s\n",
                  static_cast<unsigned long long>(m_skipped), m_skipped == 1 ? "" : "s");

@@ -3,6 +3,7 @@ find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)   # libssl-dev
 find_package(fmt 9 REQUIRED)                           # libfmt-dev
 find_package(nlohmann_json 3.11 REQUIRED)              # nlohmann-json3-dev
 find_package(CLI11 2.1 REQUIRED)                       # libcli11-dev
+find_package(Threads REQUIRED)                         # produce writes on a second thread
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4>=1.9) # liblz4-dev
 if(MERKQL_BUILD_TESTS)

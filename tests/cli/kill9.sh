@@ -8,6 +8,7 @@ cd "$T"
 
 rounds=6
 next=0
+whole_ack='"hash":"[0-9a-f]{64}"}$'
 for round in $(seq 1 $rounds); do
     # An endless stream of records, tagged with round and sequence number.
     awk -v r="$round" 'BEGIN { for (i = 0; ; i++) printf "{\"r\":%d,\"i\":%d,\"pad\":\"%0100d\"}\n", r, i, i }' |
@@ -21,13 +22,13 @@ for round in $(seq 1 $rounds); do
     kill -9 "$producer"
     wait "$pid" 2>/dev/null || true
     # Only whole ack lines count (the last one may be torn by the kill).
-    acked=$(grep -c '"hash"' "ack.$round" || true)
+    acked=$(grep -cE "$whole_ack" "ack.$round" || true)
     [[ $acked -gt 0 ]] || fail "round $round: nothing was acknowledged"
     next=$((next + acked))
 done
 
 # Every acknowledged (partition, offset) holds a record with the acknowledged hash.
-cat ack.* | grep '"hash"' | jq -r '"\(.partition) \(.offset) \(.hash)"' | sort -k1,1n -k2,2n > acked
+cat ack.* | grep -E "$whole_ack" | jq -r '"\(.partition) \(.offset) \(.hash)"' | sort -k1,1n -k2,2n > acked
 "$M" consume -t crash -g audit > stored
 stored_count=$(wc -l < stored | tr -d ' ')
 [[ $stored_count -ge $next ]] || fail "stored $stored_count records, fewer than the $next acknowledged"
