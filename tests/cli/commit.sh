@@ -21,14 +21,19 @@ assert_eq 5 "$(committed bad 0)" "committed before the bad line"
 printf '{"topic":"t","partition":0}\n' | expect_exit 65 "$M" commit -g bad 2> /dev/null
 printf '{"topic":"t","partition":7,"offset":1}\n' | expect_exit 66 "$M" commit -g bad 2> /dev/null
 printf '{"topic":"nosuch","partition":0,"offset":1}\n' | expect_exit 66 "$M" commit -g bad 2> /dev/null
-# Follow pipeline: commits as lines arrive, before input ends.
+# Follow pipeline: commits as lines arrive, while its input is still open
+# (the input ends only once the test has seen the commit).
 {
     echo '{"topic":"t","partition":1,"offset":2}'
-    sleep 1
+    while [[ ! -e input-may-end ]]; do sleep 0.05; done
 } | "$M" commit -g live &
-BG_PIDS+=($!)
+live_pid=$!
+BG_PIDS+=($live_pid)
 has_commit() { [[ $(committed live 1) == 3 ]]; }
-wait_for 1 has_commit || fail "commit did not commit as it went"
+wait_for 20 has_commit || fail "commit did not commit as it went"
+kill -0 "$live_pid" 2> /dev/null || fail "commit had already ended: the commit was not made as it went"
+touch input-may-end
+wait "$live_pid" || fail "commit failed when its input ended"
 
 # Explicit offsets.
 "$M" commit -g e -t t --partition 1 --offset 7

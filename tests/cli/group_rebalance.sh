@@ -18,7 +18,10 @@ BG_PIDS+=($pid1)
 "$M" consume -t work -g workers --follow > out.2 &
 pid2=$!
 BG_PIDS+=($pid2)
-sleep 1.5 # both members join and the partitions settle
+# Both members join; then the partitions settle (a rebalance every 250 ms).
+two_members() { [[ $(ls "$MERKQL_DIR/groups/workers/members" | grep -vc '\.tmp$') -eq 2 ]]; }
+wait_for 20 two_members || fail "the members did not join"
+sleep 2
 
 gen 10 2010 | "$M" produce -t work --key-field k
 all_lines()

@@ -133,9 +133,12 @@ assert_eq 1 "$("$M" --dir "$T/other/dir" consume -t x -g g | wc -l | tr -d ' ')"
 # --no-wait while another process holds the partition lock: exit 75.
 if command -v flock > /dev/null; then
     echo 1 | "$M" produce -t locked
-    flock "$MERKQL_DIR/topics/locked/0/LOCK" sleep 3 &
-    BG_PIDS+=($!)
-    sleep 0.3
+    flock "$MERKQL_DIR/topics/locked/0/LOCK" sleep 30 > /dev/null 2>&1 &
+    holder=$!
+    BG_PIDS+=($holder)
+    lock_held() { ! flock -n "$MERKQL_DIR/topics/locked/0/LOCK" true; }
+    wait_for 10 lock_held || fail "the test could not take the lock"
     echo 2 | expect_exit 75 "$M" --no-wait produce -t locked 2> /dev/null
+    pkill -P "$holder" sleep || true # release the lock now
 fi
 echo "produce: ok"
