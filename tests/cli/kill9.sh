@@ -15,7 +15,9 @@ for round in $(seq 1 $rounds); do
         "$M" produce -t crash --partitions 2 --batch 64 --ack > "ack.$round" 2> "err.$round" &
     pid=$!
     BG_PIDS+=("$pid")
-    # Let it write for a random moment, then kill the producer (not the generator).
+    # Once it acknowledges, let it write for a random moment more, then kill
+    # the producer (not the generator).
+    wait_for 30 has_lines "ack.$round" 1 || fail "round $round: nothing was acknowledged"
     sleep "0.$((RANDOM % 4 + 1))"
     producer=$(pgrep -P $$ -f "merkql produce -t crash" | head -n 1 || true)
     [[ -n $producer ]] || producer=$(pgrep -f "$M produce -t crash" | head -n 1)
