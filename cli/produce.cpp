@@ -116,6 +116,13 @@ public:
     m_changed.notify_all();
   }
 
+  // Throws the writer's failure, if any.
+  void check()
+  {
+    std::lock_guard guard(m_mutex);
+    rethrow_locked();
+  }
+
   // Waits until everything submitted is durable (and acked).
   void finish()
   {
@@ -491,14 +498,16 @@ void Producer::finish()
   m_writer.finish();
 }
 
-bool input_ready()
+// True when standard input can be read without blocking, waiting up to
+// timeout_ms for it.
+bool input_ready(int timeout_ms = 0)
 {
   pollfd pfd{STDIN_FILENO, POLLIN, 0};
   int n;
   do {
-    n = ::poll(&pfd, 1, 0);
+    n = ::poll(&pfd, 1, timeout_ms);
   } while (n < 0 && errno == EINTR);
-  return n > 0 && (pfd.revents & (POLLIN | POLLHUP));
+  return n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL));
 }
 
 int Producer::run()
@@ -515,6 +524,10 @@ int Producer::run()
   while (!eof) {
     if (buf.size() < len + k_read_size) {
       buf.resize(len + k_read_size);
+    }
+    // While input is idle, a failure of the writer thread still surfaces.
+    while (!input_ready(200)) {
+      m_writer.check();
     }
     ssize_t n = ::read(STDIN_FILENO, buf.data() + len, k_read_size);
     if (n < 0) {

@@ -614,8 +614,16 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
   }
   MERKQL_TRY(open_active_segment(segment, Create::if_missing));
   if (pos + out.size() > m_preallocated_end) {
+    // Best effort: reserving ahead keeps fdatasync cheap, but a nearly full
+    // disk may still hold this batch, so a failed reservation is no error
+    // (the write itself reports a real lack of space).
     uint64_t want = std::max<uint64_t>(out.size(), k_preallocate_step);
-    MERKQL_TRY(m_segment_file->preallocate(pos, want));
+    if (!m_segment_file->preallocate(pos, want).is_ok()) {
+      want = out.size();
+      if (!m_segment_file->preallocate(pos, want).is_ok()) {
+        want = 0;
+      }
+    }
     m_preallocated_end = pos + want;
   }
   Status written = m_segment_file->write_at(pos, out);
