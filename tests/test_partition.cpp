@@ -68,6 +68,15 @@ void copy_dir(const std::string& from, const std::string& to)
   std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
 }
 
+// A closed partition at path holding offsets 0..19 as two batches of 10.
+void write_two_batches(const std::string& path)
+{
+  std::vector<std::string> storage;
+  auto p = open_partition(path);
+  unwrap(p->append(inputs(storage, 0, 10)));
+  unwrap(p->append(inputs(storage, 10, 10)));
+}
+
 void check_prefix(Partition& p, uint64_t n)
 {
   for (uint64_t o = 0; o < n; ++o) {
@@ -185,12 +194,7 @@ TEST_CASE("a flipped byte in stored records is corruption, never served")
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  std::vector<std::string> storage;
-  {
-    auto p = open_partition(path);
-    unwrap(p->append(inputs(storage, 0, 10)));
-    unwrap(p->append(inputs(storage, 10, 10)));
-  }
+  write_two_batches(path);
   const std::string log = path + "/00000000.log";
   const size_t size = read_bytes(log).size();
   for (uint64_t at : {uint64_t{40}, uint64_t{60}, uint64_t{size - 3}}) {
@@ -219,12 +223,7 @@ TEST_CASE("a bad block before the acknowledged end stops appends instead of bein
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  std::vector<std::string> storage;
-  {
-    auto p = open_partition(path);
-    unwrap(p->append(inputs(storage, 0, 10)));
-    unwrap(p->append(inputs(storage, 10, 10)));
-  }
+  write_two_batches(path);
   const uint64_t log_size = read_bytes(path + "/00000000.log").size();
   corrupt(path + "/00000000.log", 40, 1); // inside the first batch
   write_bytes(path + "/HEAD", "");        // force recovery on open
