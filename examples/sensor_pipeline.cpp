@@ -68,7 +68,11 @@ int main(int argc, char** argv)
     dir = argv[1];
   } else {
     char tmpl[] = "/tmp/merkql-sensors-XXXXXX";
-    dir = check(merkql::Result<std::string>(mkdtemp(tmpl) ? std::string(tmpl) : ""), "mkdtemp");
+    if (!mkdtemp(tmpl)) {
+      fmt::print(stderr, "sensor_pipeline: cannot create a directory under /tmp\n");
+      return 1;
+    }
+    dir = tmpl;
   }
 
   merkql::BrokerConfig config;
