@@ -79,6 +79,7 @@ struct VerifyProofOptions {
   std::optional<std::string> topic;
   std::optional<uint32_t> partition;
   std::optional<uint64_t> offset;
+  std::optional<uint64_t> tree_size;
   std::optional<std::string> out;
   std::optional<std::string> proof;
   std::optional<std::string> root;

@@ -26,11 +26,18 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
                       ->check(NonNegativeInteger);
   auto* offset = cmd->add_option("--offset", o.offset, "Offset of the record to prove")
                    ->check(NonNegativeInteger);
+  auto* tree_size =
+    cmd
+      ->add_option("--tree-size", o.tree_size,
+                   "Prove against the tree of the first N records (a root published earlier)")
+      ->check(NonNegativeInteger);
   auto* out = cmd->add_option("--out", o.out, "Write the proof to FILE instead of standard output");
   auto* proof = cmd->add_option("--proof", o.proof, "Verify the proof in FILE, or - for stdin");
   auto* root = cmd->add_option("--root", o.root, "With --proof, require this root (64 hex digits)");
   auto* all = cmd->add_flag("--all", o.all, "Audit every record and tree node");
   proof->excludes(topic)->excludes(partition)->excludes(offset)->excludes(out)->excludes(all);
+  proof->excludes(tree_size);
+  all->excludes(tree_size);
   root->needs(proof);
   all->excludes(partition)->excludes(offset)->excludes(out);
   return cmd;
@@ -49,14 +56,22 @@ int export_proof(const VerifyProofOptions& o)
   auto broker = open_broker(*o.global, false, Repair::never);
   Partition* partition = existing_partition(*broker, *o.topic, *o.partition);
   const uint64_t next = unwrap(partition->next_offset());
-  if (*o.offset >= next) {
-    throw Exit(exit_no_input, fmt::format("{}/{} has no offset {} (next offset is {})", *o.topic,
-                                          *o.partition, *o.offset, next));
+  const uint64_t size = o.tree_size.value_or(next);
+  if (size > next) {
+    throw Exit(exit_no_input, fmt::format("{}/{} holds {} records, fewer than --tree-size {}",
+                                          *o.topic, *o.partition, next, size));
+  }
+  if (*o.offset >= size) {
+    throw Exit(exit_no_input,
+               o.tree_size
+                 ? fmt::format("offset {} is not in the tree of {} records", *o.offset, size)
+                 : fmt::format("{}/{} has no offset {} (next offset is {})", *o.topic, *o.partition,
+                               *o.offset, next));
   }
   Record record = unwrap(partition->read(*o.offset),
                          fmt::format("{}/{} offset {}", *o.topic, *o.partition, *o.offset));
-  InclusionProof proof = unwrap(partition->proof(*o.offset, next));
-  auto root = unwrap(partition->merkle_root_at(next));
+  InclusionProof proof = unwrap(partition->proof(*o.offset, size));
+  auto root = unwrap(partition->merkle_root_at(size));
   Sha256 ctx;
   const Hash rh = record_hash(record, ctx);
   if (!root || leaf_hash(rh, *o.offset, ctx) != proof.leaf_hash || !verify_proof(proof, *root)) {

@@ -148,7 +148,7 @@ _merkql()
             opts="--json --topic -t --partition --offset --help -h"
             ;;
         verify-proof)
-            opts="--topic -t --partition --offset --out --proof --root --all
+            opts="--topic -t --partition --offset --tree-size --out --proof --root --all
                 --help -h"
             ;;
         du)

@@ -151,12 +151,13 @@ complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
 complete -c merkql -n $c -l partition -x -d 'Partition of the record to show'
 complete -c merkql -n $c -l offset -x -d 'Offset of the record to show'
 
-# merkql verify-proof --topic/-t T --partition P --offset O --out FILE
+# merkql verify-proof --topic/-t T --partition P --offset O --tree-size N --out FILE
 #   --proof FILE|- --root HEX --all
 set c '__merkql_using_command verify-proof'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
 complete -c merkql -n $c -l partition -x -d 'Partition of the record to prove'
 complete -c merkql -n $c -l offset -x -d 'Offset of the record to prove'
+complete -c merkql -n $c -l tree-size -x -d 'Prove against the tree of the first N records'
 complete -c merkql -n $c -l out -r -F -d 'File to write the proof to'
 complete -c merkql -n $c -l proof -r -F -a - -d 'Proof to verify (- for stdin)'
 complete -c merkql -n $c -l root -x -d 'Required merkle root (hex)'

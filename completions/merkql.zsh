@@ -125,10 +125,11 @@ _merkql() {
             '(-t --topic --proof --root)'{-t+,--topic=}'[topic]:topic:_merkql_topics' \
             '(--proof --root --all)--partition=[partition of the record to prove]:partition' \
             '(--proof --root --all)--offset=[offset of the record to prove]:offset' \
+            '(--proof --root --all)--tree-size=[prove against the tree of the first N records]:records' \
             '(--proof --root --all)--out=[file to write the proof to]:file:_files' \
-            '(-t --topic --partition --offset --out --all)--proof=[proof to verify]:proof file (- for stdin):_files' \
-            '(-t --topic --partition --offset --out --all)--root=[required merkle root]:root (hex)' \
-            '(--partition --offset --out --proof --root)--all[audit the data directory]' \
+            '(-t --topic --partition --offset --tree-size --out --all)--proof=[proof to verify]:proof file (- for stdin):_files' \
+            '(-t --topic --partition --offset --tree-size --out --all)--root=[required merkle root]:root (hex)' \
+            '(--partition --offset --tree-size --out --proof --root)--all[audit the data directory]' \
             $help && ret=0
           ;;
         (du)

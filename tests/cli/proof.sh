@@ -65,6 +65,18 @@ expect_exit 66 "$M" verify-proof -t events --partition 0 --offset 10 2> /dev/nul
 expect_exit 66 "$M" verify-proof -t events --partition 1 --offset 0 2> /dev/null
 expect_exit 66 "$M" verify-proof -t nosuch --partition 0 --offset 0 2> /dev/null
 
+# A proof against a past size verifies against the root published then.
+old_root=$(jq -r .root p.json)
+old_size=$(jq -r .tree_size p.json)
+seq 100 102 | "$M" produce -t events
+"$M" verify-proof -t events --partition 0 --offset 2 --tree-size "$old_size" --out past.json
+assert_eq "$old_size" "$(jq -r .tree_size past.json)" "--tree-size in the proof"
+(cd "$empty" && "$M" verify-proof --proof "$T/past.json" --root "$old_root" > /dev/null) ||
+    fail "a proof against a past size does not verify against the root of that size"
+expect_exit 66 "$M" verify-proof -t events --partition 0 --offset "$old_size" --tree-size "$old_size" 2> /dev/null
+expect_exit 66 "$M" verify-proof -t events --partition 0 --offset 0 --tree-size 100000 2> /dev/null
+expect_exit 2 "$M" verify-proof --proof p.json --tree-size 3 2> /dev/null
+
 # A proof stays valid after more records are appended.
 seq 1 5 | "$M" produce -t events
 "$M" verify-proof --proof p.json --root "$root" > /dev/null
@@ -72,7 +84,7 @@ seq 1 5 | "$M" produce -t events
 # Audit: intact, then a flipped byte inside a record's payload.
 seq 1 3 | "$M" produce -t other --partitions 2
 out=$("$M" verify-proof --all)
-grep -q "^events/0: ok, 15 records checked" <<< "$out" || fail "audit: $out"
+grep -q "^events/0: ok, 18 records checked" <<< "$out" || fail "audit: $out"
 grep -q "^other/1: ok" <<< "$out" || fail "audit: $out"
 grep -q "^other/0: ok" <<< "$("$M" verify-proof --all -t other)" || fail "audit --topic"
 grep -q "^events" <<< "$("$M" verify-proof --all -t other)" && fail "audit --topic shows other topics"
