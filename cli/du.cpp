@@ -18,18 +18,7 @@ CLI::App* add_du(CLI::App& app, DuOptions& o, const GlobalOptions& global)
 
 namespace {
 
-struct Usage {
-  uint64_t records = 0, index = 0, tree = 0, metadata = 0, reclaimable = 0;
-  uint64_t total() const { return records + index + tree + metadata; }
-  void add(const Usage& u)
-  {
-    records += u.records;
-    index += u.index;
-    tree += u.tree;
-    metadata += u.metadata;
-    reclaimable += u.reclaimable;
-  }
-};
+using Usage = PartitionUsage; // summed over partitions, topics and the directory
 
 // Bytes of the files under path, recursively; missing entries count 0.
 uint64_t tree_bytes(Env* env, const std::string& path)
@@ -53,7 +42,8 @@ std::string usage_json(const Usage& u)
 {
   return fmt::format("\"bytes\":{},\"records\":{},\"index\":{},\"tree\":{},\"metadata\":{},"
                      "\"reclaimable\":{}",
-                     u.total(), u.records, u.index, u.tree, u.metadata, u.reclaimable);
+                     u.total(), u.records_bytes, u.index_bytes, u.tree_bytes, u.metadata_bytes,
+                     u.reclaimable_bytes);
 }
 
 } // namespace
@@ -74,12 +64,10 @@ int run_du(const DuOptions& o)
     Topic* topic = unwrap(broker->topic(name));
     TopicUsage tu{name, {}, {}};
     auto config_size = env->file_size(topic_config_file(dir, name));
-    tu.usage.metadata += config_size.is_ok() ? *config_size : 0;
+    tu.usage.metadata_bytes += config_size.is_ok() ? *config_size : 0;
     for (uint32_t p = 0; p < topic->partition_count(); ++p) {
       Partition* partition = unwrap(topic->partition(p), fmt::format("{}/{}", name, p));
-      PartitionUsage pu = unwrap(partition->usage(), fmt::format("{}/{}", name, p));
-      Usage u{pu.records_bytes, pu.index_bytes, pu.tree_bytes, pu.metadata_bytes,
-              pu.reclaimable_bytes};
+      const Usage u = unwrap(partition->usage(), fmt::format("{}/{}", name, p));
       tu.usage.add(u);
       tu.partitions.push_back(u);
     }
@@ -88,7 +76,7 @@ int run_du(const DuOptions& o)
   }
   for (const char* f : {"MERKQL", "LOCK"}) {
     auto size = env->file_size(dir + "/" + f);
-    all.metadata += size.is_ok() ? *size : 0;
+    all.metadata_bytes += size.is_ok() ? *size : 0;
   }
   std::vector<std::pair<std::string, uint64_t>> groups;
   uint64_t groups_total = 0;
@@ -125,8 +113,8 @@ int run_du(const DuOptions& o)
   } else {
     auto size = [&](uint64_t b) { return o.bytes ? std::to_string(b) : human_size(b); };
     auto detail = [&](const Usage& u) {
-      return fmt::format("records {}, index {}, tree {}, metadata {}", size(u.records),
-                         size(u.index), size(u.tree), size(u.metadata));
+      return fmt::format("records {}, index {}, tree {}, metadata {}", size(u.records_bytes),
+                         size(u.index_bytes), size(u.tree_bytes), size(u.metadata_bytes));
     };
     for (const TopicUsage& t : topics) {
       for (size_t k = 0; k < t.partitions.size(); ++k) {
@@ -140,7 +128,7 @@ int run_du(const DuOptions& o)
     }
     out +=
       fmt::format("{}\ttotal\t({}, groups {})\n", size(total), detail(all), size(groups_total));
-    out += fmt::format("{}\treclaimable by merkql compact\n", size(all.reclaimable));
+    out += fmt::format("{}\treclaimable by merkql compact\n", size(all.reclaimable_bytes));
   }
   write_stdout(out);
   return exit_ok;

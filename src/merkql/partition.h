@@ -76,6 +76,15 @@ struct PartitionUsage {
   uint64_t metadata_bytes = 0;    // HEAD, LOCK
   uint64_t reclaimable_bytes = 0; // segments compact() would remove
   uint64_t total() const { return records_bytes + index_bytes + tree_bytes + metadata_bytes; }
+  // Adds another partition's usage (for totals per topic or directory).
+  void add(const PartitionUsage& other)
+  {
+    records_bytes += other.records_bytes;
+    index_bytes += other.index_bytes;
+    tree_bytes += other.tree_bytes;
+    metadata_bytes += other.metadata_bytes;
+    reclaimable_bytes += other.reclaimable_bytes;
+  }
 };
 
 struct AuditReport {
