@@ -141,12 +141,16 @@ TEST_CASE("large batches split into blocks and read back")
   CHECK(report.root == unwrap(p->merkle_root()));
 }
 
-TEST_CASE("truncating any file of the last batch at every byte keeps every earlier record")
+TEST_CASE("a crash at any byte of the last append keeps every acknowledged record")
 {
+  // An append syncs the log, then writes TREE, INDEX and HEAD. So a crash
+  // leaves either a prefix of the new log bytes with the old TREE, INDEX
+  // and HEAD, or all of the log with any prefix of the new TREE and INDEX
+  // bytes and the old HEAD, or a torn newest HEAD slot.
   TestDir dir;
   const std::string base = dir.path() + "/base";
+  const std::string old_state = dir.path() + "/old";
   std::vector<std::string> storage;
-  std::map<std::string, uint64_t> before;
   uint64_t acked_before = 0;
   {
     auto p = open_partition(base);
@@ -154,40 +158,215 @@ TEST_CASE("truncating any file of the last batch at every byte keeps every earli
       unwrap(p->append(inputs(storage, acked_before, 15)));
       acked_before += 15;
     }
-    for (const auto& e : std::filesystem::directory_iterator(base)) {
-      before[e.path().filename()] = e.file_size();
-    }
+    copy_dir(base, old_state);
     unwrap(p->append(inputs(storage, acked_before, 20))); // crosses the 128-record chunk
   }
   const uint64_t acked_after = acked_before + 20;
+  const std::string new_log = read_bytes(base + "/00000000.log");
+  const uint64_t old_log_size = read_bytes(old_state + "/00000000.log").size();
+  const std::string head_after = read_bytes(base + "/HEAD");
   int cases = 0;
-  for (const std::string name : {"00000000.log", "TREE", "INDEX", "HEAD"}) {
+  auto check = [&](const std::string& crash, uint64_t expected) {
+    auto p = open_partition(crash);
+    const uint64_t n = unwrap(p->next_offset());
+    REQUIRE(n == expected);
+    check_prefix(*p, n);
+    REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n));
+    REQUIRE(unwrap(p->audit()).ok());
+    // And the partition keeps working.
+    unwrap(p->append(inputs(storage, n, 1)));
+    REQUIRE(unwrap(p->next_offset()) == n + 1);
+    REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n + 1));
+    ++cases;
+  };
+  const std::string crash = dir.path() + "/crash";
+  for (uint64_t len = old_log_size; len < new_log.size(); ++len) {
+    CAPTURE(len);
+    copy_dir(old_state, crash);
+    write_bytes(crash + "/00000000.log", new_log.substr(0, len));
+    check(crash, acked_before);
+  }
+  for (const std::string name : {"TREE", "INDEX"}) {
     const std::string full = read_bytes(base + "/" + name);
-    const uint64_t from = name == "HEAD" ? 0 : before[name];
-    for (uint64_t len = from; len < full.size(); ++len) {
+    const uint64_t from = read_bytes(old_state + "/" + name).size();
+    for (uint64_t len = from; len <= full.size(); ++len) {
       CAPTURE(name);
       CAPTURE(len);
-      const std::string crash = dir.path() + "/crash";
-      copy_dir(base, crash);
+      copy_dir(old_state, crash);
+      write_bytes(crash + "/00000000.log", new_log);
+      std::filesystem::copy_file(base + "/TREE", crash + "/TREE",
+                                 std::filesystem::copy_options::overwrite_existing);
+      std::filesystem::copy_file(base + "/INDEX", crash + "/INDEX",
+                                 std::filesystem::copy_options::overwrite_existing);
       write_bytes(crash + "/" + name, full.substr(0, len));
-      auto p = open_partition(crash);
-      const uint64_t n = unwrap(p->next_offset());
-      // The log file decides: all of the last batch, or none of it.
-      if (name == "00000000.log") {
-        REQUIRE(n == acked_before);
-      } else {
-        REQUIRE(n == acked_after);
-      }
-      check_prefix(*p, n);
-      REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n));
-      // And the partition keeps working.
-      unwrap(p->append(inputs(storage, n, 1)));
-      REQUIRE(unwrap(p->next_offset()) == n + 1);
-      REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n + 1));
-      ++cases;
+      check(crash, acked_after); // the synced batch is complete: recovery keeps it
     }
   }
+  // The newest HEAD slot torn at any byte: the older slot wins, and the
+  // complete batch past it is kept.
+  const uint64_t newest =
+    head_after.substr(0, 256) == read_bytes(old_state + "/HEAD").substr(0, 256) ? 256 : 0;
+  for (uint64_t at = newest; at < newest + format::k_head_slot_size; at += 7) {
+    CAPTURE(at);
+    copy_dir(base, crash);
+    corrupt(crash + "/HEAD", at, 1);
+    check(crash, acked_after);
+  }
   CHECK(cases > 100);
+}
+
+TEST_CASE("a log cut short of what HEAD acknowledges is corruption, and nothing is cut")
+{
+  TestDir dir;
+  const std::string base = dir.path() + "/base";
+  std::vector<std::string> storage;
+  {
+    auto p = open_partition(base);
+    for (uint64_t b = 0; b < 3; ++b) {
+      unwrap(p->append(inputs(storage, b * 100, 100)));
+    }
+  }
+  const std::string log = read_bytes(base + "/00000000.log");
+  const std::string crash = dir.path() + "/crash";
+  for (uint64_t len : {uint64_t{0}, uint64_t{1}, log.size() / 2, log.size() - 3, log.size() - 1,
+                       uint64_t{UINT64_MAX}}) {
+    CAPTURE(len);
+    copy_dir(base, crash);
+    if (len == UINT64_MAX) {
+      std::filesystem::remove(crash + "/00000000.log"); // deleted outright
+    } else {
+      write_bytes(crash + "/00000000.log", log.substr(0, len));
+    }
+    const std::string damaged = len == UINT64_MAX ? std::string() : log.substr(0, len);
+    for (Repair repair : {Repair::on_open, Repair::never}) {
+      PartitionOptions options;
+      options.repair = repair;
+      auto opened = Partition::open(Env::posix(), crash, "t", 0, options);
+      REQUIRE_FALSE(opened.is_ok());
+      CHECK(opened.status().is_corruption());
+    }
+    // Nothing was cut, extended or renumbered.
+    if (len != UINT64_MAX) {
+      CHECK(read_bytes(crash + "/00000000.log") == damaged);
+    } else {
+      CHECK_FALSE(std::filesystem::exists(crash + "/00000000.log"));
+    }
+    CHECK(read_bytes(crash + "/HEAD") == read_bytes(base + "/HEAD"));
+  }
+}
+
+TEST_CASE("log data with no valid HEAD is corruption, and nothing is cut")
+{
+  TestDir dir;
+  const std::string base = dir.path() + "/base";
+  write_two_batches(base);
+  const std::string crash = dir.path() + "/crash";
+  for (int damage = 0; damage < 3; ++damage) {
+    CAPTURE(damage);
+    copy_dir(base, crash);
+    if (damage == 0) {
+      std::filesystem::remove(crash + "/HEAD");
+    } else if (damage == 1) {
+      write_bytes(crash + "/HEAD", "");
+    } else {
+      corrupt(crash + "/HEAD", 0, 512); // both slots
+    }
+    auto opened = Partition::open(Env::posix(), crash, "t", 0, PartitionOptions{});
+    REQUIRE_FALSE(opened.is_ok());
+    CHECK(opened.status().is_corruption());
+    CHECK(read_bytes(crash + "/00000000.log") == read_bytes(base + "/00000000.log"));
+  }
+}
+
+TEST_CASE("the audit reports damage that no crash can leave")
+{
+  TestDir dir;
+  const std::string base = dir.path() + "/base";
+  std::vector<std::string> storage;
+  {
+    auto p = open_partition(base);
+    unwrap(p->append(inputs(storage, 0, 200)));
+  }
+  const std::string c = dir.path() + "/c";
+  auto audit_of = [&](const std::function<void()>& damage) {
+    copy_dir(base, c);
+    damage();
+    PartitionOptions options;
+    options.repair = Repair::never;
+    auto opened = Partition::open(Env::posix(), c, "t", 0, options);
+    if (!opened.is_ok()) {
+      CHECK(opened.status().is_corruption());
+      return std::string("open: ") + opened.status().message();
+    }
+    AuditReport report = unwrap((*opened)->audit());
+    CHECK_FALSE(report.ok());
+    return report.problem;
+  };
+  // Both HEAD slots unreadable.
+  CHECK(audit_of([&] { corrupt(c + "/HEAD", 0, 512); }).find("HEAD") != std::string::npos);
+  // An INDEX entry pointing into the middle of a block.
+  CHECK(audit_of([&] { corrupt(c + "/INDEX", 16 + 8 + 4, 1); }).find("INDEX") != std::string::npos);
+  // INDEX cut short by one byte.
+  CHECK_FALSE(audit_of([&] {
+                auto bytes = read_bytes(c + "/INDEX");
+                write_bytes(c + "/INDEX", bytes.substr(0, bytes.size() - 1));
+              }).empty());
+}
+
+TEST_CASE("a missing segment on a topic without retention is corruption, not compaction")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  PartitionOptions options;
+  options.segment_bytes = 4096;
+  options.compression = Compression::none;
+  {
+    auto p = open_partition(path, Env::posix(), options);
+    std::vector<std::string> storage;
+    for (int b = 0; b < 20; ++b) {
+      unwrap(p->append(inputs(storage, static_cast<uint64_t>(b) * 25, 25)));
+    }
+  }
+  REQUIRE(std::filesystem::exists(path + "/00000003.log"));
+  for (const std::string gone : {"00000000.log", "00000001.log"}) {
+    CAPTURE(gone);
+    const std::string c = dir.path() + "/c";
+    copy_dir(path, c);
+    std::filesystem::remove(c + "/" + gone);
+    PartitionOptions never = options;
+    never.repair = Repair::never;
+    auto opened = Partition::open(Env::posix(), c, "t", 0, never);
+    REQUIRE(opened.is_ok()); // HEAD, TREE and INDEX agree: the open is cheap
+    auto p = std::move(opened).value();
+    int corrupt_reads = 0;
+    for (uint64_t o = 0; o < 500; ++o) {
+      auto read = p->read(o);
+      REQUIRE((read.is_ok() || read.status().is_corruption()));
+      corrupt_reads += read.is_ok() ? 0 : 1;
+    }
+    CHECK(corrupt_reads > 0);
+    AuditReport report = unwrap(p->audit());
+    CHECK_FALSE(report.ok());
+    CHECK(report.problem.find("compacted") == std::string::npos);
+  }
+}
+
+TEST_CASE("a value marked as JSON that is not JSON fails the audit")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  PartitionOptions options;
+  options.compression = Compression::none;
+  auto p = open_partition(path, Env::posix(), options);
+  std::vector<AppendInput> batch{{std::nullopt, "1,\"injected\":true", std::nullopt, true}};
+  unwrap(p->append(batch));
+  AuditReport report = unwrap(p->audit());
+  CHECK_FALSE(report.ok());
+  CHECK(report.problem.find("JSON") != std::string::npos);
+  std::vector<AppendInput> good{{std::nullopt, "{\"a\":[1,2]}", std::nullopt, true}};
+  auto q = open_partition(dir.path() + "/q", Env::posix(), options);
+  unwrap(q->append(good));
+  CHECK(unwrap(q->audit()).ok());
 }
 
 TEST_CASE("a flipped byte in stored records is corruption, never served")

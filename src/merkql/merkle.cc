@@ -77,7 +77,19 @@ MerkleAccumulator::MerkleAccumulator(uint64_t size, std::vector<Peak> peaks)
 void MerkleAccumulator::append(const Hash& leaf, Sha256& ctx,
                                const std::function<void(const NodeId&, const Hash&)>& on_node)
 {
-  Peak current{NodeId{0, m_size}, leaf};
+  merge(Peak{NodeId{0, m_size}, leaf}, ctx, on_node);
+}
+
+void MerkleAccumulator::append_subtree(
+  const Peak& subtree, Sha256& ctx, const std::function<void(const NodeId&, const Hash&)>& on_node)
+{
+  merge(subtree, ctx, on_node);
+}
+
+void MerkleAccumulator::merge(Peak current, Sha256& ctx,
+                              const std::function<void(const NodeId&, const Hash&)>& on_node)
+{
+  const uint64_t leaves = uint64_t{1} << current.node.height;
   if (on_node) {
     on_node(current.node, current.hash);
   }
@@ -93,7 +105,7 @@ void MerkleAccumulator::append(const Hash& leaf, Sha256& ctx,
     }
   }
   m_peaks.push_back(current);
-  ++m_size;
+  m_size += leaves;
 }
 
 std::optional<Hash> fold_peaks(const std::vector<Peak>& peaks, Sha256& ctx)

@@ -54,11 +54,21 @@ public:
   void append(const Hash& leaf, Sha256& ctx,
               const std::function<void(const NodeId&, const Hash&)>& on_node = {});
 
+  // Appends a whole perfect subtree whose hash is known (a stored node
+  // standing in for leaves no longer at hand). It must start at size() and
+  // be no higher than the lowest peak; on_node is told of it and of each
+  // merged branch.
+  void append_subtree(const Peak& subtree, Sha256& ctx,
+                      const std::function<void(const NodeId&, const Hash&)>& on_node = {});
+
   uint64_t size() const { return m_size; }
   const std::vector<Peak>& peaks() const { return m_peaks; }
   std::optional<Hash> root(Sha256& ctx) const;
 
 private:
+  void merge(Peak current, Sha256& ctx,
+             const std::function<void(const NodeId&, const Hash&)>& on_node);
+
   uint64_t m_size = 0;
   std::vector<Peak> m_peaks;
 };

@@ -1,5 +1,6 @@
 #include <merkql/coding.h>
 #include <merkql/filename.h>
+#include <merkql/json_text.h>
 #include <merkql/partition.h>
 #include <merkql/record_format.h>
 
@@ -130,6 +131,9 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
     MERKQL_ASSIGN_OR_RETURN(
       auto lock, env->lock_file(partition_lock_file(p->m_dir), LockMode::exclusive, Wait::yes));
     MERKQL_TRY(p->refresh_tail());
+  } else if (!consistent) {
+    // Change nothing, but tell damage from what a crash leaves.
+    MERKQL_TRY(p->check_log(head));
   }
   return p;
 }
@@ -319,22 +323,24 @@ Status Partition::refresh_tail()
       }
       m_tail.unacknowledged_bytes = false;
     }
-    MERKQL_TRY(open_active_segment(m_tail.segment, Create::if_missing));
-    MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_segment_file->size());
-    if (size == m_tail.segment_end && !m_env->exists(segment_file(m_dir, m_tail.segment + 1))) {
+    auto size = m_env->file_size(segment_file(m_dir, m_tail.segment));
+    if (size.is_ok() && *size == m_tail.segment_end
+        && !m_env->exists(segment_file(m_dir, m_tail.segment + 1))) {
       return Status::ok();
     }
   }
   m_tail.valid = false;
+  // Another process moved the tail: what this object holds open may be a
+  // segment that recovery since removed, so look the files up again.
+  m_segment_file.reset();
   if (head) {
     const uint64_t chunks = head->next_offset / k_chunk_records;
     const uint64_t started = (head->next_offset + k_chunk_records - 1) / k_chunk_records;
     MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, tree_node_count());
     MERKQL_ASSIGN_OR_RETURN(uint64_t entries, index_entry_count());
-    MERKQL_TRY(open_active_segment(head->segment, Create::if_missing));
-    MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_segment_file->size());
-    if (size == head->segment_end && nodes == tree_nodes_for_chunks(chunks) && entries == started
-        && !m_env->exists(segment_file(m_dir, head->segment + 1))) {
+    auto size = m_env->file_size(segment_file(m_dir, head->segment));
+    if (size.is_ok() && *size == head->segment_end && nodes == tree_nodes_for_chunks(chunks)
+        && entries == started && !m_env->exists(segment_file(m_dir, head->segment + 1))) {
       MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, peaks_at(*head));
       m_tail.tree = MerkleAccumulator(head->next_offset, std::move(peaks));
       m_tail.sequence = head->sequence;
@@ -351,6 +357,7 @@ Status Partition::refresh_tail()
 // log forward over complete batches and cutting off anything after them.
 Status Partition::recover(const std::optional<PartitionHead>& head)
 {
+  MERKQL_TRY(check_log(head));
   MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, tree_node_count());
   MERKQL_ASSIGN_OR_RETURN(uint64_t entries, index_entry_count());
   uint64_t tree_chunks = 0;
@@ -392,7 +399,11 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
 
   std::unique_ptr<File> file;
   uint32_t file_segment = UINT32_MAX;
-  bool stopped_mid_log = false;
+  // Where the scan stopped short of a valid block, and why; the end of the
+  // log when it ran out cleanly.
+  std::optional<std::string> stopped_because;
+  uint32_t stop_segment = 0;
+  uint64_t stop_pos = 0;
   for (;;) {
     if (file_segment != segment) {
       auto opened = m_env->open_read_only(segment_file(m_dir, segment));
@@ -415,19 +426,30 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
       pos = 0;
       continue;
     }
-    MERKQL_ASSIGN_OR_RETURN(uint64_t file_size, file->size());
+    stop_segment = segment;
+    stop_pos = pos;
+    if (got == 0) {
+      break; // the end of the log
+    }
     auto header = parse_block_header(std::string_view(header_buf.data(), got));
-    if (!header || (expected && header->first_offset != *expected)) {
-      // Torn when nothing follows in the file; else a bad block mid-log.
-      stopped_mid_log = (got == k_block_header_size && file_size > pos + k_block_header_size)
-                        || m_env->exists(segment_file(m_dir, segment + 1));
+    if (!header) {
+      stopped_because = "no valid block header";
+      break;
+    }
+    if (expected && header->first_offset != *expected) {
+      stopped_because = fmt::format("a block starting at offset {} where offset {} belongs",
+                                    header->first_offset, *expected);
       break;
     }
     std::string block(header->total_size(), '\0');
     MERKQL_ASSIGN_OR_RETURN(size_t block_got, file->read_at(pos, block.size(), block.data()));
-    if (block_got != block.size() || !block_checksum_ok(block)) {
-      stopped_mid_log = (block_got == block.size() && file_size > pos + block.size())
-                        || m_env->exists(segment_file(m_dir, segment + 1));
+    if (block_got != block.size()) {
+      stopped_because =
+        fmt::format("a block of {} bytes cut short after {}", block.size(), block_got);
+      break;
+    }
+    if (!block_checksum_ok(block)) {
+      stopped_because = "a block that fails its checksum";
       break;
     }
     if (!expected && header->first_offset > start_offset) {
@@ -475,20 +497,26 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   }
   file.reset();
 
-  // A bad block with more data after it, before what HEAD acknowledged (or
-  // with no HEAD to tell), is corruption to report, not a torn tail to cut.
-  if (stopped_mid_log
-      && (!head
-          || std::pair(committed_segment, committed_end)
-               < std::pair(head->segment, head->segment_end))) {
-    return Status::corruption(
-      fmt::format("{}: the log breaks at segment {} position {} with more data after it; "
-                  "run verify-proof --all",
-                  m_dir, committed_segment, committed_end));
+  // HEAD's end was synced before HEAD was written, so whatever stops the
+  // scan before it is damage, never a crash leftover: report it and change
+  // nothing. Past HEAD's end lies only what a crash can leave (a batch that
+  // was synced but never published, or a torn one), which is cut.
+  const std::pair<uint32_t, uint64_t> acknowledged_end =
+    head ? std::pair(head->segment, head->segment_end) : std::pair(uint32_t{0}, uint64_t{0});
+  if (std::pair(committed_segment, committed_end) < acknowledged_end) {
+    return Status::corruption(fmt::format(
+      "{}: the log breaks at segment {} position {} ({}), before the end HEAD acknowledges "
+      "(segment {} position {}); nothing was changed",
+      m_dir, stop_segment, stop_pos, stopped_because.value_or("the log ends there"),
+      acknowledged_end.first, acknowledged_end.second));
   }
   // Cut everything after the last complete batch.
   MERKQL_TRY(open_active_segment(committed_segment, Create::if_missing));
   MERKQL_ASSIGN_OR_RETURN(uint64_t seg_size, m_segment_file->size());
+  if (seg_size < committed_end) {
+    return Status::corruption(fmt::format("{}: segment {} shrank to {} bytes during recovery",
+                                          m_dir, committed_segment, seg_size));
+  }
   if (seg_size != committed_end) {
     MERKQL_TRY(m_segment_file->truncate(committed_end));
     MERKQL_TRY(m_segment_file->sync());
@@ -514,6 +542,87 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   m_tail.valid = true;
   MERKQL_TRY(write_head());
   return m_head_file->sync();
+}
+
+uint64_t Partition::keep_from(uint64_t next_offset) const
+{
+  return watermark_for(next_offset) / k_chunk_records * k_chunk_records;
+}
+
+Result<std::vector<uint32_t>> Partition::segment_ids()
+{
+  MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(m_dir));
+  std::vector<uint32_t> ids;
+  for (const std::string& name : names) {
+    if (auto id = parse_segment_file_name(name)) {
+      ids.push_back(*id);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Status Partition::check_log(const std::optional<PartitionHead>& head)
+{
+  MERKQL_ASSIGN_OR_RETURN(std::vector<uint32_t> segments, segment_ids());
+  if (!head) {
+    // HEAD gets its first slot (synced) before the first append, and keeps
+    // its size from then on; so log data with no valid HEAD is damage.
+    uint64_t bytes = 0;
+    for (uint32_t s : segments) {
+      auto size = m_env->file_size(segment_file(m_dir, s));
+      bytes += size.is_ok() ? *size : 0;
+    }
+    if (bytes > 0) {
+      return Status::corruption(
+        fmt::format("{}: HEAD has no valid slot, but the log holds {} bytes; nothing was changed",
+                    m_dir, bytes));
+    }
+    return Status::ok();
+  }
+  if (head->next_offset == 0 && head->segment_end == 0 && segments.empty()) {
+    return Status::ok();
+  }
+  const std::string active = segment_file(m_dir, head->segment);
+  auto size = m_env->file_size(active);
+  if (!size.is_ok()) {
+    if (size.status().is_not_found()) {
+      return Status::corruption(
+        fmt::format("{}: segment {} is missing, but HEAD acknowledges {} bytes of it ({} records "
+                    "in all); nothing was changed",
+                    m_dir, head->segment, head->segment_end, head->next_offset));
+    }
+    return size.status();
+  }
+  if (*size < head->segment_end) {
+    return Status::corruption(
+      fmt::format("{}: segment {} is {} bytes, but HEAD acknowledges {} ({} records in all): the "
+                  "log was cut short; nothing was changed",
+                  m_dir, head->segment, *size, head->segment_end, head->next_offset));
+  }
+  // Segments are numbered without gaps from the lowest kept one; only
+  // compaction removes segments, and only whole ones below the watermark.
+  const uint32_t lowest = segments.front();
+  for (uint32_t s = lowest, k = 0; s <= head->segment; ++s, ++k) {
+    if (k >= segments.size() || segments[k] != s) {
+      return Status::corruption(
+        fmt::format("{}: segment {} is missing between segments {} and {}; nothing was changed",
+                    m_dir, s, lowest, head->segment));
+    }
+  }
+  if (lowest > 0) {
+    MERKQL_ASSIGN_OR_RETURN(auto first, segment_first_offset(lowest));
+    const uint64_t keep = keep_from(head->next_offset);
+    if (!first || *first > keep) {
+      return Status::corruption(fmt::format(
+        "{}: segments below {} are missing, but {}; nothing was changed", m_dir, lowest,
+        m_options.max_records
+          ? fmt::format("retention keeps offsets from {} and segment {} starts at {}", keep, lowest,
+                        first ? std::to_string(*first) : std::string("no valid block"))
+          : std::string("the topic has no retention")));
+    }
+  }
+  return Status::ok();
 }
 
 Result<std::optional<uint64_t>> Partition::segment_first_offset(uint32_t segment)
@@ -810,9 +919,11 @@ Result<CompactResult> Partition::compact()
   if (!lowest || keep_from == 0) {
     return result;
   }
-  // The tree and index must be durable before the records they summarise go.
+  // The tree, index and HEAD must be durable before the records they
+  // summarise go: after power loss HEAD must not name a removed segment.
   MERKQL_TRY(m_tree_file->sync());
   MERKQL_TRY(m_index_file->sync());
+  MERKQL_TRY(m_head_file->sync());
   for (uint32_t s = *lowest; s < m_tail.segment; ++s) {
     // Segment s may go when the next segment starts at or below keep_from.
     MERKQL_ASSIGN_OR_RETURN(auto next_first, segment_first_offset(s + 1));
@@ -880,11 +991,6 @@ Status PartitionReader::open_segment(uint32_t segment)
   }
   auto file = m_partition->m_env->open_read_only(segment_file(m_partition->m_dir, segment));
   if (!file.is_ok()) {
-    if (file.status().is_not_found()) {
-      return Status::not_found(fmt::format(
-        "segment {} of {}/{} is no longer stored (compacted below the retention watermark)",
-        segment, m_partition->m_topic, m_partition->m_id));
-    }
     return file.status();
   }
   m_segment_file = std::move(file).value();
@@ -944,7 +1050,24 @@ Status PartitionReader::seek(uint64_t offset)
   }
   m_have_block = false;
   for (int guard = 0;; ++guard) {
-    MERKQL_TRY(load_block());
+    Status loaded = load_block();
+    if (loaded.is_not_found()) {
+      // A missing segment: compaction removed it, or it is damage.
+      MERKQL_ASSIGN_OR_RETURN(uint64_t next, m_partition->next_offset());
+      const uint64_t keep = m_partition->keep_from(next);
+      if (offset < keep) {
+        return Status::not_found(
+          fmt::format("offset {} of {}/{} is no longer stored (compacted below the retention "
+                      "watermark, {})",
+                      offset, m_partition->m_topic, m_partition->m_id, keep));
+      }
+      return Status::corruption(fmt::format(
+        "{}/{}: segment {}, which holds offset {}, is missing ({})", m_partition->m_topic,
+        m_partition->m_id, m_block_segment, offset,
+        m_partition->m_options.max_records ? fmt::format("retention keeps offsets from {}", keep)
+                                           : std::string("the topic has no retention")));
+    }
+    MERKQL_TRY(loaded);
     if (offset < m_block_first) {
       return Status::corruption(fmt::format("{}/{}: the index points past offset {}",
                                             m_partition->m_topic, m_partition->m_id, offset));
@@ -999,27 +1122,51 @@ Result<size_t> PartitionReader::read(uint64_t offset, uint64_t end, size_t max,
 Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t)>& progress)
 {
   AuditReport report;
-  MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
+  auto fail = [&](uint64_t offset, std::string problem) {
+    report.first_bad_offset = offset;
+    report.problem = std::move(problem);
+    return report;
+  };
+  MERKQL_ASSIGN_OR_RETURN(auto head, read_head_file(m_head_file.get()));
+  if (Status log = check_log(head); !log.is_ok()) {
+    if (!log.is_corruption()) {
+      return log;
+    }
+    return fail(0, log.message());
+  }
+  if (!head) {
+    return report; // an empty partition
+  }
+  PartitionHead h = *head;
   report.next_offset = h.next_offset;
   {
-    auto size = m_env->file_size(segment_file(m_dir, h.segment));
-    if (size.is_ok() && *size > h.segment_end) {
-      report.torn_tail_bytes = *size - h.segment_end;
+    // Bytes past HEAD's end: a batch a crash left unpublished, or torn.
+    MERKQL_ASSIGN_OR_RETURN(std::vector<uint32_t> segments, segment_ids());
+    for (uint32_t s : segments) {
+      auto size = m_env->file_size(segment_file(m_dir, s));
+      if (size.is_ok() && s == h.segment && *size > h.segment_end) {
+        report.torn_tail_bytes += *size - h.segment_end;
+      } else if (size.is_ok() && s > h.segment) {
+        report.torn_tail_bytes += *size;
+      }
     }
   }
   std::lock_guard guard(m_mutex);
   // Replay the whole tree: stored chunk nodes stand in for compacted records;
-  // every node of height >= chunk height must equal what TREE holds.
+  // every node of height >= chunk height must equal what TREE holds, every
+  // INDEX entry must point at the block holding its chunk's first record.
   MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, tree_node_count());
-  const uint64_t chunks = h.next_offset / k_chunk_records;
-  if (nodes < tree_nodes_for_chunks(chunks)) {
-    report.first_bad_offset = 0;
-    report.problem = fmt::format("TREE holds {} nodes; {} records need {}", nodes, h.next_offset,
-                                 tree_nodes_for_chunks(chunks));
-    return report;
+  if (nodes < tree_nodes_for_chunks(h.next_offset / k_chunk_records)) {
+    return fail(0, fmt::format("TREE holds {} nodes; {} records need {}", nodes, h.next_offset,
+                               tree_nodes_for_chunks(h.next_offset / k_chunk_records)));
+  }
+  MERKQL_ASSIGN_OR_RETURN(uint64_t entries, index_entry_count());
+  const uint64_t started = (h.next_offset + k_chunk_records - 1) / k_chunk_records;
+  if (entries < started) {
+    return fail(0, fmt::format("INDEX holds {} entries; {} records need {}", entries, h.next_offset,
+                               started));
   }
   MerkleAccumulator tree;
-  uint64_t tree_pos = 0;
   std::string mismatch;
   auto check_node = [&](const NodeId& node, const Hash& hash) {
     if (node.height < k_chunk_height || !mismatch.empty()) {
@@ -1031,54 +1178,106 @@ Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t
                              node.min_offset(), node.max_offset());
       report.first_bad_offset = node.min_offset();
     }
-    ++tree_pos;
   };
-  MERKQL_ASSIGN_OR_RETURN(auto lowest, lowest_segment());
-  uint64_t first_stored = 0;
-  if (lowest && *lowest > 0) {
-    // Records below the first kept segment were compacted away.
-    MERKQL_ASSIGN_OR_RETURN(auto first, segment_first_offset(*lowest));
-    if (first) {
-      first_stored = (*first + k_chunk_records - 1) / k_chunk_records * k_chunk_records;
+  // Feeds stored chunk nodes for the chunks before `end_chunk` that are not
+  // yet in the tree (their records were compacted away).
+  auto feed_chunks = [&](uint64_t end_chunk) -> Status {
+    for (uint64_t c = tree.size() / k_chunk_records; c < end_chunk; ++c) {
+      MERKQL_ASSIGN_OR_RETURN(Hash chunk_hash, stored_node(NodeId{k_chunk_height, c}));
+      tree.append_subtree(Peak{NodeId{k_chunk_height, c}, chunk_hash}, m_sha, check_node);
     }
-  }
-  for (uint64_t c = 0; c * k_chunk_records < first_stored; ++c) {
-    MERKQL_ASSIGN_OR_RETURN(Hash chunk_hash, stored_node(NodeId{k_chunk_height, c}));
-    // Feed the chunk as a perfect node: emulate by resuming the accumulator.
-    std::vector<Peak> peaks = tree.peaks();
-    Peak current{NodeId{k_chunk_height, c}, chunk_hash};
-    while (!peaks.empty() && peaks.back().node.height == current.node.height) {
-      const Peak left = peaks.back();
-      peaks.pop_back();
-      current = Peak{NodeId{current.node.height + 1, left.node.index >> 1},
-                     branch_hash(left.hash, current.hash, left.node.min_offset(),
-                                 current.node.max_offset(), m_sha)};
-      check_node(current.node, current.hash);
+    return Status::ok();
+  };
+  // The first chunk whose records are all still stored: records below the
+  // lowest segment were compacted away, which retention must allow.
+  auto first_stored_chunk = [&]() -> Result<uint64_t> {
+    MERKQL_ASSIGN_OR_RETURN(std::vector<uint32_t> segments, segment_ids());
+    if (segments.empty() || segments.front() == 0) {
+      return uint64_t{0};
     }
-    peaks.push_back(current);
-    tree = MerkleAccumulator((c + 1) * k_chunk_records, std::move(peaks));
+    MERKQL_ASSIGN_OR_RETURN(auto first, segment_first_offset(segments.front()));
+    const uint64_t keep = keep_from(h.next_offset);
+    if (!first || *first > keep) {
+      return Status::corruption(fmt::format("segments below {} are missing below offset {}, "
+                                            "which retention keeps",
+                                            segments.front(), keep));
+    }
+    return (*first + k_chunk_records - 1) / k_chunk_records;
+  };
+  {
+    auto first_chunk = first_stored_chunk();
+    if (!first_chunk.is_ok()) {
+      return fail(0, first_chunk.status().message());
+    }
+    MERKQL_TRY(feed_chunks(*first_chunk));
   }
   PartitionReader reader(this);
   Record r;
   r.topic = m_topic;
   r.partition = m_id;
-  Status scanned =
-    reader.scan(tree.size(), h.next_offset, [&](uint64_t offset, const StoredRecordView& v) {
-      r.key = v.key ? std::optional<std::string>(std::string(*v.key)) : std::nullopt;
-      r.value.assign(v.value);
-      r.offset = offset;
-      r.timestamp = v.timestamp;
-      tree.append(leaf_hash(record_hash(r, m_sha), offset, m_sha), m_sha, check_node);
-      ++report.records_checked;
-      if (progress && offset % 65536 == 0) {
-        progress(offset, h.next_offset);
+  MerkleAccumulator chunk_start = tree; // the tree at the start of the current chunk
+  uint64_t checked_at_chunk_start = 0;
+  for (int compactions_seen = 0;; ++compactions_seen) {
+    Status scanned =
+      reader.scan(tree.size(), h.next_offset, [&](uint64_t offset, const StoredRecordView& v) {
+        if (offset % k_chunk_records == 0) {
+          chunk_start = tree;
+          checked_at_chunk_start = report.records_checked;
+          auto entry = index_entry(offset / k_chunk_records);
+          if (!entry.is_ok() || entry->first != reader.m_block_segment
+              || entry->second != reader.m_block_pos) {
+            mismatch = fmt::format("INDEX entry {} does not point at the block holding offset {} "
+                                   "(segment {} position {})",
+                                   offset / k_chunk_records, offset, reader.m_block_segment,
+                                   reader.m_block_pos);
+            report.first_bad_offset = offset;
+            return false;
+          }
+        }
+        if (v.value_is_json && !is_one_line_json(v.value)) {
+          mismatch =
+            fmt::format("the value at offset {} is marked as one line of JSON but is not", offset);
+          report.first_bad_offset = offset;
+          return false;
+        }
+        r.key = v.key ? std::optional<std::string>(std::string(*v.key)) : std::nullopt;
+        r.value.assign(v.value);
+        r.offset = offset;
+        r.timestamp = v.timestamp;
+        tree.append(leaf_hash(record_hash(r, m_sha), offset, m_sha), m_sha, check_node);
+        ++report.records_checked;
+        if (progress && offset % 65536 == 0) {
+          progress(offset, h.next_offset);
+        }
+        return mismatch.empty();
+      });
+    if (scanned.is_not_found() && compactions_seen < 1000) {
+      // Compaction removed a segment while we read: the records left are
+      // below the retention watermark. Move to the newest head, go back to
+      // the start of the chunk, and stand stored chunk nodes in for them.
+      MERKQL_ASSIGN_OR_RETURN(auto newer, read_head_file(m_head_file.get()));
+      if (newer && newer->next_offset >= h.next_offset) {
+        h = *newer;
+        report.next_offset = h.next_offset;
       }
-      return mismatch.empty();
-    });
-  if (!scanned.is_ok()) {
-    report.first_bad_offset = tree.size();
-    report.problem = scanned.message();
-    return report;
+      tree = chunk_start;
+      report.records_checked = checked_at_chunk_start;
+      auto first_chunk = first_stored_chunk();
+      if (!first_chunk.is_ok()) {
+        return fail(tree.size(), first_chunk.status().message());
+      }
+      if (*first_chunk * k_chunk_records > h.next_offset) {
+        return fail(tree.size(), scanned.message());
+      }
+      MERKQL_TRY(feed_chunks(*first_chunk));
+      chunk_start = tree;
+      checked_at_chunk_start = report.records_checked;
+      continue;
+    }
+    if (!scanned.is_ok()) {
+      return fail(tree.size(), scanned.message());
+    }
+    break;
   }
   if (!mismatch.empty()) {
     report.problem = mismatch;
@@ -1089,10 +1288,9 @@ Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t
   for (const Peak& peak : tree.peaks()) {
     if (peak.node.height < k_chunk_height) {
       if (i >= h.low_peaks.size() || h.low_peaks[i] != peak.hash) {
-        report.first_bad_offset = peak.node.min_offset();
-        report.problem = fmt::format("HEAD's peak over offsets {}..{} does not match the records",
-                                     peak.node.min_offset(), peak.node.max_offset());
-        return report;
+        return fail(peak.node.min_offset(),
+                    fmt::format("HEAD's peak over offsets {}..{} does not match the records",
+                                peak.node.min_offset(), peak.node.max_offset()));
       }
       ++i;
     }

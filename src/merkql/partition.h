@@ -112,6 +112,7 @@ public:
               const std::function<bool(uint64_t, const StoredRecordView&)>& fn);
 
 private:
+  friend class Partition; // the audit checks INDEX against the block read
   Status seek(uint64_t offset);
   Status load_block(); // decodes the block at the cursor
   Status open_segment(uint32_t segment);
@@ -195,6 +196,14 @@ private:
   Result<std::vector<Hash>> chunk_leaves(uint64_t chunk, uint64_t tree_size);
   Status open_active_segment(uint32_t segment, Create create);
   Result<std::optional<uint32_t>> lowest_segment();
+  // Segment numbers present, ascending.
+  Result<std::vector<uint32_t>> segment_ids();
+  // Compaction keeps every segment holding an offset at or above this.
+  uint64_t keep_from(uint64_t next_offset) const;
+  // Corruption when the log is not what HEAD acknowledges and no crash can
+  // explain it (cut short, a segment missing that compaction did not
+  // remove, log data with no valid HEAD). Reads only; changes nothing.
+  Status check_log(const std::optional<PartitionHead>& head);
   // First offset stored in a segment; none if it is missing or empty.
   Result<std::optional<uint64_t>> segment_first_offset(uint32_t segment);
   Result<std::unique_ptr<FileLock>> lock();
