@@ -4,7 +4,12 @@
 
 #include <merkql/merkql.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <set>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace merkql;
 using merkql::test::require_ok;
@@ -378,6 +383,96 @@ TEST_CASE("bad names and missing directories are refused")
   missing.dir = dir.path() + "/nope";
   missing.create = Create::no;
   CHECK(Broker::open(missing).status().is_not_found());
+}
+
+TEST_CASE("a topic that lost its TOPIC file is corruption, never re-created with defaults")
+{
+  TestDir dir;
+  {
+    auto broker = open_broker(dir);
+    TopicConfig config;
+    config.partitions = 3;
+    config.max_records = 1000;
+    unwrap(broker->create_topic("m", config));
+    auto producer = broker->producer();
+    for (int i = 0; i < 30; ++i) {
+      unwrap(producer.send(rec("m", std::nullopt, std::to_string(i))));
+    }
+  }
+  std::filesystem::remove(dir.data() + "/topics/m/TOPIC");
+  auto broker = open_broker(dir);
+  CHECK(broker->topic("m").status().is_corruption());
+  CHECK(broker->topic_or_create("m").status().is_corruption());
+  CHECK(broker->create_topic("m", 1).status().is_corruption());
+  auto names = unwrap(broker->topic_names());
+  CHECK(std::find(names.begin(), names.end(), "m") != names.end());
+  CHECK_FALSE(std::filesystem::exists(dir.data() + "/topics/m/TOPIC"));
+}
+
+TEST_CASE("a topic directory left by an unfinished creation is created again")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  std::filesystem::create_directories(dir.data() + "/topics/half/0");
+  CHECK(broker->topic("half").status().is_not_found());
+  CHECK(unwrap(broker->create_topic("half", 2))->partition_count() == 2);
+}
+
+TEST_CASE("impossible settings in TOPIC are corruption naming the file")
+{
+  TestDir dir;
+  {
+    auto broker = open_broker(dir);
+    unwrap(broker->create_topic("t", 1));
+  }
+  const std::string path = dir.data() + "/topics/t/TOPIC";
+  for (int field = 0; field < 3; ++field) {
+    CAPTURE(field);
+    TopicConfig bad;
+    if (field == 0) {
+      bad.partitions = UINT32_MAX;
+    } else if (field == 1) {
+      bad.segment_bytes = 0;
+    } else {
+      bad.max_records = 0;
+    }
+    merkql::test::write_bytes(path, encode_topic_config(bad));
+    auto broker = open_broker(dir);
+    auto topic = broker->topic("t");
+    CHECK(topic.status().is_corruption());
+    CHECK(topic.status().message().find(path) != std::string::npos);
+  }
+}
+
+TEST_CASE("producers creating one topic at once with other settings all use the first")
+{
+  for (int round = 0; round < 5; ++round) {
+    TestDir dir;
+    std::vector<pid_t> children;
+    for (uint32_t w = 0; w < 4; ++w) {
+      pid_t pid = fork();
+      REQUIRE(pid >= 0);
+      if (pid == 0) {
+        BrokerConfig config;
+        config.dir = dir.data();
+        auto broker = Broker::open(config);
+        if (!broker.is_ok()) {
+          _exit(2);
+        }
+        TopicConfig settings;
+        settings.partitions = w + 1;
+        auto topic = (*broker)->topic_or_create("t", settings);
+        _exit(topic.is_ok() ? 0 : 3);
+      }
+      children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+      int status = 0;
+      waitpid(pid, &status, 0);
+      REQUIRE(WIFEXITED(status));
+      CHECK(WEXITSTATUS(status) == 0);
+    }
+  }
 }
 
 TEST_SUITE_END();

@@ -80,7 +80,27 @@ Result<TopicConfig> decode_topic_config(std::string_view bytes)
     config.max_records = get_u64(bytes.data() + 16);
   }
   config.segment_bytes = get_u64(bytes.data() + 24);
+  if (Status valid = validate_topic_config(config); !valid.is_ok()) {
+    return Status::corruption(fmt::format("impossible settings: {}", valid.message()));
+  }
   return config;
+}
+
+Status validate_topic_config(const TopicConfig& config)
+{
+  if (config.partitions == 0 || config.partitions > k_max_partitions) {
+    return Status::invalid_argument(
+      fmt::format("a topic needs 1 to {} partitions, not {}", k_max_partitions, config.partitions));
+  }
+  if (config.segment_bytes < k_min_segment_bytes || config.segment_bytes > k_max_segment_bytes) {
+    return Status::invalid_argument(
+      fmt::format("segment size must be between {} and {} bytes, not {}", k_min_segment_bytes,
+                  k_max_segment_bytes, config.segment_bytes));
+  }
+  if (config.max_records && *config.max_records == 0) {
+    return Status::invalid_argument("retention must keep at least one record");
+  }
+  return Status::ok();
 }
 
 // ---------------------------------------------------------------------------
@@ -196,6 +216,13 @@ Result<Topic*> Broker::load_topic(const std::string& name)
   auto bytes = read_file(m_env, path);
   if (!bytes.is_ok()) {
     if (bytes.status().is_not_found()) {
+      MERKQL_ASSIGN_OR_RETURN(bool holds_data, topic_dir_holds_data(name));
+      if (holds_data) {
+        // Creation writes TOPIC before any partition file, so partitions
+        // with files and no TOPIC are damage, not an unfinished creation.
+        return Status::corruption(fmt::format(
+          "{} is missing, but the topic's partitions hold files; nothing was changed", path));
+      }
       return Status::not_found(fmt::format("no topic named {}", name));
     }
     return bytes.status();
@@ -223,24 +250,34 @@ Result<Topic*> Broker::create_topic(const std::string& name, uint32_t partitions
 
 Result<Topic*> Broker::create_topic(const std::string& name, const TopicConfig& config)
 {
+  return create_topic(name, config, IfExists::same_settings);
+}
+
+Result<Topic*> Broker::topic_or_create(const std::string& name, const TopicConfig& config)
+{
+  auto existing = topic(name);
+  if (existing.is_ok() || !existing.status().is_not_found()) {
+    return existing;
+  }
+  // Another process may create it first; under the lock we see which.
+  return create_topic(name, config, IfExists::any_settings);
+}
+
+Result<Topic*> Broker::create_topic(const std::string& name, const TopicConfig& config,
+                                    IfExists if_exists)
+{
   if (!is_valid_name(name)) {
     return Status::invalid_argument(fmt::format(
       "invalid topic name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)", name));
   }
-  if (config.partitions == 0 || config.partitions > 100000) {
-    return Status::invalid_argument(
-      fmt::format("a topic needs 1 to 100000 partitions, not {}", config.partitions));
-  }
-  if (config.segment_bytes < k_min_segment_bytes || config.segment_bytes > k_max_segment_bytes) {
-    return Status::invalid_argument("segment size must be between 4 KiB and 1 GiB");
-  }
-  if (config.max_records && *config.max_records == 0) {
-    return Status::invalid_argument("retention must keep at least one record");
-  }
+  MERKQL_TRY(validate_topic_config(config));
   std::lock_guard guard(m_mutex);
   MERKQL_ASSIGN_OR_RETURN(auto lock, m_env->lock_file(broker_lock_file(m_config.dir),
                                                       LockMode::exclusive, m_config.lock_wait));
   auto existing = load_topic(name);
+  if (existing.is_ok() && if_exists == IfExists::any_settings) {
+    return existing;
+  }
   if (existing.is_ok()) {
     const TopicConfig& have = (*existing)->config();
     if (have.partitions != config.partitions || have.compression != config.compression
@@ -285,12 +322,32 @@ Result<Topic*> Broker::topic_or_create(const std::string& name)
   if (existing.is_ok() || !existing.status().is_not_found() || !m_config.auto_create_topics) {
     return existing;
   }
-  auto created = create_topic(name, m_config.default_partitions);
-  if (created.status().is_invalid_argument()) {
-    // Another process created it first, with its own settings: use those.
-    return topic(name);
+  TopicConfig config;
+  config.partitions = m_config.default_partitions;
+  config.compression = m_config.compression;
+  config.max_records = m_config.max_records;
+  config.segment_bytes = m_config.segment_bytes;
+  return topic_or_create(name, config);
+}
+
+Result<bool> Broker::topic_dir_holds_data(const std::string& name)
+{
+  const std::string tdir = topic_dir(m_config.dir, name);
+  if (!m_env->is_dir(tdir)) {
+    return false;
   }
-  return created;
+  MERKQL_ASSIGN_OR_RETURN(auto entries, m_env->list_dir(tdir));
+  for (const std::string& entry : entries) {
+    const std::string pdir = tdir + "/" + entry;
+    if (!m_env->is_dir(pdir)) {
+      continue;
+    }
+    MERKQL_ASSIGN_OR_RETURN(auto files, m_env->list_dir(pdir));
+    if (!files.empty()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Result<std::vector<std::string>> Broker::topic_names()
@@ -298,8 +355,18 @@ Result<std::vector<std::string>> Broker::topic_names()
   MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(topics_dir(m_config.dir)));
   std::vector<std::string> topics;
   for (auto& n : names) {
-    if (is_valid_name(n) && m_env->exists(topic_config_file(m_config.dir, n))) {
+    if (!is_valid_name(n)) {
+      continue;
+    }
+    // A topic that lost its TOPIC file is listed, so that opening it
+    // reports the damage.
+    if (m_env->exists(topic_config_file(m_config.dir, n))) {
       topics.push_back(n);
+    } else {
+      MERKQL_ASSIGN_OR_RETURN(bool damaged, topic_dir_holds_data(n));
+      if (damaged) {
+        topics.push_back(n);
+      }
     }
   }
   std::sort(topics.begin(), topics.end());

@@ -80,6 +80,9 @@ public:
   // Creates a topic; invalid_argument if it exists with other settings.
   Result<Topic*> create_topic(const std::string& name, uint32_t partitions);
   Result<Topic*> create_topic(const std::string& name, const TopicConfig& config);
+  // An existing topic whatever its settings, else a new one with these;
+  // safe against other processes creating it at the same moment.
+  Result<Topic*> topic_or_create(const std::string& name, const TopicConfig& config);
   // An existing topic, or not_found.
   Result<Topic*> topic(const std::string& name);
   // An existing topic, or a new one with the default settings when
@@ -92,8 +95,13 @@ public:
   Result<std::unique_ptr<Consumer>> consumer(const ConsumerConfig& config);
 
 private:
+  enum class IfExists { same_settings, any_settings };
   explicit Broker(BrokerConfig config);
   Result<Topic*> load_topic(const std::string& name);
+  Result<Topic*> create_topic(const std::string& name, const TopicConfig& config,
+                              IfExists if_exists);
+  // Whether a topic directory has partitions holding files.
+  Result<bool> topic_dir_holds_data(const std::string& name);
 
   BrokerConfig m_config;
   Env* m_env;
@@ -101,6 +109,8 @@ private:
   std::map<std::string, std::unique_ptr<Topic>> m_topics;
 };
 
+// invalid_argument naming the first setting out of range.
+Status validate_topic_config(const TopicConfig& config);
 std::string encode_topic_config(const TopicConfig& config);
 Result<TopicConfig> decode_topic_config(std::string_view bytes);
 

@@ -24,6 +24,8 @@ constexpr uint64_t k_max_record_bytes = 256ull << 20;
 constexpr uint64_t k_min_segment_bytes = 4096;
 constexpr uint64_t k_max_segment_bytes = 1ull << 30;
 constexpr uint32_t k_max_segment = 99999999;
+// Partitions of one topic, at most.
+constexpr uint32_t k_max_partitions = 100000;
 
 // HEAD (§Head): two slots, the valid one with the higher sequence wins.
 constexpr uint32_t k_head_magic = 0x4448514d; // "MQHD"
