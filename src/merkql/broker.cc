@@ -2,6 +2,7 @@
 #include <merkql/broker.h>
 #include <merkql/coding.h>
 #include <merkql/consumer.h>
+#include <merkql/file_cache.h>
 #include <merkql/filename.h>
 #include <merkql/producer.h>
 #include <merkql/record_format.h>
@@ -106,9 +107,9 @@ Status validate_topic_config(const TopicConfig& config)
 // ---------------------------------------------------------------------------
 
 Topic::Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait,
-             Repair repair)
-  : m_env(env), m_dir(std::move(dir)), m_name(std::move(name)), m_config(config),
-    m_lock_wait(lock_wait), m_repair(repair), m_partitions(config.partitions)
+             Repair repair, std::shared_ptr<FileCache> files)
+  : m_env(env), m_files(std::move(files)), m_dir(std::move(dir)), m_name(std::move(name)),
+    m_config(config), m_lock_wait(lock_wait), m_repair(repair), m_partitions(config.partitions)
 {}
 
 Result<Partition*> Topic::partition(uint32_t id)
@@ -126,6 +127,7 @@ Result<Partition*> Topic::partition(uint32_t id)
     options.segment_bytes = m_config.segment_bytes;
     options.lock_wait = m_lock_wait;
     options.repair = m_repair;
+    options.file_cache = m_files;
     MERKQL_ASSIGN_OR_RETURN(
       m_partitions[id],
       Partition::open(m_env, partition_dir(m_dir, m_name, id), m_name, id, options));
@@ -145,7 +147,8 @@ uint32_t Topic::route(const std::optional<std::string_view>& key)
 // ---------------------------------------------------------------------------
 
 Broker::Broker(BrokerConfig config)
-  : m_config(std::move(config)), m_env(m_config.env ? m_config.env : Env::posix())
+  : m_config(std::move(config)), m_env(m_config.env ? m_config.env : Env::posix()),
+    m_files(std::make_shared<FileCache>(m_env))
 {}
 
 Result<std::shared_ptr<Broker>> Broker::open(BrokerConfig config)
@@ -232,7 +235,7 @@ Result<Topic*> Broker::load_topic(const std::string& name)
     return Status::corruption(fmt::format("{}: {}", path, config.status().message()));
   }
   auto topic = std::unique_ptr<Topic>(
-    new Topic(m_env, m_config.dir, name, *config, m_config.lock_wait, m_config.repair));
+    new Topic(m_env, m_config.dir, name, *config, m_config.lock_wait, m_config.repair, m_files));
   Topic* raw = topic.get();
   m_topics.emplace(name, std::move(topic));
   return raw;

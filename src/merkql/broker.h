@@ -52,9 +52,10 @@ public:
 private:
   friend class Broker;
   Topic(Env* env, std::string dir, std::string name, TopicConfig config, Wait lock_wait,
-        Repair repair);
+        Repair repair, std::shared_ptr<FileCache> files);
 
   Env* m_env;
+  std::shared_ptr<FileCache> m_files;
   std::string m_dir;
   std::string m_name;
   TopicConfig m_config;
@@ -105,6 +106,7 @@ private:
 
   BrokerConfig m_config;
   Env* m_env;
+  std::shared_ptr<FileCache> m_files; // open files of every partition
   std::mutex m_mutex;
   std::map<std::string, std::unique_ptr<Topic>> m_topics;
 };

@@ -1,4 +1,5 @@
 #include <merkql/coding.h>
+#include <merkql/file_cache.h>
 #include <merkql/filename.h>
 #include <merkql/json_text.h>
 #include <merkql/partition.h>
@@ -41,10 +42,10 @@ Status check_file_header(File* file, uint32_t magic)
 }
 
 // Opens a file with a fixed header, writing the header if the file is new.
-Result<std::unique_ptr<File>> open_with_header(Env* env, const std::string& path, uint32_t magic,
-                                               bool* created)
+Result<std::shared_ptr<File>> open_with_header(FileCache& files, const std::string& path,
+                                               uint32_t magic, bool* created)
 {
-  MERKQL_ASSIGN_OR_RETURN(auto file, env->open_file(path, Create::if_missing));
+  MERKQL_ASSIGN_OR_RETURN(auto file, files.get(path, Access::read_write, Create::if_missing));
   MERKQL_ASSIGN_OR_RETURN(uint64_t size, file->size());
   if (size < k_file_header_size) {
     MERKQL_TRY(file->truncate(0));
@@ -93,7 +94,10 @@ uint64_t tree_nodes_for_chunks(uint64_t chunks)
 
 Partition::Partition(Env* env, std::string dir, std::string topic, uint32_t id,
                      PartitionOptions options)
-  : m_env(env), m_dir(std::move(dir)), m_topic(std::move(topic)), m_id(id), m_options(options)
+  : m_env(env), m_dir(std::move(dir)), m_topic(std::move(topic)), m_id(id), m_options(options),
+    m_files(m_options.file_cache ? m_options.file_cache : std::make_shared<FileCache>(env)),
+    m_access(m_options.repair == Repair::never ? Access::read_only : Access::read_write),
+    m_head_path(head_file(m_dir)), m_index_path(index_file(m_dir)), m_tree_path(tree_file(m_dir))
 {}
 
 Partition::~Partition() = default;
@@ -112,7 +116,7 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
   std::unique_ptr<Partition> p(new Partition(env, std::move(dir), std::move(topic), id, options));
   MERKQL_TRY(p->open_files());
   // Cheap consistency check; a crash leftover is repaired under the lock.
-  MERKQL_ASSIGN_OR_RETURN(auto head, p->read_head_file(p->m_head_file.get()));
+  MERKQL_ASSIGN_OR_RETURN(auto head, p->read_head());
   bool consistent = false;
   if (head) {
     auto seg_size = env->file_size(segment_file(p->m_dir, head->segment));
@@ -140,17 +144,50 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
 
 Status Partition::open_files()
 {
+  if (m_access == Access::read_only) {
+    // Look only: check the headers of the files there are; a partition
+    // never written has none and reads as empty.
+    for (const auto& [path, magic] :
+         {std::pair{&m_index_path, k_index_magic}, std::pair{&m_tree_path, k_tree_magic}}) {
+      auto file = m_files->get(*path, Access::read_only);
+      if (!file.is_ok() && file.status().is_not_found()) {
+        continue;
+      }
+      MERKQL_TRY(file.status());
+      MERKQL_ASSIGN_OR_RETURN(uint64_t size, (*file)->size());
+      if (size >= k_file_header_size) {
+        MERKQL_TRY(check_file_header(file->get(), magic));
+      }
+    }
+    return Status::ok();
+  }
   bool created = false;
-  MERKQL_ASSIGN_OR_RETURN(m_index_file,
-                          open_with_header(m_env, index_file(m_dir), k_index_magic, &created));
-  MERKQL_ASSIGN_OR_RETURN(m_tree_file,
-                          open_with_header(m_env, tree_file(m_dir), k_tree_magic, &created));
-  bool head_created = !m_env->exists(head_file(m_dir));
-  MERKQL_ASSIGN_OR_RETURN(m_head_file, m_env->open_file(head_file(m_dir), Create::if_missing));
+  MERKQL_TRY(open_with_header(*m_files, m_index_path, k_index_magic, &created).status());
+  MERKQL_TRY(open_with_header(*m_files, m_tree_path, k_tree_magic, &created).status());
+  bool head_created = !m_env->exists(m_head_path);
+  MERKQL_TRY(m_files->get(m_head_path, Access::read_write, Create::if_missing).status());
   if (created || head_created) {
     MERKQL_TRY(m_env->sync_dir(m_dir));
   }
   return Status::ok();
+}
+
+Result<std::shared_ptr<File>> Partition::file(const std::string& path)
+{
+  return m_files->get(path, m_access);
+}
+
+// The size of a file with a 16-byte header, less the header; 0 when it is
+// missing (a partition that a look-only open found never written).
+Result<uint64_t> Partition::entries_bytes(const std::string& path)
+{
+  auto f = file(path);
+  if (!f.is_ok() && f.status().is_not_found() && m_access == Access::read_only) {
+    return uint64_t{0};
+  }
+  MERKQL_TRY(f.status());
+  MERKQL_ASSIGN_OR_RETURN(uint64_t size, (*f)->size());
+  return size < k_file_header_size ? 0 : size - k_file_header_size;
 }
 
 Result<std::unique_ptr<FileLock>> Partition::lock()
@@ -158,10 +195,15 @@ Result<std::unique_ptr<FileLock>> Partition::lock()
   return m_env->lock_file(partition_lock_file(m_dir), LockMode::exclusive, m_options.lock_wait);
 }
 
-Result<std::optional<PartitionHead>> Partition::read_head_file(File* file)
+Result<std::optional<PartitionHead>> Partition::read_head()
 {
+  auto file = this->file(m_head_path);
+  if (!file.is_ok() && file.status().is_not_found()) {
+    return std::optional<PartitionHead>{};
+  }
+  MERKQL_TRY(file.status());
   char buf[2 * k_head_slot_size];
-  MERKQL_ASSIGN_OR_RETURN(size_t got, file->read_at(0, sizeof buf, buf));
+  MERKQL_ASSIGN_OR_RETURN(size_t got, (*file)->read_at(0, sizeof buf, buf));
   std::optional<PartitionHead> best;
   for (size_t slot = 0; slot < 2; ++slot) {
     if (got < (slot + 1) * k_head_slot_size) {
@@ -215,14 +257,15 @@ Status Partition::write_head()
   }
   slot.resize(k_head_slot_size - 4, '\0');
   put_u32(slot, crc32c(slot));
-  MERKQL_TRY(m_head_file->write_at((sequence % 2) * k_head_slot_size, slot));
+  MERKQL_ASSIGN_OR_RETURN(auto head, file(m_head_path));
+  MERKQL_TRY(head->write_at((sequence % 2) * k_head_slot_size, slot));
   m_tail.sequence = sequence;
   return Status::ok();
 }
 
 Result<PartitionHead> Partition::head()
 {
-  MERKQL_ASSIGN_OR_RETURN(auto head, read_head_file(m_head_file.get()));
+  MERKQL_ASSIGN_OR_RETURN(auto head, read_head());
   if (!head) {
     return PartitionHead{};
   }
@@ -245,29 +288,30 @@ uint64_t Partition::watermark_for(uint64_t next_offset) const
 
 Result<uint64_t> Partition::tree_node_count()
 {
-  MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_tree_file->size());
-  return (size - k_file_header_size) / k_tree_node_size;
+  MERKQL_ASSIGN_OR_RETURN(uint64_t bytes, entries_bytes(m_tree_path));
+  return bytes / k_tree_node_size;
 }
 
 Result<uint64_t> Partition::index_entry_count()
 {
-  MERKQL_ASSIGN_OR_RETURN(uint64_t size, m_index_file->size());
-  return (size - k_file_header_size) / k_index_entry_size;
+  MERKQL_ASSIGN_OR_RETURN(uint64_t bytes, entries_bytes(m_index_path));
+  return bytes / k_index_entry_size;
 }
 
 Result<std::pair<uint32_t, uint64_t>> Partition::index_entry(uint64_t chunk)
 {
   char buf[k_index_entry_size];
-  MERKQL_TRY(
-    m_index_file->read_exact(k_file_header_size + chunk * k_index_entry_size, sizeof buf, buf));
+  MERKQL_ASSIGN_OR_RETURN(auto index, file(m_index_path));
+  MERKQL_TRY(index->read_exact(k_file_header_size + chunk * k_index_entry_size, sizeof buf, buf));
   return std::pair<uint32_t, uint64_t>{get_u32(buf), get_u32(buf + 4)};
 }
 
 Result<Hash> Partition::stored_node(const NodeId& node)
 {
   char buf[32];
+  MERKQL_ASSIGN_OR_RETURN(auto tree, file(m_tree_path));
   MERKQL_TRY(
-    m_tree_file->read_exact(k_file_header_size + tree_position(node) * k_tree_node_size, 32, buf));
+    tree->read_exact(k_file_header_size + tree_position(node) * k_tree_node_size, 32, buf));
   return hash_from(buf);
 }
 
@@ -293,32 +337,48 @@ Result<std::vector<Peak>> Partition::peaks_at(const PartitionHead& head)
   return peaks;
 }
 
-Status Partition::open_active_segment(uint32_t segment, Create create)
+Result<std::shared_ptr<File>> Partition::open_active_segment(uint32_t segment, Create create)
 {
-  if (m_segment_file && m_segment_file_id == segment) {
-    return Status::ok();
-  }
   const std::string path = segment_file(m_dir, segment);
-  const bool existed = m_env->exists(path);
-  MERKQL_ASSIGN_OR_RETURN(m_segment_file, m_env->open_file(path, create));
-  m_segment_file_id = segment;
-  m_preallocated_end = 0;
-  if (!existed) {
-    MERKQL_TRY(m_env->sync_dir(m_dir));
+  if (m_known_segment != segment) {
+    const bool existed = m_env->exists(path);
+    MERKQL_ASSIGN_OR_RETURN(auto opened, m_files->get(path, Access::read_write, create));
+    if (!existed) {
+      MERKQL_TRY(m_env->sync_dir(m_dir));
+    }
+    m_known_segment = segment;
+    return opened;
   }
-  return Status::ok();
+  return m_files->get(path, Access::read_write, create);
+}
+
+void Partition::forget_segment(uint32_t segment)
+{
+  m_files->forget(segment_file(m_dir, segment));
+  if (m_known_segment == segment) {
+    m_known_segment = UINT32_MAX;
+  }
+}
+
+Status Partition::sync_tree_and_index()
+{
+  MERKQL_ASSIGN_OR_RETURN(auto tree_file, file(m_tree_path));
+  MERKQL_TRY(tree_file->sync());
+  MERKQL_ASSIGN_OR_RETURN(auto index_file, file(m_index_path));
+  return index_file->sync();
 }
 
 Status Partition::refresh_tail()
 {
-  MERKQL_ASSIGN_OR_RETURN(auto head, read_head_file(m_head_file.get()));
+  MERKQL_ASSIGN_OR_RETURN(auto head, read_head());
   if (head && m_tail.valid && head->sequence == m_tail.sequence) {
     if (m_tail.unacknowledged_bytes) {
       // Nobody wrote since our failed append: its bytes are ours to drop.
-      MERKQL_TRY(open_active_segment(m_tail.segment, Create::if_missing));
-      MERKQL_TRY(m_segment_file->truncate(m_tail.segment_end));
+      MERKQL_ASSIGN_OR_RETURN(auto active, open_active_segment(m_tail.segment, Create::no));
+      MERKQL_TRY(active->truncate(m_tail.segment_end));
       const std::string next = segment_file(m_dir, m_tail.segment + 1);
       if (m_env->exists(next)) {
+        forget_segment(m_tail.segment + 1);
         MERKQL_TRY(m_env->remove(next));
       }
       m_tail.unacknowledged_bytes = false;
@@ -330,9 +390,12 @@ Status Partition::refresh_tail()
     }
   }
   m_tail.valid = false;
-  // Another process moved the tail: what this object holds open may be a
+  // Another process moved the tail: what this process holds open may be a
   // segment that recovery since removed, so look the files up again.
-  m_segment_file.reset();
+  for (uint32_t s : {m_tail.segment, head ? head->segment : m_tail.segment}) {
+    forget_segment(s);
+    forget_segment(s + 1);
+  }
   if (head) {
     const uint64_t chunks = head->next_offset / k_chunk_records;
     const uint64_t started = (head->next_offset + k_chunk_records - 1) / k_chunk_records;
@@ -378,9 +441,11 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   const uint64_t start_offset = start_chunk * k_chunk_records;
   MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, high_peaks(start_chunk));
   MerkleAccumulator tree(start_offset, std::move(peaks));
-  MERKQL_TRY(m_tree_file->truncate(k_file_header_size
-                                   + tree_nodes_for_chunks(start_chunk) * k_tree_node_size));
-  MERKQL_TRY(m_index_file->truncate(k_file_header_size + start_chunk * k_index_entry_size));
+  MERKQL_ASSIGN_OR_RETURN(auto tree_file, file(m_tree_path));
+  MERKQL_ASSIGN_OR_RETURN(auto index_file, file(m_index_path));
+  MERKQL_TRY(tree_file->truncate(k_file_header_size
+                                 + tree_nodes_for_chunks(start_chunk) * k_tree_node_size));
+  MERKQL_TRY(index_file->truncate(k_file_header_size + start_chunk * k_index_entry_size));
 
   std::string tree_out;
   std::string index_out;
@@ -511,37 +576,39 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
       acknowledged_end.first, acknowledged_end.second));
   }
   // Cut everything after the last complete batch.
-  MERKQL_TRY(open_active_segment(committed_segment, Create::if_missing));
-  MERKQL_ASSIGN_OR_RETURN(uint64_t seg_size, m_segment_file->size());
+  MERKQL_ASSIGN_OR_RETURN(auto active, open_active_segment(committed_segment, Create::if_missing));
+  MERKQL_ASSIGN_OR_RETURN(uint64_t seg_size, active->size());
   if (seg_size < committed_end) {
     return Status::corruption(fmt::format("{}: segment {} shrank to {} bytes during recovery",
                                           m_dir, committed_segment, seg_size));
   }
   if (seg_size != committed_end) {
-    MERKQL_TRY(m_segment_file->truncate(committed_end));
-    MERKQL_TRY(m_segment_file->sync());
+    MERKQL_TRY(active->truncate(committed_end));
+    MERKQL_TRY(active->sync());
   }
   bool removed = false;
   for (uint32_t s = committed_segment + 1; m_env->exists(segment_file(m_dir, s)); ++s) {
+    forget_segment(s);
     MERKQL_TRY(m_env->remove(segment_file(m_dir, s)));
     removed = true;
   }
   if (removed) {
     MERKQL_TRY(m_env->sync_dir(m_dir));
   }
-  MERKQL_TRY(m_tree_file->write_at(
+  MERKQL_TRY(tree_file->write_at(
     k_file_header_size + tree_nodes_for_chunks(start_chunk) * k_tree_node_size, tree_out));
   MERKQL_TRY(
-    m_index_file->write_at(k_file_header_size + start_chunk * k_index_entry_size, index_out));
-  MERKQL_TRY(m_tree_file->sync());
-  MERKQL_TRY(m_index_file->sync());
+    index_file->write_at(k_file_header_size + start_chunk * k_index_entry_size, index_out));
+  MERKQL_TRY(tree_file->sync());
+  MERKQL_TRY(index_file->sync());
   m_tail.tree = std::move(tree);
   m_tail.segment = committed_segment;
   m_tail.segment_end = committed_end;
   m_tail.sequence = head ? head->sequence : 0;
   m_tail.valid = true;
   MERKQL_TRY(write_head());
-  return m_head_file->sync();
+  MERKQL_ASSIGN_OR_RETURN(auto head_file, this->file(m_head_path));
+  return head_file->sync();
 }
 
 uint64_t Partition::keep_from(uint64_t next_offset) const
@@ -718,32 +785,35 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     }
     ++segment;
     pos = 0;
-    MERKQL_TRY(m_tree_file->sync()); // bound recovery to the active segment
-    MERKQL_TRY(m_index_file->sync());
+    MERKQL_TRY(sync_tree_and_index()); // bound recovery to the active segment
   }
-  MERKQL_TRY(open_active_segment(segment, Create::if_missing));
+  MERKQL_ASSIGN_OR_RETURN(auto active, open_active_segment(segment, Create::if_missing));
+  if (m_preallocated_segment != segment) {
+    m_preallocated_segment = segment;
+    m_preallocated_end = 0;
+  }
   if (pos + out.size() > m_preallocated_end) {
     // Best effort: reserving ahead keeps fdatasync cheap, but a nearly full
     // disk may still hold this batch, so a failed reservation is no error
     // (the write itself reports a real lack of space).
     uint64_t want = std::max<uint64_t>(out.size(), k_preallocate_step);
-    if (!m_segment_file->preallocate(pos, want).is_ok()) {
+    if (!active->preallocate(pos, want).is_ok()) {
       want = out.size();
-      if (!m_segment_file->preallocate(pos, want).is_ok()) {
+      if (!active->preallocate(pos, want).is_ok()) {
         want = 0;
       }
     }
     m_preallocated_end = pos + want;
   }
-  Status written = m_segment_file->write_at(pos, out);
+  Status written = active->write_at(pos, out);
   if (written.is_ok()) {
-    written = m_segment_file->sync();
+    written = active->sync();
   }
   if (!written.is_ok()) {
     // Not acknowledged: take the bytes back so the batch never appears. If
     // that fails too, the next append of this object retries it.
     m_tail.unacknowledged_bytes = true;
-    if (segment == m_tail.segment && m_segment_file->truncate(pos).is_ok()) {
+    if (segment == m_tail.segment && active->truncate(pos).is_ok()) {
       m_tail.unacknowledged_bytes = false;
     }
     return written;
@@ -785,18 +855,18 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
                        });
   }
   if (!tree_out.empty()) {
-    MERKQL_TRY(m_tree_file->write_at(k_file_header_size + tree_base * k_tree_node_size, tree_out));
+    MERKQL_ASSIGN_OR_RETURN(auto tree_file, file(m_tree_path));
+    MERKQL_TRY(tree_file->write_at(k_file_header_size + tree_base * k_tree_node_size, tree_out));
   }
   if (!index_out.empty()) {
     const uint64_t started = (first + k_chunk_records - 1) / k_chunk_records;
-    MERKQL_TRY(
-      m_index_file->write_at(k_file_header_size + started * k_index_entry_size, index_out));
+    MERKQL_ASSIGN_OR_RETURN(auto index_file, file(m_index_path));
+    MERKQL_TRY(index_file->write_at(k_file_header_size + started * k_index_entry_size, index_out));
   }
   const uint64_t chunks_before = first / k_chunk_records;
   const uint64_t chunks_after = m_tail.tree.size() / k_chunk_records;
   if (chunks_before / k_tree_sync_chunks != chunks_after / k_tree_sync_chunks) {
-    MERKQL_TRY(m_tree_file->sync());
-    MERKQL_TRY(m_index_file->sync());
+    MERKQL_TRY(sync_tree_and_index());
   }
   m_tail.segment = segment;
   m_tail.segment_end = pos + out.size();
@@ -921,9 +991,9 @@ Result<CompactResult> Partition::compact()
   }
   // The tree, index and HEAD must be durable before the records they
   // summarise go: after power loss HEAD must not name a removed segment.
-  MERKQL_TRY(m_tree_file->sync());
-  MERKQL_TRY(m_index_file->sync());
-  MERKQL_TRY(m_head_file->sync());
+  MERKQL_TRY(sync_tree_and_index());
+  MERKQL_ASSIGN_OR_RETURN(auto head_file, file(m_head_path));
+  MERKQL_TRY(head_file->sync());
   for (uint32_t s = *lowest; s < m_tail.segment; ++s) {
     // Segment s may go when the next segment starts at or below keep_from.
     MERKQL_ASSIGN_OR_RETURN(auto next_first, segment_first_offset(s + 1));
@@ -935,6 +1005,7 @@ Result<CompactResult> Partition::compact()
     if (!size.is_ok()) {
       continue; // already gone
     }
+    forget_segment(s);
     MERKQL_TRY(m_env->remove(path));
     result.segments_removed++;
     result.bytes_reclaimed += *size;
@@ -989,7 +1060,8 @@ Status PartitionReader::open_segment(uint32_t segment)
   if (m_segment_open && m_segment == segment) {
     return Status::ok();
   }
-  auto file = m_partition->m_env->open_read_only(segment_file(m_partition->m_dir, segment));
+  auto file =
+    m_partition->m_files->get(segment_file(m_partition->m_dir, segment), Access::read_only);
   if (!file.is_ok()) {
     return file.status();
   }
@@ -1082,6 +1154,16 @@ Status PartitionReader::seek(uint64_t offset)
 Status PartitionReader::scan(uint64_t offset, uint64_t end,
                              const std::function<bool(uint64_t, const StoredRecordView&)>& fn)
 {
+  // Between calls the reader keeps its place but no open file, so that a
+  // consumer of thousands of partitions holds no descriptor for each.
+  struct Release {
+    PartitionReader* reader;
+    ~Release()
+    {
+      reader->m_segment_file.reset();
+      reader->m_segment_open = false;
+    }
+  } release{this};
   while (offset < end) {
     MERKQL_TRY(seek(offset));
     for (uint64_t k = offset - m_block_first; k < m_records.size() && offset < end; ++k) {
@@ -1127,7 +1209,7 @@ Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t
     report.problem = std::move(problem);
     return report;
   };
-  MERKQL_ASSIGN_OR_RETURN(auto head, read_head_file(m_head_file.get()));
+  MERKQL_ASSIGN_OR_RETURN(auto head, read_head());
   if (Status log = check_log(head); !log.is_ok()) {
     if (!log.is_corruption()) {
       return log;
@@ -1255,7 +1337,7 @@ Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t
       // Compaction removed a segment while we read: the records left are
       // below the retention watermark. Move to the newest head, go back to
       // the start of the chunk, and stand stored chunk nodes in for them.
-      MERKQL_ASSIGN_OR_RETURN(auto newer, read_head_file(m_head_file.get()));
+      MERKQL_ASSIGN_OR_RETURN(auto newer, read_head());
       if (newer && newer->next_offset >= h.next_offset) {
         h = *newer;
         report.next_offset = h.next_offset;

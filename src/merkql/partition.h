@@ -25,6 +25,9 @@
 
 namespace merkql {
 
+class FileCache;
+enum class Access;
+
 // Whether opening a partition repairs what a crash left (a torn tail, stale
 // HEAD, TREE or INDEX) under the partition lock, or leaves the files exactly
 // as they are (for audits and other read-only looks).
@@ -36,7 +39,9 @@ struct PartitionOptions {
   uint64_t segment_bytes = 128ull << 20;
   uint32_t block_bytes = 64u << 10; // uncompressed bytes per block, at most
   Wait lock_wait = Wait::yes;
-  Repair repair = Repair::on_open;
+  Repair repair = Repair::on_open; // never: open every file read-only, create nothing
+  // Open files shared with other partitions (a broker's); nullptr: its own.
+  std::shared_ptr<FileCache> file_cache;
 };
 
 // One record to append; the timestamp defaults to the wall clock.
@@ -118,7 +123,7 @@ private:
   Status open_segment(uint32_t segment);
 
   Partition* m_partition;
-  std::unique_ptr<File> m_segment_file;
+  std::shared_ptr<File> m_segment_file; // held only during a call
   uint32_t m_segment = 0;
   bool m_segment_open = false;
   // The decoded block under the cursor.
@@ -180,7 +185,10 @@ private:
   };
 
   Status open_files();
-  Result<std::optional<PartitionHead>> read_head_file(File* file);
+  // A file of this partition, opened as the partition's mode allows.
+  Result<std::shared_ptr<File>> file(const std::string& path);
+  Result<uint64_t> entries_bytes(const std::string& path);
+  Result<std::optional<PartitionHead>> read_head();
   Status write_head();
   Status refresh_tail();
   Status recover(const std::optional<PartitionHead>& head);
@@ -194,7 +202,10 @@ private:
   Result<Hash> node_hash(const NodeId& node, uint64_t tree_size, std::vector<Hash>& leaf_cache,
                          uint64_t& leaf_cache_chunk);
   Result<std::vector<Hash>> chunk_leaves(uint64_t chunk, uint64_t tree_size);
-  Status open_active_segment(uint32_t segment, Create create);
+  Result<std::shared_ptr<File>> open_active_segment(uint32_t segment, Create create);
+  // Drops cached handles of a segment that was removed or may have been.
+  void forget_segment(uint32_t segment);
+  Status sync_tree_and_index();
   Result<std::optional<uint32_t>> lowest_segment();
   // Segment numbers present, ascending.
   Result<std::vector<uint32_t>> segment_ids();
@@ -214,13 +225,16 @@ private:
   uint32_t m_id;
   PartitionOptions m_options;
 
+  std::shared_ptr<FileCache> m_files;
+  Access m_access;
+  std::string m_head_path;
+  std::string m_index_path;
+  std::string m_tree_path;
+
   std::mutex m_mutex; // serialises writers of this object
   Tail m_tail;
-  std::unique_ptr<File> m_head_file;
-  std::unique_ptr<File> m_index_file;
-  std::unique_ptr<File> m_tree_file;
-  std::unique_ptr<File> m_segment_file; // the active segment, for writing
-  uint32_t m_segment_file_id = 0;
+  uint32_t m_known_segment = UINT32_MAX; // a segment known to exist
+  uint32_t m_preallocated_segment = UINT32_MAX;
   uint64_t m_preallocated_end = 0;
   Sha256 m_sha; // under m_mutex
 };
