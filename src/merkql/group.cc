@@ -85,8 +85,8 @@ Result<std::map<TopicPartition, uint64_t>> GroupOffsets::load()
     return opened.status();
   }
   File& file = **opened;
-  // The size is bounded by the entry count in the header before anything
-  // the size of the file is allocated.
+  // The entry count in the header bounds the size before a buffer the size
+  // of the file is allocated (a damaged OFFSETS may claim any size).
   MERKQL_ASSIGN_OR_RETURN(uint64_t size, file.size());
   char header[12];
   if (size < 16) {
