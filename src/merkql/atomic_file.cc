@@ -24,9 +24,14 @@ Status AtomicFile::commit()
 {
   const std::string tmp = temp_file(m_path);
   {
+    // A temporary file left by a crash, or planted (a symbolic link to a file
+    // elsewhere, say), is removed, never opened: the new one is created with
+    // O_EXCL, so nothing but a fresh regular file is written.
+    if (m_env->exists(tmp)) {
+      MERKQL_TRY(m_env->remove(tmp));
+    }
+    MERKQL_ASSIGN_OR_RETURN(auto file, m_env->open_file(tmp, Create::exclusive));
     m_temp_created = true;
-    MERKQL_ASSIGN_OR_RETURN(auto file, m_env->open_file(tmp, Create::if_missing));
-    MERKQL_TRY(file->truncate(0));
     MERKQL_TRY(file->write_at(0, m_content));
     MERKQL_TRY(file->sync());
   }

@@ -1,5 +1,6 @@
 // AtomicFile: replaces a small file all at once, durably. Content goes to
-// "path.tmp"; commit() syncs it, renames it over path and syncs the
+// "path.tmp", created afresh (a stale or planted one is removed, never
+// written through); commit() syncs it, renames it over path and syncs the
 // directory, so a reader sees the old or the new file, never a mix, even after
 // power loss. Without commit() the temporary file is removed. Used for topic
 // settings, committed group offsets and the directory marker. One thread.

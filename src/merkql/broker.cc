@@ -18,21 +18,8 @@ using namespace format;
 namespace {
 
 constexpr std::string_view k_marker_content = "merkql data directory\nformat 1\n";
-
-Status create_dirs(Env* env, const std::string& path)
-{
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    size_t next = path.find('/', pos + 1);
-    partial = path.substr(0, next);
-    if (!partial.empty() && partial != "/" && !env->is_dir(partial)) {
-      MERKQL_TRY(env->create_dir(partial));
-    }
-    pos = next;
-  }
-  return Status::ok();
-}
+// TOPIC is exactly this long (docs/FORMAT.md §Topic).
+constexpr uint64_t k_topic_file_size = 36;
 
 std::string parent_of(const std::string& path)
 {
@@ -162,18 +149,28 @@ Result<std::shared_ptr<Broker>> Broker::open(BrokerConfig config)
   if (config.default_partitions == 0) {
     return Status::invalid_argument("default_partitions must be at least 1");
   }
+  // The directory the user named may be reached through symbolic links (its
+  // own path is theirs to choose); it is resolved once, here, and every path
+  // inside it is then opened following no link at all (env.h).
+  Env* env = config.env ? config.env : Env::posix();
+  const std::string given = config.dir;
+  MERKQL_ASSIGN_OR_RETURN(config.dir, env->canonical_path(config.dir));
   std::shared_ptr<Broker> broker(new Broker(std::move(config)));
-  Env* env = broker->m_env;
   const std::string& dir = broker->m_config.dir;
-  if (!env->is_dir(dir)) {
-    if (env->exists(dir)) {
-      return Status::invalid_argument(fmt::format("{} is not a directory", dir));
-    }
+  auto found = env->stat(dir);
+  if (!found.is_ok() && !found.status().is_not_found()) {
+    return found.status();
+  }
+  if (!found.is_ok()) {
     if (broker->m_config.create == Create::no) {
-      return Status::not_found(fmt::format("no merkql data directory at {}", dir));
+      return Status::not_found(fmt::format("no merkql data directory at {}", given));
     }
+    // Several processes may create it at once: create_dirs takes a
+    // directory made by another one in the meantime as success.
     MERKQL_TRY(create_dirs(env, dir));
     MERKQL_TRY(env->sync_dir(parent_of(dir)));
+  } else if (found->type != FileStat::Type::directory) {
+    return Status::io_error(fmt::format("{}: not a directory", given));
   }
   auto has_foreign_files = [&]() -> Result<bool> {
     MERKQL_ASSIGN_OR_RETURN(auto names, env->list_dir(dir));
@@ -201,7 +198,8 @@ Result<std::shared_ptr<Broker>> Broker::open(BrokerConfig config)
       MERKQL_TRY(write_file_atomically(env, marker_file(dir), k_marker_content));
     }
   }
-  MERKQL_ASSIGN_OR_RETURN(std::string marker, read_file(env, marker_file(dir)));
+  MERKQL_ASSIGN_OR_RETURN(std::string marker,
+                          read_file(env, marker_file(dir), k_marker_content.size()));
   if (marker != k_marker_content) {
     return Status::corruption(
       fmt::format("{}: unknown format (this merkql reads format 1)", marker_file(dir)));
@@ -216,7 +214,7 @@ Result<Topic*> Broker::load_topic(const std::string& name)
     return it->second.get();
   }
   const std::string path = topic_config_file(m_config.dir, name);
-  auto bytes = read_file(m_env, path);
+  auto bytes = read_file(m_env, path, k_topic_file_size);
   if (!bytes.is_ok()) {
     if (bytes.status().is_not_found()) {
       MERKQL_ASSIGN_OR_RETURN(bool holds_data, topic_dir_holds_data(name));

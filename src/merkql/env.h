@@ -3,6 +3,15 @@
 // that drops unsynced data or fails the Nth call (tests/support/fault_env.h).
 // Env::posix() is stateless and thread-safe; a File is used by one thread at a
 // time; a FileLock excludes other processes and other FileLocks of this one.
+//
+// Paths given to an Env hold no symbolic link in any component: Env follows
+// none (a link met anywhere in a path is an error naming it, and nothing is
+// opened, created, truncated, renamed, removed or listed through it), so a
+// link planted in a data directory cannot send merkql outside it. The one
+// exception is canonical_path(), which resolves the directory the user named
+// (whose own path may hold links) once; Broker::open keeps that form. Files
+// are regular files only: a FIFO, device, socket or directory where a file is
+// expected is an error, and opening one never blocks.
 #pragma once
 
 #include <merkql/status.h>
@@ -15,11 +24,21 @@
 
 namespace merkql {
 
-enum class Create { no, if_missing };
+// if_missing creates the file when absent; exclusive creates it and fails if
+// anything (file, directory, symbolic link) already has the name.
+enum class Create { no, if_missing, exclusive };
 enum class Wait { no, yes };
 enum class LockMode { shared, exclusive };
 
-// An open file addressed by absolute position (pread/pwrite).
+// What is at a path, the path's last component not followed (lstat).
+struct FileStat {
+  enum class Type { regular, directory, symlink, other };
+  Type type = Type::other;
+  uint64_t size = 0;            // st_size
+  uint64_t allocated_bytes = 0; // disk blocks held, st_blocks * 512
+};
+
+// An open regular file addressed by absolute position (pread/pwrite).
 class File {
 public:
   virtual ~File() = default;
@@ -29,9 +48,14 @@ public:
   // Makes every byte written so far durable (fdatasync).
   virtual Status sync() = 0;
   virtual Result<uint64_t> size() = 0;
+  // Disk space the file holds (st_blocks * 512), reservations included.
+  virtual Result<uint64_t> allocated_bytes() = 0;
   virtual Status truncate(uint64_t size) = 0;
   // Reserves disk space for [pos, pos+len) without changing the file size.
   virtual Status preallocate(uint64_t pos, uint64_t len) = 0;
+  // Releases every reservation past the end of the file (the file must be
+  // open for writing, and no other writer may be appending).
+  virtual Status trim_preallocation() = 0;
   virtual const std::string& path() const = 0;
 
   // Reads exactly n bytes or fails with corruption (short file).
@@ -49,31 +73,58 @@ public:
   virtual ~Env() = default;
   static Env* posix();
 
-  // Opens for reading and writing (Create::if_missing creates it).
+  // Opens a regular file for reading and writing (Create::if_missing creates
+  // it, Create::exclusive creates it and requires that nothing has the name).
   virtual Result<std::unique_ptr<File>> open_file(const std::string& path, Create create) = 0;
-  // Opens read-only.
+  // Opens a regular file read-only; needs no write access (read-only mounts).
   virtual Result<std::unique_ptr<File>> open_read_only(const std::string& path) = 0;
+  // Renames one directory entry (a symbolic link is moved, not followed).
   virtual Status rename(const std::string& from, const std::string& to) = 0;
+  // Removes one directory entry that is not a directory (a symbolic link is
+  // removed itself).
   virtual Status remove(const std::string& path) = 0;
   // Makes the directory's entries (creations, renames, removals) durable.
   virtual Status sync_dir(const std::string& path) = 0;
-  // Creates one directory level; ok if it exists.
+  // Creates one directory level; ok if a directory has the name already
+  // (anything else there is an error, also when another process made it).
   virtual Status create_dir(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+  // Whether something has the name (a symbolic link counts). A path that
+  // cannot be looked at (a link or no permission on the way) counts as
+  // existing, so that the caller's next call reports why.
   virtual bool exists(const std::string& path) = 0;
+  // A directory, not a symbolic link to one.
   virtual bool is_dir(const std::string& path) = 0;
-  // Size of a file without opening it.
+  // st_size of what has the name, without opening it (lstat).
   virtual Result<uint64_t> file_size(const std::string& path) = 0;
-  // Takes an advisory lock on path (created if missing). With Wait::no a lock
+  virtual Result<FileStat> stat(const std::string& path) = 0;
+  // Takes an advisory lock on a regular file (created if missing; opened
+  // read-only when it exists on a read-only mount). With Wait::no a lock
   // held elsewhere gives Status::busy.
   virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
                                                       Wait wait) = 0;
+  // The absolute path with "." and ".." and every symbolic link resolved;
+  // the part that does not exist yet is kept as given. The only call that
+  // follows links: for the directory the user names, before any other call.
+  virtual Result<std::string> canonical_path(const std::string& path) = 0;
   // Wall clock, nanoseconds since the Unix epoch.
   virtual int64_t now_ns() = 0;
   virtual void sleep_ms(int ms) = 0;
 };
 
-// Reads a whole (small) file.
-Result<std::string> read_file(Env* env, const std::string& path);
+// Reads a whole small file, refusing (corruption, before allocating) one of
+// more than max_bytes: every file merkql reads whole has a bounded size.
+Result<std::string> read_file(Env* env, const std::string& path, uint64_t max_bytes);
+
+// Creates path and each missing directory above it (mkdir -p); a directory
+// made by another process at the same moment is fine.
+Status create_dirs(Env* env, const std::string& path);
+
+namespace detail {
+// Env::posix() as it works where openat2() is unavailable (Linux before 5.6,
+// or refused by a seccomp filter): it walks each path component by component
+// with openat(O_NOFOLLOW). For tests of that path.
+Env* posix_env_walking_components();
+} // namespace detail
 
 } // namespace merkql

@@ -1,30 +1,212 @@
 // The only file that talks to the operating system's file API.
+//
+// No symbolic link is followed (env.h). Every path is resolved by the kernel
+// with openat2(RESOLVE_NO_SYMLINKS), or, where openat2 is missing or
+// filtered, by walking it one component at a time with
+// openat(O_PATH | O_DIRECTORY | O_NOFOLLOW). Files are opened with
+// O_NOFOLLOW | O_NONBLOCK (a FIFO never blocks the open) and checked with
+// fstat to be regular; entries are created, renamed and removed relative to
+// a descriptor of their parent directory opened the same way (mkdirat,
+// renameat, unlinkat), and examined through an O_PATH | O_NOFOLLOW
+// descriptor of the entry itself (fstat: a link is seen as a link).
+//
+// Cost, measured on Linux 6.18 and ext4 with a 7-component absolute path,
+// 100,000 calls each: open() + close() 0.7 us; open_read_only() (openat2
+// with RESOLVE_NO_SYMLINKS, fstat, fcntl) 1.15 us; the component walk 5 us;
+// exists() 0.6 us (openat2 O_PATH, fstat, close) against 0.4 us for stat().
+// merkql opens a file once per partition or metadata read, so the extra
+// half microsecond is not on any per-record path.
 #include <merkql/env.h>
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace merkql {
 
 namespace {
 
+// An owned descriptor (or AT_FDCWD, which is not closed).
+class Fd {
+public:
+  Fd() = default;
+  explicit Fd(int fd) : m_fd(fd) {}
+  ~Fd() { reset(); }
+  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+  Fd& operator=(Fd&& other) noexcept
+  {
+    if (this != &other) {
+      reset();
+      m_fd = std::exchange(other.m_fd, -1);
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return m_fd; }
+  int release() { return std::exchange(m_fd, -1); }
+
+private:
+  void reset()
+  {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = -1;
+  }
+  int m_fd = -1;
+};
+
 Status errno_status(const std::string& what, const std::string& path, int err)
 {
-  std::string msg = fmt::format("{} {}: {}", what, path, std::strerror(err));
+  std::string msg = fmt::format("failed to {} {}: {}", what, path, std::strerror(err));
   if (err == ENOENT) {
     return Status::not_found(std::move(msg));
   }
   return Status::io_error(std::move(msg));
+}
+
+// A path was refused because a component is a symbolic link (ELOOP from a
+// resolution that follows none). Names the link: found after the fact with
+// lstat on each prefix, which is only a diagnosis and opens nothing.
+Status symlink_status(const std::string& what, const std::string& path)
+{
+  std::string link;
+  for (size_t end = path.find('/', 1);; end = path.find('/', end + 1)) {
+    const std::string prefix = path.substr(0, end);
+    struct stat st;
+    if (::lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      link = prefix;
+      break;
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+  }
+  if (link.empty() || link == path) {
+    return Status::io_error(fmt::format(
+      "failed to {} {}: it is a symbolic link (merkql follows no links in its data directory)",
+      what, path));
+  }
+  return Status::io_error(
+    fmt::format("failed to {} {}: {} is a symbolic link (merkql follows no links in its data "
+                "directory)",
+                what, path, link));
+}
+
+Status open_error(const std::string& what, const std::string& path, int err)
+{
+  return err == ELOOP ? symlink_status(what, path) : errno_status(what, path, err);
+}
+
+const char* kind_of(mode_t mode)
+{
+  switch (mode & S_IFMT) {
+  case S_IFDIR:
+    return "a directory";
+  case S_IFIFO:
+    return "a FIFO";
+  case S_IFCHR:
+    return "a character device";
+  case S_IFBLK:
+    return "a block device";
+  case S_IFSOCK:
+    return "a socket";
+  case S_IFLNK:
+    return "a symbolic link";
+  default:
+    return "not a regular file";
+  }
+}
+
+FileStat to_file_stat(const struct stat& st)
+{
+  FileStat out;
+  out.type = S_ISREG(st.st_mode)   ? FileStat::Type::regular
+             : S_ISDIR(st.st_mode) ? FileStat::Type::directory
+             : S_ISLNK(st.st_mode) ? FileStat::Type::symlink
+                                   : FileStat::Type::other;
+  out.size = static_cast<uint64_t>(st.st_size);
+  out.allocated_bytes = static_cast<uint64_t>(st.st_blocks) * 512;
+  return out;
+}
+
+// Whether the kernel has openat2() and lets this process use it.
+bool probe_openat2()
+{
+  struct open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  long fd = ::syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+  if (fd < 0) {
+    return false; // ENOSYS, or EPERM from a seccomp filter
+  }
+  ::close(static_cast<int>(fd));
+  return true;
+}
+
+// Opens path following no symbolic link: openat() of each directory
+// component with O_PATH | O_DIRECTORY | O_NOFOLLOW, then of the last one
+// with flags | O_NOFOLLOW. Returns the descriptor, or -1 with errno set
+// (ELOOP for a link anywhere).
+int walk_open(const std::string& path, int flags, mode_t mode)
+{
+  const bool absolute = !path.empty() && path[0] == '/';
+  std::vector<std::string> parts;
+  for (size_t pos = 0; pos <= path.size();) {
+    size_t end = path.find('/', pos);
+    if (end == std::string::npos) {
+      end = path.size();
+    }
+    std::string part = path.substr(pos, end - pos);
+    if (!part.empty() && part != ".") {
+      parts.push_back(std::move(part));
+    }
+    pos = end + 1;
+  }
+  if (parts.empty()) {
+    return ::open(absolute ? "/" : ".", flags | O_CLOEXEC, mode);
+  }
+  Fd dir;
+  int dirfd = AT_FDCWD;
+  if (absolute) {
+    dir = Fd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) {
+      return -1;
+    }
+    dirfd = dir.get();
+  }
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    int next = ::openat(dirfd, parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) {
+      int err = errno;
+      struct stat st;
+      if (err == ENOTDIR && ::fstatat(dirfd, parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISLNK(st.st_mode)) {
+        err = ELOOP;
+      }
+      errno = err;
+      return -1;
+    }
+    dir = Fd(next);
+    dirfd = next;
+  }
+  return ::openat(dirfd, parts.back().c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode);
 }
 
 class PosixFile final : public File {
@@ -41,7 +223,7 @@ public:
         if (errno == EINTR) {
           continue;
         }
-        return errno_status("failed to read", m_path, errno);
+        return errno_status("read", m_path, errno);
       }
       if (r == 0) {
         break;
@@ -61,7 +243,7 @@ public:
         if (errno == EINTR) {
           continue;
         }
-        return errno_status("failed to write", m_path, errno);
+        return errno_status("write", m_path, errno);
       }
       done += static_cast<size_t>(r);
     }
@@ -71,7 +253,7 @@ public:
   Status sync() override
   {
     if (::fdatasync(m_fd) != 0) {
-      return errno_status("failed to sync", m_path, errno);
+      return errno_status("sync", m_path, errno);
     }
     return Status::ok();
   }
@@ -80,15 +262,24 @@ public:
   {
     struct stat st;
     if (::fstat(m_fd, &st) != 0) {
-      return errno_status("failed to stat", m_path, errno);
+      return errno_status("stat", m_path, errno);
     }
     return static_cast<uint64_t>(st.st_size);
+  }
+
+  Result<uint64_t> allocated_bytes() override
+  {
+    struct stat st;
+    if (::fstat(m_fd, &st) != 0) {
+      return errno_status("stat", m_path, errno);
+    }
+    return static_cast<uint64_t>(st.st_blocks) * 512;
   }
 
   Status truncate(uint64_t size) override
   {
     if (::ftruncate(m_fd, static_cast<off_t>(size)) != 0) {
-      return errno_status("failed to truncate", m_path, errno);
+      return errno_status("truncate", m_path, errno);
     }
     return Status::ok();
   }
@@ -98,9 +289,20 @@ public:
     int r =
       ::fallocate(m_fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(pos), static_cast<off_t>(len));
     if (r != 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
-      return errno_status("failed to preallocate", m_path, errno);
+      return errno_status("preallocate", m_path, errno);
     }
     return Status::ok();
+  }
+
+  // ftruncate() to the current size frees the blocks that
+  // fallocate(FALLOC_FL_KEEP_SIZE) reserved past the end, on ext4 and tmpfs
+  // alike (checked: 4 MiB held before, 4 KiB after). Punching a hole past the
+  // end (FALLOC_FL_PUNCH_HOLE) frees them on tmpfs but not on ext4, which
+  // clamps the hole to the file size.
+  Status trim_preallocation() override
+  {
+    MERKQL_ASSIGN_OR_RETURN(uint64_t end, size());
+    return truncate(end);
   }
 
   const std::string& path() const override { return m_path; }
@@ -121,28 +323,33 @@ private:
 
 class PosixEnv final : public Env {
 public:
+  explicit PosixEnv(bool use_openat2) : m_openat2(use_openat2) {}
+
   Result<std::unique_ptr<File>> open_file(const std::string& path, Create create) override
   {
-    int flags = O_RDWR | O_CLOEXEC | (create == Create::if_missing ? O_CREAT : 0);
-    int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) {
-      return errno_status("failed to open", path, errno);
+    int flags = O_RDWR;
+    if (create == Create::if_missing) {
+      flags |= O_CREAT;
+    } else if (create == Create::exclusive) {
+      flags |= O_CREAT | O_EXCL;
     }
-    return std::unique_ptr<File>(new PosixFile(fd, path));
+    MERKQL_ASSIGN_OR_RETURN(Fd fd, open_regular(path, flags, "open"));
+    return std::unique_ptr<File>(new PosixFile(fd.release(), path));
   }
 
   Result<std::unique_ptr<File>> open_read_only(const std::string& path) override
   {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      return errno_status("failed to open", path, errno);
-    }
-    return std::unique_ptr<File>(new PosixFile(fd, path));
+    MERKQL_ASSIGN_OR_RETURN(Fd fd, open_regular(path, O_RDONLY, "open"));
+    return std::unique_ptr<File>(new PosixFile(fd.release(), path));
   }
 
   Status rename(const std::string& from, const std::string& to) override
   {
-    if (::rename(from.c_str(), to.c_str()) != 0) {
+    std::string from_name;
+    std::string to_name;
+    MERKQL_ASSIGN_OR_RETURN(Fd from_dir, open_parent(from, &from_name, "rename"));
+    MERKQL_ASSIGN_OR_RETURN(Fd to_dir, open_parent(to, &to_name, "rename"));
+    if (::renameat(from_dir.get(), from_name.c_str(), to_dir.get(), to_name.c_str()) != 0) {
       return Status::io_error(
         fmt::format("failed to rename {} to {}: {}", from, to, std::strerror(errno)));
     }
@@ -151,93 +358,176 @@ public:
 
   Status remove(const std::string& path) override
   {
-    if (::unlink(path.c_str()) != 0) {
-      return errno_status("failed to remove", path, errno);
+    std::string name;
+    MERKQL_ASSIGN_OR_RETURN(Fd dir, open_parent(path, &name, "remove"));
+    if (::unlinkat(dir.get(), name.c_str(), 0) != 0) {
+      return errno_status("remove", path, errno);
     }
     return Status::ok();
   }
 
   Status sync_dir(const std::string& path) override
   {
-    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open_nofollow(path, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0) {
-      return errno_status("failed to open directory", path, errno);
+      return open_error("open directory", path, errno);
     }
-    int r = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (r != 0) {
-      return errno_status("failed to sync directory", path, err);
+    Fd dir(fd);
+    if (::fsync(dir.get()) != 0) {
+      return errno_status("sync directory", path, errno);
     }
     return Status::ok();
   }
 
   Status create_dir(const std::string& path) override
   {
-    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-      return errno_status("failed to create directory", path, errno);
+    std::string name;
+    MERKQL_ASSIGN_OR_RETURN(Fd dir, open_parent(path, &name, "create directory"));
+    if (::mkdirat(dir.get(), name.c_str(), 0755) == 0) {
+      return Status::ok();
     }
-    return Status::ok();
+    const int err = errno;
+    // EEXIST, but also EROFS or EACCES for a directory that exists: what
+    // counts is what has the name now (another process may have made it).
+    struct stat st;
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        return Status::ok();
+      }
+      if (S_ISLNK(st.st_mode)) {
+        return symlink_status("create directory", path);
+      }
+      return Status::io_error(fmt::format("{}: not a directory", path));
+    }
+    return errno_status("create directory", path, err);
   }
 
   Result<std::vector<std::string>> list_dir(const std::string& path) override
   {
-    DIR* dir = ::opendir(path.c_str());
+    int fd = open_nofollow(path, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0) {
+      return open_error("list directory", path, errno);
+    }
+    DIR* dir = ::fdopendir(fd);
     if (!dir) {
-      return errno_status("failed to list directory", path, errno);
+      int err = errno;
+      ::close(fd);
+      return errno_status("list directory", path, err);
     }
     std::vector<std::string> names;
-    while (struct dirent* entry = ::readdir(dir)) {
+    for (;;) {
+      errno = 0;
+      struct dirent* entry = ::readdir(dir);
+      if (!entry) {
+        break;
+      }
       std::string name = entry->d_name;
       if (name != "." && name != "..") {
         names.push_back(std::move(name));
       }
     }
+    const int err = errno;
     ::closedir(dir);
+    if (err != 0) {
+      return errno_status("list directory", path, err);
+    }
     return names;
   }
 
   bool exists(const std::string& path) override
   {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0;
+    int fd = open_nofollow(path, O_PATH, 0);
+    if (fd < 0) {
+      return errno != ENOENT && errno != ENOTDIR;
+    }
+    ::close(fd);
+    return true;
   }
 
   bool is_dir(const std::string& path) override
   {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    auto st = stat(path);
+    return st.is_ok() && st->type == FileStat::Type::directory;
   }
 
   Result<uint64_t> file_size(const std::string& path) override
   {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      return errno_status("failed to stat", path, errno);
+    MERKQL_ASSIGN_OR_RETURN(FileStat st, stat(path));
+    return st.size;
+  }
+
+  Result<FileStat> stat(const std::string& path) override
+  {
+    // O_PATH | O_NOFOLLOW gives a descriptor of a last component that is a
+    // symbolic link itself, so fstat reports the link (lstat semantics).
+    int fd = open_nofollow(path, O_PATH, 0);
+    if (fd < 0) {
+      return open_error("stat", path, errno);
     }
-    return static_cast<uint64_t>(st.st_size);
+    Fd owned(fd);
+    struct stat st;
+    if (::fstat(owned.get(), &st) != 0) {
+      return errno_status("stat", path, errno);
+    }
+    return to_file_stat(st);
   }
 
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
                                               Wait wait) override
   {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      return errno_status("failed to open lock file", path, errno);
+    int fd = open_nofollow(path, O_RDWR | O_CREAT | O_NONBLOCK, 0644);
+    if (fd < 0 && (errno == EROFS || errno == EACCES)) {
+      // flock() needs no write access: lock an existing file read-only.
+      fd = open_nofollow(path, O_RDONLY | O_NONBLOCK, 0);
     }
+    if (fd < 0) {
+      return open_error("open lock file", path, errno);
+    }
+    MERKQL_ASSIGN_OR_RETURN(Fd owned, check_regular(Fd(fd), path, "open lock file"));
     int op = (mode == LockMode::exclusive ? LOCK_EX : LOCK_SH) | (wait == Wait::no ? LOCK_NB : 0);
-    while (::flock(fd, op) != 0) {
+    while (::flock(owned.get(), op) != 0) {
       int err = errno;
       if (err == EINTR) {
         continue;
       }
-      ::close(fd);
       if (err == EWOULDBLOCK) {
         return Status::busy(fmt::format("{} is locked by another process", path));
       }
-      return errno_status("failed to lock", path, err);
+      return errno_status("lock", path, err);
     }
-    return std::unique_ptr<FileLock>(new PosixFileLock(fd));
+    return std::unique_ptr<FileLock>(new PosixFileLock(owned.release()));
+  }
+
+  Result<std::string> canonical_path(const std::string& path) override
+  {
+    if (path.empty()) {
+      return Status::invalid_argument("empty path");
+    }
+    char buf[PATH_MAX];
+    if (::realpath(path.c_str(), buf)) {
+      return std::string(buf);
+    }
+    if (errno != ENOENT) {
+      return errno_status("resolve", path, errno);
+    }
+    // Resolve what exists, keep the rest as given ("a/new/../b" -> "a/b").
+    std::string trimmed = path;
+    while (trimmed.size() > 1 && trimmed.back() == '/') {
+      trimmed.pop_back();
+    }
+    auto slash = trimmed.rfind('/');
+    const std::string parent =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : trimmed.substr(0, slash));
+    const std::string name = slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+    MERKQL_ASSIGN_OR_RETURN(std::string base, canonical_path(parent));
+    if (name == "." || name.empty()) {
+      return base;
+    }
+    if (name == "..") {
+      auto up = base.rfind('/');
+      return up == 0 || up == std::string::npos ? std::string("/") : base.substr(0, up);
+    }
+    return base == "/" ? "/" + name : base + "/" + name;
   }
 
   int64_t now_ns() override
@@ -248,6 +538,90 @@ public:
   }
 
   void sleep_ms(int ms) override { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+private:
+  // open() that follows no symbolic link in any component of path (flags
+  // gain O_NOFOLLOW and O_CLOEXEC). Returns -1 with errno on failure, ELOOP
+  // when a link is in the way.
+  int open_nofollow(const std::string& path, int flags, mode_t mode) const
+  {
+    flags |= O_NOFOLLOW | O_CLOEXEC;
+    int fd = -1;
+    if (!m_openat2) {
+      fd = walk_open(path, flags, mode);
+    } else {
+      struct open_how how = {};
+      how.flags = static_cast<uint64_t>(flags);
+      how.mode = (flags & O_CREAT) ? mode : 0;
+      how.resolve = RESOLVE_NO_SYMLINKS;
+      do {
+        fd = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how));
+      } while (fd < 0 && errno == EINTR);
+    }
+    if (fd < 0 && errno == ENOTDIR && (flags & O_DIRECTORY)) {
+      // O_DIRECTORY | O_NOFOLLOW on a link gives ENOTDIR: say it is a link.
+      struct stat st;
+      if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+        errno = ELOOP;
+      } else {
+        errno = ENOTDIR;
+      }
+    }
+    return fd;
+  }
+
+  // Refuses anything but a regular file.
+  static Result<Fd> check_regular(Fd fd, const std::string& path, const std::string& what)
+  {
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) {
+      return errno_status(what, path, errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Status::io_error(
+        fmt::format("failed to {} {}: not a regular file ({})", what, path, kind_of(st.st_mode)));
+    }
+    // O_NONBLOCK only kept the open from blocking on a FIFO; a regular file
+    // ignores it, but the descriptor is made an ordinary one again (merkql
+    // sets no other file status flag, so F_SETFL 0 clears just that one).
+    (void)::fcntl(fd.get(), F_SETFL, 0);
+    return fd;
+  }
+
+  Result<Fd> open_regular(const std::string& path, int flags, const std::string& what) const
+  {
+    int fd = open_nofollow(path, flags | O_NONBLOCK, 0644);
+    if (fd < 0) {
+      return open_error(what, path, errno);
+    }
+    return check_regular(Fd(fd), path, what);
+  }
+
+  // Opens the directory holding path's last component (O_PATH, no link
+  // followed) and gives that component's name.
+  Result<Fd> open_parent(const std::string& path, std::string* name, const std::string& what) const
+  {
+    std::string trimmed = path;
+    while (trimmed.size() > 1 && trimmed.back() == '/') {
+      trimmed.pop_back();
+    }
+    auto slash = trimmed.rfind('/');
+    *name = slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+    if (name->empty() || *name == "." || *name == ".." || *name == "/") {
+      return Status::invalid_argument(fmt::format("failed to {} {}: not a file name", what, path));
+    }
+    if (slash == std::string::npos) {
+      return Fd(AT_FDCWD); // never closed: AT_FDCWD is negative
+    }
+    const std::string parent = slash == 0 ? "/" : trimmed.substr(0, slash);
+    int fd = open_nofollow(parent, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) {
+      return open_error(what, path, errno);
+    }
+    return Fd(fd);
+  }
+
+  bool m_openat2;
 };
 
 } // namespace
@@ -264,18 +638,43 @@ Status File::read_exact(uint64_t pos, size_t n, char* out)
 
 Env* Env::posix()
 {
-  static PosixEnv env;
+  static PosixEnv env(probe_openat2());
   return &env;
 }
 
-Result<std::string> read_file(Env* env, const std::string& path)
+Env* detail::posix_env_walking_components()
+{
+  static PosixEnv env(false);
+  return &env;
+}
+
+Result<std::string> read_file(Env* env, const std::string& path, uint64_t max_bytes)
 {
   MERKQL_ASSIGN_OR_RETURN(auto file, env->open_read_only(path));
   MERKQL_ASSIGN_OR_RETURN(uint64_t size, file->size());
+  if (size > max_bytes) {
+    return Status::corruption(fmt::format(
+      "{}: {} bytes, larger than such a file can be (at most {})", path, size, max_bytes));
+  }
   std::string data(size, '\0');
   MERKQL_ASSIGN_OR_RETURN(size_t got, file->read_at(0, size, data.data()));
   data.resize(got);
   return data;
+}
+
+Status create_dirs(Env* env, const std::string& path)
+{
+  for (size_t end = path.find('/', 1);; end = path.find('/', end + 1)) {
+    const std::string prefix = path.substr(0, end);
+    // Existing levels are only looked at: mkdir() of an existing directory
+    // fails with EROFS on a read-only mount.
+    if (!prefix.empty() && !env->is_dir(prefix)) {
+      MERKQL_TRY(env->create_dir(prefix));
+    }
+    if (end == std::string::npos) {
+      return Status::ok();
+    }
+  }
 }
 
 } // namespace merkql

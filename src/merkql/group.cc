@@ -42,6 +42,9 @@ Result<std::map<TopicPartition, uint64_t>> decode_group_offsets(std::string_view
     return Status::corruption("unsupported group offsets version");
   }
   const uint32_t count = get_u32(bytes.data() + 8);
+  if (count > k_max_group_offsets) {
+    return Status::corruption("group offsets claim more entries than a group can hold");
+  }
   std::map<TopicPartition, uint64_t> out;
   size_t pos = 12;
   const size_t end = bytes.size() - 4;
@@ -74,14 +77,38 @@ GroupOffsets::GroupOffsets(Env* env, std::string dir, std::string group, Wait lo
 Result<std::map<TopicPartition, uint64_t>> GroupOffsets::load()
 {
   const std::string path = group_offsets_file(m_dir, m_group);
-  auto bytes = read_file(m_env, path);
-  if (!bytes.is_ok()) {
-    if (bytes.status().is_not_found()) {
+  auto opened = m_env->open_read_only(path);
+  if (!opened.is_ok()) {
+    if (opened.status().is_not_found()) {
       return std::map<TopicPartition, uint64_t>{};
     }
-    return bytes.status();
+    return opened.status();
   }
-  auto decoded = decode_group_offsets(*bytes);
+  File& file = **opened;
+  // The entry count in the header bounds the size before a buffer the size
+  // of the file is allocated (a damaged OFFSETS may claim any size).
+  MERKQL_ASSIGN_OR_RETURN(uint64_t size, file.size());
+  char header[12];
+  if (size < 16) {
+    return Status::corruption(fmt::format("{}: not a group offsets file", path));
+  }
+  MERKQL_TRY(file.read_exact(0, sizeof header, header));
+  if (get_u32(header) != k_offsets_magic) {
+    return Status::corruption(fmt::format("{}: not a group offsets file", path));
+  }
+  const uint32_t count = get_u32(header + 8);
+  if (count > k_max_group_offsets) {
+    return Status::corruption(fmt::format("{}: claims {} offsets, more than a group can hold ({})",
+                                          path, count, k_max_group_offsets));
+  }
+  const uint64_t bound = 16 + uint64_t{count} * k_max_group_offset_entry_size;
+  if (size > bound) {
+    return Status::corruption(fmt::format(
+      "{}: {} bytes, larger than {} offsets can take (at most {})", path, size, count, bound));
+  }
+  std::string bytes(size, '\0');
+  MERKQL_TRY(file.read_exact(0, size, bytes.data()));
+  auto decoded = decode_group_offsets(bytes);
   if (!decoded.is_ok()) {
     return Status::corruption(fmt::format("{}: {}", path, decoded.status().message()));
   }
@@ -111,6 +138,11 @@ Status GroupOffsets::commit(const std::map<TopicPartition, uint64_t>& offsets)
   }
   if (!changed) {
     return Status::ok();
+  }
+  if (merged.size() > k_max_group_offsets) {
+    return Status::invalid_argument(fmt::format(
+      "group {} would hold offsets for {} partitions, more than the {} a group can hold", m_group,
+      merged.size(), k_max_group_offsets));
   }
   return write_file_atomically(m_env, group_offsets_file(m_dir, m_group),
                                encode_group_offsets(merged));

@@ -26,6 +26,13 @@ namespace merkql {
 
 using TopicPartition = std::pair<std::string, uint32_t>;
 
+// OFFSETS holds at most this many (topic, partition) entries, each at most
+// 2 + 249 + 4 + 8 bytes (a name of up to 249 characters), so a file larger
+// than 16 + count * k_max_group_offset_entry_size is damaged and is refused
+// before it is read.
+constexpr uint32_t k_max_group_offsets = 1000000;
+constexpr uint64_t k_max_group_offset_entry_size = 2 + 249 + 4 + 8;
+
 class GroupOffsets {
 public:
   GroupOffsets(Env* env, std::string dir, std::string group, Wait lock_wait = Wait::yes);

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +29,9 @@ public:
     bool durable_known = false; // false: the file existed before tracking began
     bool entry_durable = true;  // directory entry survives a crash
   };
+
+  // Tracked files are read whole whatever their size.
+  static constexpr uint64_t k_any_size = std::numeric_limits<uint64_t>::max();
 
   explicit FaultEnv(Env* base = Env::posix()) : m_base(base) {}
 
@@ -77,7 +81,7 @@ public:
         s.durable_known = true;
         s.entry_durable = false;
       } else {
-        auto content = read_file(m_base, path);
+        auto content = read_file(m_base, path, k_any_size);
         s.durable = content.is_ok() ? *content : std::string();
         s.durable_known = true;
       }
@@ -132,6 +136,11 @@ public:
   bool exists(const std::string& path) override { return m_base->exists(path); }
   bool is_dir(const std::string& path) override { return m_base->is_dir(path); }
   Result<uint64_t> file_size(const std::string& path) override { return m_base->file_size(path); }
+  Result<FileStat> stat(const std::string& path) override { return m_base->stat(path); }
+  Result<std::string> canonical_path(const std::string& path) override
+  {
+    return m_base->canonical_path(path);
+  }
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
                                               Wait wait) override
   {
@@ -170,19 +179,21 @@ public:
     MERKQL_TRY(m_env->maybe_fail("sync " + path()));
     MERKQL_TRY(m_base->sync());
     std::lock_guard guard(m_env->mutex());
-    auto content = read_file(m_env->base(), path());
+    auto content = read_file(m_env->base(), path(), FaultEnv::k_any_size);
     FaultEnv::FileState& s = m_env->state(path());
     s.durable = content.is_ok() ? *content : std::string();
     s.durable_known = true;
     return Status::ok();
   }
   Result<uint64_t> size() override { return m_base->size(); }
+  Result<uint64_t> allocated_bytes() override { return m_base->allocated_bytes(); }
   Status truncate(uint64_t size) override
   {
     MERKQL_TRY(m_env->maybe_fail("truncate " + path()));
     return m_base->truncate(size);
   }
   Status preallocate(uint64_t pos, uint64_t len) override { return m_base->preallocate(pos, len); }
+  Status trim_preallocation() override { return m_base->trim_preallocation(); }
   const std::string& path() const override { return m_base->path(); }
 
 private:
