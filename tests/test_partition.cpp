@@ -622,4 +622,46 @@ TEST_CASE("compaction removes whole segments below the watermark, proofs stay va
   CHECK(unwrap(p->audit()).ok());
 }
 
+TEST_CASE("a writer gives back the disk it reserved ahead of the log when it closes")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::vector<std::string> storage;
+  auto p = open_partition(path);
+  unwrap(p->append(inputs(storage, 0, 1)));
+  const std::string log = path + "/00000000.log";
+  const FileStat open_stat = unwrap(Env::posix()->stat(log));
+  const uint64_t block_rounded = (open_stat.size + 4095) / 4096 * 4096;
+  // A one-record partition reserves little even while open.
+  CHECK(open_stat.allocated_bytes <= 64 * 1024 + block_rounded);
+  CHECK(unwrap(p->usage()).allocated_bytes >= open_stat.allocated_bytes);
+  p.reset();
+  const FileStat closed = unwrap(Env::posix()->stat(log));
+  CHECK(closed.size == open_stat.size);
+  CHECK(closed.allocated_bytes <= block_rounded);
+}
+
+TEST_CASE("a partition opened to look only creates nothing and changes nothing")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::filesystem::create_directories(path);
+  PartitionOptions look;
+  look.repair = Repair::never;
+  {
+    auto p = unwrap(Partition::open(Env::posix(), path, "t", 0, look));
+    CHECK(unwrap(p->next_offset()) == 0);
+    CHECK_FALSE(unwrap(p->merkle_root()).has_value());
+    CHECK(unwrap(p->audit()).ok());
+  }
+  CHECK(std::filesystem::is_empty(path)); // a never-written partition stays empty
+  write_two_batches(path);
+  write_bytes(path + "/INDEX", ""); // damaged, but looking must not rewrite it
+  auto p = Partition::open(Env::posix(), path, "t", 0, look);
+  if (p.is_ok()) {
+    CHECK_FALSE(unwrap((*p)->audit()).ok());
+  }
+  CHECK(read_bytes(path + "/INDEX").empty());
+}
+
 TEST_SUITE_END();

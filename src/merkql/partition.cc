@@ -16,7 +16,12 @@ using namespace format;
 
 namespace {
 
-constexpr uint64_t k_preallocate_step = 4ull << 20;
+// Reserving disk ahead of the log keeps each batch's fdatasync from
+// allocating blocks. The reservation grows with the segment, from 64 KiB to
+// 4 MiB, so a partition holding little reserves little; it is released when
+// the segment is rolled and when a writer closes the partition.
+constexpr uint64_t k_min_preallocation = 64ull << 10;
+constexpr uint64_t k_max_preallocation = 4ull << 20;
 
 std::string file_header(uint32_t magic)
 {
@@ -100,7 +105,32 @@ Partition::Partition(Env* env, std::string dir, std::string topic, uint32_t id,
     m_head_path(head_file(m_dir)), m_index_path(index_file(m_dir)), m_tree_path(tree_file(m_dir))
 {}
 
-Partition::~Partition() = default;
+Partition::~Partition()
+{
+  if (m_preallocated_segment == UINT32_MAX) {
+    return;
+  }
+  // Give back what this process reserved past the log's end. Trimming must
+  // not race another writer's append, so only when the lock is free now.
+  std::lock_guard guard(m_mutex);
+  auto lock = m_env->lock_file(partition_lock_file(m_dir), LockMode::exclusive, Wait::no);
+  if (lock.is_ok()) {
+    release_preallocation(m_preallocated_segment);
+  }
+}
+
+void Partition::release_preallocation(uint32_t segment)
+{
+  if (segment != m_preallocated_segment) {
+    return;
+  }
+  auto file = m_files->get(segment_file(m_dir, segment), Access::read_write);
+  if (file.is_ok()) {
+    (void)(*file)->trim_preallocation(); // best effort, as the reservation was
+  }
+  m_preallocated_segment = UINT32_MAX;
+  m_preallocated_end = 0;
+}
 
 Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, std::string topic,
                                                    uint32_t id, PartitionOptions options)
@@ -786,6 +816,7 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     ++segment;
     pos = 0;
     MERKQL_TRY(sync_tree_and_index()); // bound recovery to the active segment
+    release_preallocation(m_tail.segment);
   }
   MERKQL_ASSIGN_OR_RETURN(auto active, open_active_segment(segment, Create::if_missing));
   if (m_preallocated_segment != segment) {
@@ -796,7 +827,8 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     // Best effort: reserving ahead keeps fdatasync cheap, but a nearly full
     // disk may still hold this batch, so a failed reservation is no error
     // (the write itself reports a real lack of space).
-    uint64_t want = std::max<uint64_t>(out.size(), k_preallocate_step);
+    uint64_t want = std::max<uint64_t>(
+      out.size(), std::clamp<uint64_t>(pos + out.size(), k_min_preallocation, k_max_preallocation));
     if (!active->preallocate(pos, want).is_ok()) {
       want = out.size();
       if (!active->preallocate(pos, want).is_ok()) {
@@ -1020,29 +1052,31 @@ Result<PartitionUsage> Partition::usage()
 {
   PartitionUsage u;
   MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
-  const uint64_t keep_from = watermark_for(h.next_offset) / k_chunk_records * k_chunk_records;
+  const uint64_t keep = keep_from(h.next_offset);
   MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(m_dir));
   std::vector<std::pair<uint32_t, uint64_t>> segments;
   for (const std::string& name : names) {
-    auto size = m_env->file_size(m_dir + "/" + name);
-    if (!size.is_ok()) {
+    auto stat = m_env->stat(m_dir + "/" + name);
+    if (!stat.is_ok() || stat->type != FileStat::Type::regular) {
       continue;
     }
+    u.allocated_bytes += stat->allocated_bytes;
+    const uint64_t size = stat->size;
     if (auto id = parse_segment_file_name(name)) {
-      u.records_bytes += *size;
-      segments.emplace_back(*id, *size);
+      u.records_bytes += size;
+      segments.emplace_back(*id, size);
     } else if (name == "INDEX") {
-      u.index_bytes += *size;
+      u.index_bytes += size;
     } else if (name == "TREE") {
-      u.tree_bytes += *size;
+      u.tree_bytes += size;
     } else {
-      u.metadata_bytes += *size;
+      u.metadata_bytes += size;
     }
   }
   std::sort(segments.begin(), segments.end());
   for (size_t k = 0; k + 1 < segments.size(); ++k) {
     MERKQL_ASSIGN_OR_RETURN(auto next_first, segment_first_offset(segments[k + 1].first));
-    if (!next_first || *next_first > keep_from) {
+    if (!next_first || *next_first > keep) {
       break;
     }
     u.reclaimable_bytes += segments[k].second;

@@ -80,6 +80,9 @@ struct PartitionUsage {
   uint64_t tree_bytes = 0;
   uint64_t metadata_bytes = 0;    // HEAD, LOCK
   uint64_t reclaimable_bytes = 0; // segments compact() would remove
+  // Disk space the files hold (allocated blocks): more than total() by
+  // what is reserved ahead of the log, less for sparse files.
+  uint64_t allocated_bytes = 0;
   uint64_t total() const { return records_bytes + index_bytes + tree_bytes + metadata_bytes; }
   // Adds another partition's usage (for totals per topic or directory).
   void add(const PartitionUsage& other)
@@ -89,6 +92,7 @@ struct PartitionUsage {
     tree_bytes += other.tree_bytes;
     metadata_bytes += other.metadata_bytes;
     reclaimable_bytes += other.reclaimable_bytes;
+    allocated_bytes += other.allocated_bytes;
   }
 };
 
@@ -206,6 +210,9 @@ private:
   // Drops cached handles of a segment that was removed or may have been.
   void forget_segment(uint32_t segment);
   Status sync_tree_and_index();
+  // Frees the disk reserved past the end of a segment this object grew.
+  // Under the partition lock.
+  void release_preallocation(uint32_t segment);
   Result<std::optional<uint32_t>> lowest_segment();
   // Segment numbers present, ascending.
   Result<std::vector<uint32_t>> segment_ids();
