@@ -119,6 +119,10 @@ public:
   {
     return m_base->lock_file(path, mode, wait);
   }
+  Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
+  {
+    return m_base->open_byte_locks(path);
+  }
   Result<std::string> canonical_path(const std::string& path) override
   {
     return m_base->canonical_path(path);

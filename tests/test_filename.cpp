@@ -36,7 +36,7 @@ TEST_CASE("every path lives under the data directory")
   CHECK(partition_dir("/d", "t", 3) == "/d/topics/t/3");
   CHECK(segment_file("/d/topics/t/3", 0) == "/d/topics/t/3/00000000.log");
   CHECK(group_offsets_file("/d", "g") == "/d/groups/g/OFFSETS");
-  CHECK(group_owner_file("/d", "g", "t", 2) == "/d/groups/g/owners/t.2");
+  CHECK(group_owner_file("/d", "g", "t") == "/d/groups/g/owners/t");
   CHECK(is_temp_file_name(temp_file("/d/MERKQL")));
 }
 

@@ -68,6 +68,19 @@ public:
   virtual ~FileLock() = default;
 };
 
+// A file whose bytes are locked one at a time, each with an
+// open-file-description lock (Linux F_OFD_SETLK): one descriptor holds any
+// number of them, and they exclude every other handle, in this process or
+// another. All are released when the object is destroyed or the process
+// dies.
+class ByteLocks {
+public:
+  virtual ~ByteLocks() = default;
+  // Locks byte `index` without waiting; false when another handle holds it.
+  virtual Result<bool> try_lock(uint64_t index) = 0;
+  virtual void unlock(uint64_t index) = 0;
+};
+
 class Env {
 public:
   virtual ~Env() = default;
@@ -103,6 +116,8 @@ public:
   // held elsewhere gives Status::busy.
   virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
                                                       Wait wait) = 0;
+  // Opens (creating it if missing) a regular file to lock byte by byte.
+  virtual Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) = 0;
   // The absolute path with "." and ".." and every symbolic link resolved;
   // the part that does not exist yet is kept as given. The only call that
   // follows links: for the directory the user names, before any other call.

@@ -321,6 +321,45 @@ private:
   int m_fd;
 };
 
+class PosixByteLocks final : public ByteLocks {
+public:
+  PosixByteLocks(int fd, std::string path) : m_fd(fd), m_path(std::move(path)) {}
+  ~PosixByteLocks() override { ::close(m_fd); } // releases every byte's lock
+
+  Result<bool> try_lock(uint64_t index) override
+  {
+    struct flock range {};
+    range.l_type = F_WRLCK;
+    range.l_whence = SEEK_SET;
+    range.l_start = static_cast<off_t>(index);
+    range.l_len = 1;
+    while (::fcntl(m_fd, F_OFD_SETLK, &range) != 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EACCES) {
+        return false;
+      }
+      return errno_status("lock a byte of", m_path, errno);
+    }
+    return true;
+  }
+
+  void unlock(uint64_t index) override
+  {
+    struct flock range {};
+    range.l_type = F_UNLCK;
+    range.l_whence = SEEK_SET;
+    range.l_start = static_cast<off_t>(index);
+    range.l_len = 1;
+    (void)::fcntl(m_fd, F_OFD_SETLK, &range);
+  }
+
+private:
+  int m_fd;
+  std::string m_path;
+};
+
 class PosixEnv final : public Env {
 public:
   explicit PosixEnv(bool use_openat2) : m_openat2(use_openat2) {}
@@ -496,6 +535,16 @@ public:
       return errno_status("lock", path, err);
     }
     return std::unique_ptr<FileLock>(new PosixFileLock(owned.release()));
+  }
+
+  Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
+  {
+    int fd = open_nofollow(path, O_RDWR | O_CREAT | O_NONBLOCK, 0644);
+    if (fd < 0) {
+      return open_error("open lock file", path, errno);
+    }
+    MERKQL_ASSIGN_OR_RETURN(Fd owned, check_regular(Fd(fd), path, "open lock file"));
+    return std::unique_ptr<ByteLocks>(new PosixByteLocks(owned.release(), path));
   }
 
   Result<std::string> canonical_path(const std::string& path) override

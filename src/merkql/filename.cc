@@ -104,10 +104,9 @@ std::string group_owners_dir(const std::string& dir, std::string_view group)
   return group_dir(dir, group) + "/owners";
 }
 
-std::string group_owner_file(const std::string& dir, std::string_view group, std::string_view topic,
-                             uint32_t partition)
+std::string group_owner_file(const std::string& dir, std::string_view group, std::string_view topic)
 {
-  return fmt::format("{}/{}.{}", group_owners_dir(dir, group), topic, partition);
+  return fmt::format("{}/{}", group_owners_dir(dir, group), topic);
 }
 
 std::string temp_file(const std::string& path)

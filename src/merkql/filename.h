@@ -35,8 +35,9 @@ std::string group_offsets_file(const std::string& dir, std::string_view group);
 std::string group_lock_file(const std::string& dir, std::string_view group);
 std::string group_members_dir(const std::string& dir, std::string_view group);
 std::string group_owners_dir(const std::string& dir, std::string_view group);
-std::string group_owner_file(const std::string& dir, std::string_view group, std::string_view topic,
-                             uint32_t partition);
+// groups/G/owners/T: byte N of it is locked by the member owning partition N.
+std::string group_owner_file(const std::string& dir, std::string_view group,
+                             std::string_view topic);
 
 // A temporary sibling of path used by AtomicFile ("path.tmp").
 std::string temp_file(const std::string& path);

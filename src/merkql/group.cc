@@ -230,30 +230,30 @@ Result<bool> GroupMembership::try_acquire(const TopicPartition& tp)
   if (owns(tp)) {
     return true;
   }
-  auto lock = m_env->lock_file(group_owner_file(m_dir, m_group, tp.first, tp.second),
-                               LockMode::exclusive, Wait::no);
-  if (!lock.is_ok()) {
-    if (lock.status().is_busy()) {
-      return false;
-    }
-    return lock.status();
+  // One descriptor per topic, whatever its number of partitions.
+  auto locks = m_owner_locks.find(tp.first);
+  if (locks == m_owner_locks.end()) {
+    MERKQL_ASSIGN_OR_RETURN(auto opened,
+                            m_env->open_byte_locks(group_owner_file(m_dir, m_group, tp.first)));
+    locks = m_owner_locks.emplace(tp.first, std::move(opened)).first;
   }
-  m_owned[tp] = std::move(lock).value();
-  return true;
+  MERKQL_ASSIGN_OR_RETURN(bool locked, locks->second->try_lock(tp.second));
+  if (locked) {
+    m_owned.insert(tp);
+  }
+  return locked;
 }
 
 void GroupMembership::release(const TopicPartition& tp)
 {
-  m_owned.erase(tp);
+  if (m_owned.erase(tp)) {
+    m_owner_locks.at(tp.first)->unlock(tp.second);
+  }
 }
 
 std::vector<TopicPartition> GroupMembership::owned() const
 {
-  std::vector<TopicPartition> out;
-  for (const auto& [tp, lock] : m_owned) {
-    out.push_back(tp);
-  }
-  return out;
+  return std::vector<TopicPartition>(m_owned.begin(), m_owned.end());
 }
 
 } // namespace merkql

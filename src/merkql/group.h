@@ -6,8 +6,9 @@
 // written atomically (temp + fsync + rename + fsync dir).
 // GroupMembership registers this process as a live member (a file it keeps
 // locked, so a killed member disappears with its lock), computes the
-// assignment of partitions to members, and owns partitions through per
-// partition lock files so that at most one member reads a partition.
+// assignment of partitions to members, and owns partitions by locking one
+// byte per partition of a lock file per topic, so that at most one member
+// reads a partition and a member holds one descriptor per topic.
 // Neither class is thread-safe; processes coordinate through the locks.
 #pragma once
 
@@ -78,7 +79,8 @@ private:
   std::string m_group;
   std::string m_member_id;
   std::unique_ptr<FileLock> m_member_lock;
-  std::map<TopicPartition, std::unique_ptr<FileLock>> m_owned;
+  std::map<std::string, std::unique_ptr<ByteLocks>> m_owner_locks; // per topic
+  std::set<TopicPartition> m_owned;
 };
 
 } // namespace merkql

@@ -146,6 +146,10 @@ public:
   {
     return m_base->lock_file(path, mode, wait);
   }
+  Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
+  {
+    return m_base->open_byte_locks(path);
+  }
   int64_t now_ns() override { return m_base->now_ns(); }
   void sleep_ms(int ms) override { m_base->sleep_ms(ms); }
 
