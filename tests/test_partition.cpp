@@ -7,8 +7,10 @@
 #include <merkql/merkql.h>
 #include <merkql/record_format.h>
 
+#include <atomic>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -662,6 +664,50 @@ TEST_CASE("a partition opened to look only creates nothing and changes nothing")
     CHECK_FALSE(unwrap((*p)->audit()).ok());
   }
   CHECK(read_bytes(path + "/INDEX").empty());
+}
+
+TEST_CASE("an audit running while compaction removes segments reports no false mismatch")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  PartitionOptions options;
+  options.segment_bytes = 4096;
+  options.max_records = 100;
+  options.compression = Compression::none;
+  auto writer = open_partition(path, Env::posix(), options);
+  std::vector<std::string> storage;
+  uint64_t next = 0;
+  for (; next < 600; next += 25) {
+    unwrap(writer->append(inputs(storage, next, 25)));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> compactions{0};
+  std::thread compactor([&] {
+    std::vector<std::string> values;
+    while (!stop && compactions < 300) {
+      if (!writer->append(inputs(values, next, 25)).is_ok() || !writer->compact().is_ok()) {
+        return;
+      }
+      next += 25;
+      ++compactions;
+    }
+  });
+  auto auditor = open_partition(path, Env::posix(), options);
+  int audits = 0;
+  int failures = 0;
+  std::string problem;
+  for (; compactions < 300 && audits < 100000; ++audits) {
+    AuditReport report = unwrap(auditor->audit());
+    if (!report.ok()) {
+      ++failures;
+      problem = report.problem;
+    }
+  }
+  stop = true;
+  compactor.join();
+  CAPTURE(problem);
+  CHECK(failures == 0);
+  CHECK(next > 600);
 }
 
 TEST_SUITE_END();
