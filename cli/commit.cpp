@@ -111,7 +111,7 @@ private:
       doc = parse_json_limited(text);
     } catch (const nlohmann::json::exception& e) {
       return bad("invalid JSON: " + json_error_text(e.what()));
-    } catch (const JsonTooDeep& e) {
+    } catch (const std::runtime_error& e) { // JsonTooDeep, JsonNulByte
       return bad(std::string("invalid JSON: ") + e.what());
     }
     if (!doc.is_object()) {

@@ -33,8 +33,19 @@ public:
   JsonTooDeep() : std::runtime_error(too_deep_reason()) {}
 };
 
-// Parses text into a DOM, refusing more than k_max_json_depth levels.
-// Throws nlohmann::json::exception for invalid JSON, JsonTooDeep when too deep.
+// nlohmann's lexer takes a NUL byte for the end of the input, so that
+// "1\0junk" would pass for the document "1": text holding one is refused
+// before it reaches the parser.
+std::string nul_byte_reason();
+
+class JsonNulByte : public std::runtime_error {
+public:
+  JsonNulByte() : std::runtime_error(nul_byte_reason()) {}
+};
+
+// Parses text into a DOM, refusing more than k_max_json_depth levels and
+// NUL bytes. Throws nlohmann::json::exception for invalid JSON, JsonTooDeep
+// or JsonNulByte.
 nlohmann::json parse_json_limited(std::string_view text);
 
 // A SAX base for nlohmann::json::sax_parse: counts nesting, keeps the first
@@ -74,8 +85,8 @@ struct CountingSax {
 };
 
 // Empty when text is one valid JSON document nested at most
-// k_max_json_depth levels (a leading byte order mark is not accepted);
-// else the reason, "invalid JSON: ...".
+// k_max_json_depth levels (a leading byte order mark or a NUL byte is not
+// accepted); else the reason, "invalid JSON: ...".
 std::string check_json(std::string_view text);
 
 } // namespace merkql::cli

@@ -481,7 +481,7 @@ std::string LineParser::parse_json(std::string_view line, ParsedLine& out)
   if (!m_o.key_field) {
     return check_json(line);
   }
-  if (starts_with_bom(line)) {
+  if (starts_with_bom(line) || line.find('\0') != std::string_view::npos) {
     return check_json(line);
   }
   std::vector<std::optional<uint64_t>> indexes;
@@ -515,7 +515,7 @@ std::string LineParser::parse_json(std::string_view line, ParsedLine& out)
 
 std::string LineParser::parse_envelope(std::string_view line, ParsedLine& out)
 {
-  if (starts_with_bom(line)) {
+  if (starts_with_bom(line) || line.find('\0') != std::string_view::npos) {
     return check_json(line);
   }
   EnvelopeSax sax(m_o.partition_count, m_value);

@@ -94,6 +94,10 @@ private:
 
   void account(unsigned char c)
   {
+    if (c == 0 && m_over.empty()) {
+      // nlohmann's lexer would take it for the end of the document.
+      m_over = "not valid JSON: " + nul_byte_reason();
+    }
     switch (m_lex) {
     case Lex::outside:
       if (c == '"') {

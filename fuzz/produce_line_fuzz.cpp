@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
   }
   try {
     LineParser parser = make_parser(data[0]);
-    const std::string_view line(reinterpret_cast<const char*>(data + 1), size - 1);
+    std::string_view line(reinterpret_cast<const char*>(data + 1), size - 1);
+    line = line.substr(0, line.find('\n')); // produce splits input at newlines
     ParsedLine out;
     const std::string bad = parser.parse(line, out);
     if (!bad.empty()) {
