@@ -31,21 +31,21 @@ PY
 expect_exit 1 "$M" verify-proof --proof many.json 2> err
 grep -q "proof invalid: more than 64 siblings" err || fail "many siblings: $(cat err)"
 
-# A 64 MiB topic string: rejected after 249 bytes.
+# A 16 MiB topic string: rejected after 249 bytes.
 python3 - << 'PY'
 import json
 p = json.load(open("p.json"))
-p["topic"] = "t" * (64 << 20)
+p["topic"] = "t" * (16 << 20)
 json.dump(p, open("topic.json", "w"))
 PY
 expect_exit 1 "$M" verify-proof --proof topic.json 2> err
 grep -q "proof invalid: the topic is longer than 249 bytes" err || fail "long topic: $(cat err)"
 
-# 64 MiB of an unknown member: rejected after 1 MiB.
+# 16 MiB of an unknown member: rejected after 1 MiB.
 python3 - << 'PY'
 import json
 p = json.load(open("p.json"))
-p["padding"] = [0] * (32 << 20)
+p["padding"] = [0] * (8 << 20)
 json.dump(p, open("padded.json", "w"))
 PY
 expect_exit 1 "$M" verify-proof --proof padded.json 2> err
