@@ -108,8 +108,10 @@ public:
       m_out += "null";
     }
     m_out += ",\"value\":";
-    if (r.value_is_json && !starts_with_bom(r.value)) {
-      m_out += r.value; // the writer validated it: one line of JSON
+    // The writer validated it: one line of JSON. Values stored by versions
+    // that let a byte order mark or a NUL byte through are checked again.
+    if (r.value_is_json && !starts_with_bom(r.value) && r.value.find('\0') == std::string::npos) {
+      m_out += r.value;
     } else {
       append_json_value(m_out, r.value);
     }

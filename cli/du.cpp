@@ -15,7 +15,7 @@ namespace merkql::cli {
 CLI::App* add_du(CLI::App& app, DuOptions& o, const GlobalOptions& global)
 {
   o.global = &global;
-  CLI::App* cmd = app.add_subcommand("du", "Report disk usage of the data directory");
+  CLI::App* cmd = app.add_subcommand("du", "Report the disk space allocated to the data directory");
   cmd->add_flag("--json", o.json, "Write one JSON document instead of text");
   cmd->add_flag("--bytes", o.bytes, "Show every size as an exact number of bytes");
   return cmd;
