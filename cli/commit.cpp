@@ -1,6 +1,9 @@
 // merkql commit: set a consumer group's committed offsets
 // (man/merkql-commit.1).
 #include "commands.h"
+#include "json_in.h"
+
+#include <merkql/filename.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -90,7 +93,7 @@ private:
   bool bad(const std::string& reason)
   {
     std::fprintf(stderr, "merkql: stdin line %llu: %s\n", static_cast<unsigned long long>(m_line),
-                 reason.c_str());
+                 printable(reason).c_str());
     return false;
   }
 
@@ -105,9 +108,11 @@ private:
     }
     nlohmann::json doc;
     try {
-      doc = nlohmann::json::parse(text);
+      doc = parse_json_limited(text);
     } catch (const nlohmann::json::exception& e) {
       return bad("invalid JSON: " + json_error_text(e.what()));
+    } catch (const std::runtime_error& e) { // JsonTooDeep, JsonNulByte
+      return bad(std::string("invalid JSON: ") + e.what());
     }
     if (!doc.is_object()) {
       return bad("not a consumed record: not a JSON object");
@@ -128,7 +133,9 @@ private:
     }
     const std::string& name = topic->get_ref<const std::string&>();
     const auto p = static_cast<uint32_t>(partition->get<uint64_t>());
-    require_name(name, "topic");
+    if (!is_valid_name(name)) {
+      return bad("not a consumed record: " + invalid_name_message(name, "topic"));
+    }
     TopicPartition tp{name, p};
     if (!m_known.count(tp)) {
       (void)existing_partition(m_broker, name, p);
@@ -173,7 +180,8 @@ int run_commit(const CommitOptions& o)
     throw Exit(exit_usage, "--topic needs --partition and --offset, or --reset");
   }
   auto broker = open_broker(*o.global, false);
-  GroupOffsets offsets(broker->env(), broker->dir(), o.group);
+  GroupOffsets offsets(broker->env(), broker->dir(), o.group,
+                       o.global->no_wait ? Wait::no : Wait::yes);
   if (explicit_offset) {
     (void)existing_partition(*broker, *o.topic, *o.partition);
     check(offsets.commit({{{*o.topic, *o.partition}, *o.offset}}));

@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include "json_in.h"
+
 #include <merkql/filename.h>
 
 #include <fmt/format.h>
@@ -29,6 +31,12 @@ std::shared_ptr<Broker> open_broker(const GlobalOptions& global, bool create, Re
 {
   BrokerConfig config;
   config.dir = data_dir(global);
+  // A file where the directory should be is an environment problem, not a
+  // usage error.
+  Env* env = Env::posix();
+  if (env->exists(config.dir) && !env->is_dir(config.dir)) {
+    throw Exit(exit_io_err, fmt::format("{}: not a directory", config.dir));
+  }
   config.create = create ? Create::if_missing : Create::no;
   config.lock_wait = global.no_wait ? Wait::no : Wait::yes;
   config.auto_create_topics = false;
@@ -49,11 +57,54 @@ void check(const Status& status, std::string_view context)
 void require_name(std::string_view name, std::string_view what)
 {
   if (!is_valid_name(name)) {
-    throw Exit(exit_usage,
-               fmt::format("invalid {} name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - "
-                           "(not . or ..)",
-                           what, name));
+    throw Exit(exit_usage, invalid_name_message(name, what));
   }
+}
+
+std::string invalid_name_message(std::string_view name, std::string_view what)
+{
+  return fmt::format("invalid {} name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - "
+                     "(not . or ..)",
+                     what, printable(name));
+}
+
+std::string printable(std::string_view text)
+{
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  auto escape = [&out](unsigned char c) {
+    out += "\\x";
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 15]);
+  };
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+      ++p;
+      continue;
+    }
+    if (c < 0x80) {
+      escape(c); // C0 controls and DEL
+      ++p;
+      continue;
+    }
+    // A whole valid UTF-8 sequence passes, except the C1 controls U+0080 to
+    // U+009F (0xC2 0x80 to 0xC2 0x9F), which terminals also obey.
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (static_cast<size_t>(end - p) >= n && is_valid_utf8({reinterpret_cast<const char*>(p), n})
+        && !(c == 0xC2 && p[1] < 0xA0)) {
+      out.append(reinterpret_cast<const char*>(p), n);
+      p += n;
+      continue;
+    }
+    escape(c);
+    ++p;
+  }
+  return out;
 }
 
 std::vector<std::string> selected_topics(Broker& broker, const std::optional<std::string>& topic)
@@ -174,12 +225,17 @@ bool is_valid_utf8(std::string_view s)
 
 void append_json_value(std::string& out, std::string_view value)
 {
-  if (nlohmann::json::accept(value)) {
-    if (value.find_first_of("\n\r") == std::string_view::npos) {
-      out.append(value);
-    } else {
-      // Keep the output one line per record.
-      out += nlohmann::json::parse(value).dump();
+  // Embedded only if it is JSON that a reader of the input would have
+  // accepted: no byte order mark, at most k_max_json_depth levels deep.
+  if (check_json(value).empty()) {
+    // Outside strings (which cannot hold them raw) line breaks are just
+    // whitespace: a space keeps the output one line per record, without
+    // re-serialising the document.
+    const size_t start = out.size();
+    out.append(value);
+    for (size_t i = out.find_first_of("\n\r", start); i != std::string::npos;
+         i = out.find_first_of("\n\r", i + 1)) {
+      out[i] = ' ';
     }
     return;
   }

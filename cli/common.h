@@ -39,6 +39,12 @@ template<class T> T unwrap(Result<T> result, std::string_view context = {})
 
 // Exit 2 unless name is a valid topic or group name.
 void require_name(std::string_view name, std::string_view what);
+// "invalid topic name '...': ..." with the name made printable.
+std::string invalid_name_message(std::string_view name, std::string_view what);
+
+// text with every byte a terminal could take as a control (C0, DEL, C1,
+// bytes of invalid UTF-8) written as \xNN: for echoing input in messages.
+std::string printable(std::string_view text);
 
 // An existing topic, or exit 66.
 Topic* existing_topic(Broker& broker, const std::string& name);
@@ -51,7 +57,7 @@ Partition* existing_partition(Broker& broker, const std::string& topic, uint32_t
 void append_json_string(std::string& out, std::string_view s);
 bool is_valid_utf8(std::string_view s);
 // Appends the text of a stored value as JSON: verbatim when it is a JSON
-// document on one line, else as a JSON string.
+// document (line breaks turned into spaces), else as a JSON string.
 void append_json_value(std::string& out, std::string_view value);
 
 // nlohmann's parse error text without its "[json.exception...] " prefix.

@@ -8,6 +8,7 @@
 // starting positions the library's Consumer records, so that mode reads the
 // partitions directly from the group's committed offsets.
 #include "commands.h"
+#include "json_in.h"
 
 #include <fmt/format.h>
 
@@ -107,8 +108,10 @@ public:
       m_out += "null";
     }
     m_out += ",\"value\":";
-    if (r.value_is_json) {
-      m_out += r.value; // the writer validated it: one line of JSON
+    // The writer validated it: one line of JSON. Values stored by versions
+    // that let a byte order mark or a NUL byte through are checked again.
+    if (r.value_is_json && !starts_with_bom(r.value) && r.value.find('\0') == std::string::npos) {
+      m_out += r.value;
     } else {
       append_json_value(m_out, r.value);
     }
@@ -128,6 +131,7 @@ public:
         continue;
       }
       if (n < 0) {
+        m_errno = errno;
         ok = false;
         break;
       }
@@ -140,6 +144,8 @@ public:
     return ok;
   }
   size_t complete() const { return m_complete; }
+  // The error of the failed flush().
+  int error() const { return m_errno; }
 
 private:
   void append_number(uint64_t v)
@@ -157,6 +163,7 @@ private:
   std::string m_out;
   std::vector<size_t> m_ends; // end of each record's line in m_out
   size_t m_complete = 0;
+  int m_errno = 0;
 };
 
 // Writes records, stopping at --max; returns how many were added and the
@@ -220,13 +227,19 @@ int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
     const size_t n = add_records(writer, records, remaining, written);
     remaining -= n;
     if (!writer.flush()) {
-      // Standard output closed: commit the lines written whole, then stop.
+      // Commit the lines written whole, then stop: quietly when the reader
+      // has gone (a closed pipe), with exit 74 on any other failure.
       if (!o.no_commit && writer.complete() > 0) {
         std::map<TopicPartition, uint64_t> whole;
         for (size_t k = 0; k < writer.complete(); ++k) {
           whole[{records[k].topic, records[k].partition}] = records[k].offset + 1;
         }
         check(consumer->commit_sync(whole));
+      }
+      if (writer.error() != EPIPE) {
+        const int error = writer.error();
+        (void)consumer->close();
+        throw Exit(exit_io_err, fmt::format("writing standard output: {}", std::strerror(error)));
       }
       break;
     }

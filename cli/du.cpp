@@ -5,12 +5,17 @@
 
 #include <fmt/format.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace merkql::cli {
 
 CLI::App* add_du(CLI::App& app, DuOptions& o, const GlobalOptions& global)
 {
   o.global = &global;
-  CLI::App* cmd = app.add_subcommand("du", "Report disk usage of the data directory");
+  CLI::App* cmd = app.add_subcommand("du", "Report the disk space allocated to the data directory");
   cmd->add_flag("--json", o.json, "Write one JSON document instead of text");
   cmd->add_flag("--bytes", o.bytes, "Show every size as an exact number of bytes");
   return cmd;
@@ -20,20 +25,63 @@ namespace {
 
 using Usage = PartitionUsage; // summed over partitions, topics and the directory
 
-// Bytes of the files under path, recursively; missing entries count 0.
-uint64_t tree_bytes(Env* env, const std::string& path)
+// Disk space allocated to one entry, without following a symbolic link (a
+// link counts as itself); 0 when it is missing.
+uint64_t allocated_bytes(const std::string& path, bool* is_dir = nullptr)
 {
-  if (!env->is_dir(path)) {
-    auto size = env->file_size(path);
-    return size.is_ok() ? *size : 0;
-  }
-  auto names = env->list_dir(path);
-  if (!names.is_ok()) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
     return 0;
   }
+  if (is_dir) {
+    *is_dir = S_ISDIR(st.st_mode);
+  }
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+// The names in directory path; none when path is not a directory (a
+// symbolic link to one included).
+std::vector<std::string> list_dir_no_follow(const std::string& path)
+{
+  std::vector<std::string> names;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return names;
+  }
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    ::close(fd);
+    return names;
+  }
+  while (const struct dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") {
+      names.push_back(std::move(name));
+    }
+  }
+  ::closedir(dir);
+  return names;
+}
+
+// Disk space allocated to the files under path. Symbolic links are never
+// followed, so a link cannot lead the walk out of the directory or round in
+// a loop; the walk keeps its own stack instead of recursing.
+uint64_t tree_bytes(const std::string& path)
+{
   uint64_t total = 0;
-  for (const std::string& n : *names) {
-    total += tree_bytes(env, path + "/" + n);
+  std::vector<std::string> pending{path};
+  while (!pending.empty()) {
+    const std::string next = std::move(pending.back());
+    pending.pop_back();
+    bool is_dir = false;
+    const uint64_t bytes = allocated_bytes(next, &is_dir);
+    if (!is_dir) {
+      total += bytes;
+      continue;
+    }
+    for (const std::string& n : list_dir_no_follow(next)) {
+      pending.push_back(next + "/" + n);
+    }
   }
   return total;
 }
@@ -51,7 +99,6 @@ std::string usage_json(const Usage& u)
 int run_du(const DuOptions& o)
 {
   auto broker = open_broker(*o.global, false, Repair::never);
-  Env* env = broker->env();
   const std::string& dir = broker->dir();
   struct TopicUsage {
     std::string name;
@@ -63,8 +110,7 @@ int run_du(const DuOptions& o)
   for (const std::string& name : unwrap(broker->topic_names())) {
     Topic* topic = unwrap(broker->topic(name));
     TopicUsage tu{name, {}, {}};
-    auto config_size = env->file_size(topic_config_file(dir, name));
-    tu.usage.metadata_bytes += config_size.is_ok() ? *config_size : 0;
+    tu.usage.metadata_bytes += allocated_bytes(topic_config_file(dir, name));
     for (uint32_t p = 0; p < topic->partition_count(); ++p) {
       Partition* partition = unwrap(topic->partition(p), fmt::format("{}/{}", name, p));
       const Usage u = unwrap(partition->usage(), fmt::format("{}/{}", name, p));
@@ -75,13 +121,12 @@ int run_du(const DuOptions& o)
     topics.push_back(std::move(tu));
   }
   for (const char* f : {"MERKQL", "LOCK"}) {
-    auto size = env->file_size(dir + "/" + f);
-    all.metadata_bytes += size.is_ok() ? *size : 0;
+    all.metadata_bytes += allocated_bytes(dir + "/" + f);
   }
   std::vector<std::pair<std::string, uint64_t>> groups;
   uint64_t groups_total = 0;
   for (const std::string& g : unwrap(broker->group_names())) {
-    const uint64_t bytes = tree_bytes(env, group_dir(dir, g));
+    const uint64_t bytes = tree_bytes(group_dir(dir, g));
     groups.emplace_back(g, bytes);
     groups_total += bytes;
   }

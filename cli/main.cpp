@@ -5,19 +5,52 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <exception>
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace merkql::cli;
 
+namespace {
+
+// Opens /dev/null onto standard input, output or error when one is closed,
+// so that the first file merkql opens cannot take its number and receive
+// what is written to it. Returns false when that is impossible.
+bool fill_closed_standard_descriptors()
+{
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) {
+      continue;
+    }
+    // open() returns the lowest free number: fd, as the lower ones are open.
+    const int null_fd = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (null_fd != fd) {
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
 int main(int argc, char** argv)
 {
+  if (!fill_closed_standard_descriptors()) {
+    return exit_io_err; // with no safe place for a message
+  }
   CLI::App app{"merkql: append-only topic log with merkle proofs over a plain data directory",
                "merkql"};
   app.set_version_flag("-V,--version", "merkql 0.1.0");
   GlobalOptions global;
-  app.add_option("-d,--dir", global.dir,
-                 "Data directory (default: $MERKQL_DIR, else ./merkql-data)");
+  app
+    .add_option("-d,--dir", global.dir, "Data directory (default: $MERKQL_DIR, else ./merkql-data)")
+    ->check(CLI::Validator(
+      [](std::string& dir) -> std::string {
+        return dir.empty() ? "the data directory must not be an empty string" : "";
+      },
+      "", "NOT-EMPTY"));
   app.add_flag("--no-wait", global.no_wait,
                "Fail with exit status 75 instead of waiting for a lock");
   app.require_subcommand(1);
@@ -66,7 +99,8 @@ int main(int argc, char** argv)
         break;
       }
     }
-    std::fprintf(stderr, "merkql: error: %s\nRun 'merkql --help' for usage.\n", message.c_str());
+    std::fprintf(stderr, "merkql: error: %s\nRun 'merkql --help' for usage.\n",
+                 printable(message).c_str());
     return exit_usage;
   }
 
@@ -96,14 +130,14 @@ int main(int argc, char** argv)
     return exit_usage;
   } catch (const Exit& e) {
     if (*e.what()) {
-      std::fprintf(stderr, "merkql: error: %s\n", e.what());
+      std::fprintf(stderr, "merkql: error: %s\n", printable(e.what()).c_str());
     }
     return e.code();
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "merkql: error: out of memory\n");
     return exit_io_err;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "merkql: error: %s\n", e.what());
+    std::fprintf(stderr, "merkql: error: %s\n", printable(e.what()).c_str());
     return exit_io_err;
   }
 }

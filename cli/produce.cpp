@@ -6,11 +6,11 @@
 // goes to a writer thread, which appends each partition's share with one
 // fsync and prints the acks, while this thread parses the next batch.
 #include "commands.h"
+#include "produce_line.h"
 
 #include <merkql/record_format.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <condition_variable>
@@ -61,13 +61,6 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
 }
 
 namespace {
-
-enum class InputMode { json, raw, envelope };
-
-// A bad input line: the reason, as printed after "stdin line N: ".
-struct BadLine {
-  std::string reason;
-};
 
 // One pending record; key and value live in the arena.
 struct Pending {
@@ -194,35 +187,32 @@ private:
   std::thread m_thread; // last: starts after the members above exist
 };
 
+LineParserOptions parser_options(const ProduceOptions& o, uint32_t partition_count)
+{
+  LineParserOptions options;
+  options.mode = o.input == "raw"        ? InputMode::raw
+                 : o.input == "envelope" ? InputMode::envelope
+                                         : InputMode::json;
+  options.key = o.key;
+  options.key_field = o.key_field;
+  options.partition = o.partition;
+  options.max_record_bytes = o.max_record_bytes;
+  options.partition_count = partition_count;
+  return options;
+}
+
 class Producer {
 public:
-  Producer(const ProduceOptions& o, Topic* topic) : m_o(o), m_topic(topic)
-  {
-    if (o.input == "raw") {
-      m_mode = InputMode::raw;
-    } else if (o.input == "envelope") {
-      m_mode = InputMode::envelope;
-    }
-    if (o.key_field && o.key_field->starts_with('/')) {
-      try {
-        m_pointer = nlohmann::json::json_pointer(*o.key_field);
-      } catch (const nlohmann::json::exception& e) {
-        throw Exit(exit_usage,
-                   fmt::format("--key-field {}: {}", *o.key_field, json_error_text(e.what())));
-      }
-    }
-  }
+  Producer(const ProduceOptions& o, Topic* topic)
+    : m_o(o), m_topic(topic), m_parser(parser_options(o, topic->partition_count()))
+  {}
 
   int run();
 
 private:
   // Returns false when the command must stop (bad line without --skip-bad).
   bool handle_line(std::string_view line);
-  void add_line(std::string_view line);
-  void add_record(std::optional<std::string_view> key, std::string_view value,
-                  std::optional<uint32_t> partition, std::optional<TimestampNs> timestamp,
-                  bool value_is_json);
-  std::string key_from(const nlohmann::json& doc);
+  void add_record(const ParsedLine& line);
   bool report_bad(const std::string& reason);
   // Hands the records parsed so far to the writer.
   void flush();
@@ -231,19 +221,18 @@ private:
 
   const ProduceOptions& m_o;
   Topic* m_topic;
-  InputMode m_mode = InputMode::json;
-  std::optional<nlohmann::json::json_pointer> m_pointer;
+  LineParser m_parser;
+  ParsedLine m_parsed;
   uint64_t m_line = 0;
   uint64_t m_skipped = 0;
   Batch m_batch;
-  std::string m_scratch;
   BatchWriter m_writer{m_o, m_topic};
 };
 
 bool Producer::report_bad(const std::string& reason)
 {
   std::fprintf(stderr, "merkql: stdin line %llu: %s\n", static_cast<unsigned long long>(m_line),
-               reason.c_str());
+               printable(reason).c_str());
   ++m_skipped;
   return m_o.skip_bad;
 }
@@ -251,194 +240,32 @@ bool Producer::report_bad(const std::string& reason)
 bool Producer::handle_line(std::string_view line)
 {
   ++m_line;
-  if (!line.empty() && line.back() == '\r') {
-    line.remove_suffix(1);
+  std::string bad = m_parser.parse(line, m_parsed);
+  if (!bad.empty()) {
+    return report_bad(bad);
   }
-  if (line.size() > m_o.max_record_bytes) {
-    return report_bad(fmt::format("line of {} bytes is longer than --max-record-bytes {}",
-                                  line.size(), m_o.max_record_bytes));
-  }
-  if (!is_valid_utf8(line)) {
-    return report_bad("invalid UTF-8");
-  }
-  try {
-    add_line(line);
-  } catch (const BadLine& bad) {
-    return report_bad(bad.reason);
-  }
+  add_record(m_parsed);
   if (m_batch.pending.size() >= m_o.batch) {
     flush();
   }
   return true;
 }
 
-std::string Producer::key_from(const nlohmann::json& doc)
-{
-  const nlohmann::json* field = nullptr;
-  if (m_pointer) {
-    try {
-      if (doc.contains(*m_pointer)) {
-        field = &doc.at(*m_pointer);
-      }
-    } catch (const nlohmann::json::exception&) {
-      field = nullptr;
-    }
-  } else if (doc.is_object()) {
-    auto it = doc.find(*m_o.key_field);
-    if (it != doc.end()) {
-      field = &*it;
-    }
-  }
-  if (!field) {
-    throw BadLine{fmt::format("no key field {}", *m_o.key_field)};
-  }
-  if (field->is_string()) {
-    return field->get<std::string>();
-  }
-  if (field->is_number()) {
-    return field->dump();
-  }
-  throw BadLine{fmt::format("key field {} is not a string or a number", *m_o.key_field)};
-}
-
-// A validated JSON line is stored with the JSON flag unless it holds a
-// carriage return (JSON whitespace, but consumers print one line per record).
-bool one_line(std::string_view line)
-{
-  return line.find('\r') == std::string_view::npos;
-}
-
-void Producer::add_line(std::string_view line)
-{
-  std::optional<std::string_view> key;
-  if (m_o.key) {
-    key = *m_o.key;
-  }
-  switch (m_mode) {
-  case InputMode::raw:
-    add_record(key, line, m_o.partition, std::nullopt, false);
-    return;
-  case InputMode::json: {
-    if (!m_o.key_field) {
-      if (!nlohmann::json::accept(line)) {
-        try {
-          auto parsed = nlohmann::json::parse(line);
-          (void)parsed;
-          throw BadLine{"invalid JSON"};
-        } catch (const nlohmann::json::exception& e) {
-          throw BadLine{"invalid JSON: " + json_error_text(e.what())};
-        }
-      }
-      add_record(key, line, m_o.partition, std::nullopt, one_line(line));
-      return;
-    }
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw BadLine{"invalid JSON: " + json_error_text(e.what())};
-    }
-    std::string k = key_from(doc);
-    add_record(std::string_view(k), line, m_o.partition, std::nullopt, one_line(line));
-    return;
-  }
-  case InputMode::envelope: {
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw BadLine{"invalid JSON: " + json_error_text(e.what())};
-    }
-    if (!doc.is_object()) {
-      throw BadLine{"invalid envelope: not a JSON object"};
-    }
-    std::optional<std::string> env_key;
-    bool have_key_member = false;
-    std::optional<uint32_t> partition = m_o.partition;
-    std::optional<TimestampNs> timestamp;
-    const nlohmann::json* value = nullptr;
-    for (auto it = doc.begin(); it != doc.end(); ++it) {
-      const std::string& name = it.key();
-      const nlohmann::json& v = it.value();
-      if (name == "key") {
-        have_key_member = true;
-        if (v.is_string()) {
-          env_key = v.get<std::string>();
-        } else if (!v.is_null()) {
-          throw BadLine{"invalid envelope: key must be a string or null"};
-        }
-      } else if (name == "value") {
-        value = &v;
-      } else if (name == "partition") {
-        if (!v.is_number_unsigned() || v.get<uint64_t>() >= m_topic->partition_count()) {
-          throw BadLine{fmt::format("invalid envelope: partition must be an integer from 0 to {}",
-                                    m_topic->partition_count() - 1)};
-        }
-        partition = static_cast<uint32_t>(v.get<uint64_t>());
-      } else if (name == "timestamp") {
-        if (v.is_string()) {
-          auto ts = parse_timestamp(v.get_ref<const std::string&>());
-          if (!ts.is_ok()) {
-            throw BadLine{"invalid envelope: timestamp: " + ts.status().message()};
-          }
-          timestamp = *ts;
-        } else if (v.is_number_integer()) {
-          const int64_t ms = v.get<int64_t>();
-          constexpr int64_t limit = INT64_MAX / 1000000;
-          if (ms > limit || ms < -limit) {
-            throw BadLine{"invalid envelope: timestamp out of range"};
-          }
-          timestamp = ms * 1000000;
-        } else {
-          throw BadLine{"invalid envelope: timestamp must be an RFC 3339 string or integer "
-                        "milliseconds since the epoch"};
-        }
-      } else {
-        throw BadLine{fmt::format("invalid envelope: unknown member \"{}\"", name)};
-      }
-    }
-    if (!value) {
-      throw BadLine{"invalid envelope: no value member"};
-    }
-    const bool value_is_json = !value->is_string(); // dump() is compact: one line
-    if (value_is_json) {
-      m_scratch = value->dump();
-    } else {
-      m_scratch = value->get<std::string>();
-    }
-    if (m_scratch.size() > m_o.max_record_bytes) {
-      throw BadLine{fmt::format("value of {} bytes is longer than --max-record-bytes {}",
-                                m_scratch.size(), m_o.max_record_bytes)};
-    }
-    if (have_key_member) {
-      key.reset();
-      if (env_key) {
-        key = std::string_view(*env_key);
-      }
-    }
-    add_record(key, m_scratch, partition, timestamp, value_is_json);
-    return;
-  }
-  }
-}
-
-void Producer::add_record(std::optional<std::string_view> key, std::string_view value,
-                          std::optional<uint32_t> partition, std::optional<TimestampNs> timestamp,
-                          bool value_is_json)
+void Producer::add_record(const ParsedLine& line)
 {
   Pending p;
-  p.value_is_json = value_is_json;
-  p.partition = partition ? *partition : m_topic->route(key);
-  if (key) {
+  p.value_is_json = line.value_is_json;
+  p.partition = line.partition ? *line.partition : m_topic->route(line.key);
+  if (line.key) {
     p.has_key = true;
     p.key_pos = m_batch.arena.size();
-    p.key_len = key->size();
-    m_batch.arena.append(*key);
+    p.key_len = line.key->size();
+    m_batch.arena.append(*line.key);
   }
   p.value_pos = m_batch.arena.size();
-  p.value_len = value.size();
-  m_batch.arena.append(value);
-  p.timestamp = timestamp;
+  p.value_len = line.value.size();
+  m_batch.arena.append(line.value);
+  p.timestamp = line.timestamp;
   m_batch.pending.push_back(p);
 }
 

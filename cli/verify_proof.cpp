@@ -1,6 +1,7 @@
 // merkql verify-proof: export an inclusion proof, verify one offline, or
 // audit the data directory (man/merkql-verify-proof.1).
 #include "commands.h"
+#include "proof_file.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -8,9 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace merkql::cli {
@@ -47,7 +47,7 @@ namespace {
 
 int fail(const std::string& reason)
 {
-  std::fprintf(stderr, "merkql: proof invalid: %s\n", reason.c_str());
+  std::fprintf(stderr, "merkql: proof invalid: %s\n", printable(reason).c_str());
   return exit_verify_failed;
 }
 
@@ -120,35 +120,6 @@ int export_proof(const VerifyProofOptions& o)
   return exit_ok;
 }
 
-std::string read_proof_text(const std::string& path)
-{
-  if (path == "-") {
-    std::string text;
-    char buf[65536];
-    for (;;) {
-      ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        throw Exit(exit_io_err, fmt::format("reading standard input: {}", std::strerror(errno)));
-      }
-      if (n == 0) {
-        return text;
-      }
-      text.append(buf, static_cast<size_t>(n));
-    }
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Exit(errno == ENOENT ? exit_no_input : exit_io_err,
-               fmt::format("{}: {}", path, std::strerror(errno)));
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int check_proof(const VerifyProofOptions& o)
 {
   std::optional<Hash> trusted;
@@ -158,149 +129,37 @@ int check_proof(const VerifyProofOptions& o)
       throw Exit(exit_usage, fmt::format("--root {}: not 64 hexadecimal digits", *o.root));
     }
   }
-  const std::string text = read_proof_text(*o.proof);
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    return fail("not valid JSON: " + json_error_text(e.what()));
-  }
-  if (!doc.is_object()) {
-    return fail("not a JSON object");
-  }
-  auto member = [&](const nlohmann::json& obj, const char* name) -> const nlohmann::json* {
-    auto it = obj.find(name);
-    return it == obj.end() ? nullptr : &*it;
-  };
-  auto uint_member = [&](const nlohmann::json& obj, const char* name) -> std::optional<uint64_t> {
-    const nlohmann::json* v = member(obj, name);
-    if (!v || !v->is_number_unsigned()) {
-      return std::nullopt;
+  const std::string& path = *o.proof;
+  const std::string name = path == "-" ? "standard input" : path;
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw Exit(errno == ENOENT ? exit_no_input : exit_io_err,
+                 fmt::format("{}: {}", path, std::strerror(errno)));
     }
-    return v->get<uint64_t>();
-  };
-  auto hash_member = [&](const nlohmann::json& obj, const char* name) -> std::optional<Hash> {
-    const nlohmann::json* v = member(obj, name);
-    if (!v || !v->is_string() || v->get_ref<const std::string&>().size() != 64) {
-      return std::nullopt;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fd != STDIN_FILENO) {
+      ::close(fd);
     }
-    return hash_from_hex(v->get_ref<const std::string&>());
-  };
-  auto version = uint_member(doc, "version");
-  if (!version || *version != 1) {
-    return fail("unknown or missing proof version (this merkql reads version 1)");
+    throw Exit(exit_io_err, fmt::format("{}: {}", name, std::strerror(EISDIR)));
   }
-  const nlohmann::json* topic = member(doc, "topic");
-  auto partition = uint_member(doc, "partition");
-  auto offset = uint_member(doc, "offset");
-  auto tree_size = uint_member(doc, "tree_size");
-  const nlohmann::json* record = member(doc, "record");
-  auto rh = hash_member(doc, "record_hash");
-  auto lh = hash_member(doc, "leaf_hash");
-  auto root = hash_member(doc, "root");
-  const nlohmann::json* siblings = member(doc, "siblings");
-  if (!topic || !topic->is_string()) {
-    return fail("missing or malformed member \"topic\"");
+  const ProofVerdict verdict = check_proof_fd(fd, trusted);
+  if (fd != STDIN_FILENO) {
+    ::close(fd);
   }
-  if (!partition || *partition > UINT32_MAX) {
-    return fail("missing or malformed member \"partition\"");
+  switch (verdict.kind) {
+  case ProofVerdict::Kind::valid:
+    write_stdout(verdict.message + "\n");
+    return exit_ok;
+  case ProofVerdict::Kind::io_error:
+    throw Exit(exit_io_err, fmt::format("reading {}: {}", name, verdict.message));
+  case ProofVerdict::Kind::invalid:
+    break;
   }
-  if (!offset) {
-    return fail("missing or malformed member \"offset\"");
-  }
-  if (!tree_size) {
-    return fail("missing or malformed member \"tree_size\"");
-  }
-  if (!record || !record->is_object()) {
-    return fail("missing or malformed member \"record\"");
-  }
-  if (!rh) {
-    return fail("missing or malformed member \"record_hash\"");
-  }
-  if (!lh) {
-    return fail("missing or malformed member \"leaf_hash\"");
-  }
-  if (!root) {
-    return fail("missing or malformed member \"root\"");
-  }
-  if (!siblings || !siblings->is_array()) {
-    return fail("missing or malformed member \"siblings\"");
-  }
-  Record r;
-  r.topic = topic->get<std::string>();
-  r.partition = static_cast<uint32_t>(*partition);
-  r.offset = *offset;
-  const nlohmann::json* key = member(*record, "key");
-  const nlohmann::json* value = member(*record, "value");
-  const nlohmann::json* timestamp = member(*record, "timestamp");
-  if (!key || !(key->is_null() || key->is_string())) {
-    return fail("missing or malformed member \"record.key\"");
-  }
-  if (key->is_string()) {
-    r.key = key->get<std::string>();
-  }
-  if (!value || !value->is_string()) {
-    return fail("missing or malformed member \"record.value\"");
-  }
-  r.value = value->get<std::string>();
-  if (!timestamp || !timestamp->is_string()) {
-    return fail("missing or malformed member \"record.timestamp\"");
-  }
-  auto ts = parse_timestamp(timestamp->get_ref<const std::string&>());
-  if (!ts.is_ok()) {
-    return fail("record.timestamp: " + ts.status().message());
-  }
-  r.timestamp = *ts;
-
-  InclusionProof proof;
-  proof.offset = *offset;
-  proof.tree_size = *tree_size;
-  proof.leaf_hash = *lh;
-  for (const auto& s : *siblings) {
-    if (!s.is_object()) {
-      return fail("malformed sibling");
-    }
-    auto h = hash_member(s, "hash");
-    const nlohmann::json* side = member(s, "side");
-    if (!h || !side || !side->is_string()) {
-      return fail("malformed sibling");
-    }
-    ProofSibling sib;
-    sib.hash = *h;
-    if (*side == "Left") {
-      sib.side = Side::left;
-    } else if (*side == "Right") {
-      sib.side = Side::right;
-    } else {
-      return fail("sibling side must be \"Left\" or \"Right\"");
-    }
-    proof.siblings.push_back(sib);
-  }
-
-  Sha256 ctx;
-  const Hash computed = record_hash(r, ctx);
-  if (computed != *rh) {
-    return fail("record hash does not match the record");
-  }
-  if (leaf_hash(computed, r.offset, ctx) != *lh) {
-    return fail("leaf hash does not follow from the record hash");
-  }
-  auto reached = proof_root(proof, ctx);
-  if (!reached.is_ok()) {
-    return fail(reached.status().message());
-  }
-  if (*reached != *root) {
-    return fail("the siblings do not lead from the leaf to the root");
-  }
-  if (trusted && *trusted != *root) {
-    return fail(fmt::format("the proof leads to root {}, not to the given root {}", to_hex(*root),
-                            to_hex(*trusted)));
-  }
-  write_stdout(
-    fmt::format("proof valid: offset {} of {}/{} is in the tree of {} record{} with root {}{}\n",
-                r.offset, r.topic, r.partition, proof.tree_size, proof.tree_size == 1 ? "" : "s",
-                to_hex(*root), trusted ? " (the given root)" : ""));
-  return exit_ok;
+  return fail(verdict.message);
 }
 
 int audit(const VerifyProofOptions& o)

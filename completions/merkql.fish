@@ -99,7 +99,7 @@ complete -c merkql -n __merkql_needs_command -a consume -d 'Read records as a me
 complete -c merkql -n __merkql_needs_command -a commit -d 'Commit consumer group offsets'
 complete -c merkql -n __merkql_needs_command -a inspect -d 'Show topics, partitions, groups or one record'
 complete -c merkql -n __merkql_needs_command -a verify-proof -d 'Export or check a merkle proof, or audit the directory'
-complete -c merkql -n __merkql_needs_command -a du -d 'Report disk usage'
+complete -c merkql -n __merkql_needs_command -a du -d 'Report allocated disk space'
 complete -c merkql -n __merkql_needs_command -a compact -d 'Delete log segments below the retention watermark'
 
 # Help for every command: --help/-h.

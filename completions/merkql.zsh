@@ -49,7 +49,7 @@ _merkql_commands() {
     'commit:commit consumer group offsets'
     'inspect:show topics, partitions, groups or one record'
     'verify-proof:export or check a merkle proof, or audit the directory'
-    'du:report disk usage'
+    'du:report allocated disk space'
     'compact:delete log segments below the retention watermark'
   )
   _describe -t commands 'merkql command' commands

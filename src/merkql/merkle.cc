@@ -210,7 +210,7 @@ Result<Hash> proof_root(const InclusionProof& proof, Sha256& ctx)
   }
   if (shape->size() != proof.siblings.size()) {
     return Status::invalid_argument(
-      fmt::format("a proof for offset {} in a tree of {} records has {} siblings, not {}",
+      fmt::format("a proof for offset {} in a tree of {} records needs {} siblings, not {}",
                   proof.offset, proof.tree_size, shape->size(), proof.siblings.size()));
   }
   Hash current = proof.leaf_hash;

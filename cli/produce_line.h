@@ -1,0 +1,63 @@
+// merkql produce's reading of one input line (man/merkql-produce.1, Input
+// formats, Keys and partitions, Bad lines): json, raw or envelope text in,
+// a record's key, value, partition, timestamp and JSON flag out, or the
+// reason the line is bad. Pure code with no I/O, so that it can be unit
+// tested and fuzzed; cli/produce.cpp feeds it and batches what it returns.
+#pragma once
+
+#include "json_in.h"
+
+#include <merkql/merkql.h>
+#include <merkql/record_format.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace merkql::cli {
+
+enum class InputMode { json, raw, envelope };
+
+struct LineParserOptions {
+  InputMode mode = InputMode::json;
+  std::optional<std::string> key;       // --key
+  std::optional<std::string> key_field; // --key-field: a member name or a JSON pointer
+  std::optional<uint32_t> partition;    // --partition
+  uint64_t max_record_bytes = 1048576;  // --max-record-bytes: longest line
+  uint32_t partition_count = 1;         // of the topic written to
+  // Most a record's key plus value may hold (the library's limit).
+  uint64_t max_key_value_bytes = format::k_max_record_bytes;
+};
+
+// One record read from a line. The views point into the line or into the
+// parser; they stay valid until the next parse() call.
+struct ParsedLine {
+  std::optional<std::string_view> key;
+  std::string_view value;
+  std::optional<uint32_t> partition; // none: route by key
+  std::optional<TimestampNs> timestamp;
+  bool value_is_json = false;
+};
+
+class LineParser {
+public:
+  // Throws Exit (usage) when --key-field is a malformed JSON pointer.
+  explicit LineParser(LineParserOptions options);
+
+  // Reads one line, without its "\n" (a final "\r" is removed here).
+  // Returns the empty string and fills out, or returns why the line is bad.
+  std::string parse(std::string_view line, ParsedLine& out);
+
+private:
+  std::string parse_json(std::string_view line, ParsedLine& out);
+  std::string parse_envelope(std::string_view line, ParsedLine& out);
+
+  LineParserOptions m_o;
+  std::vector<std::string> m_key_path; // --key-field as reference tokens
+  bool m_key_is_member = false;        // --key-field names a top-level member
+  std::string m_key;                   // a key taken from the line
+  std::string m_value;                 // an envelope's value
+};
+
+} // namespace merkql::cli

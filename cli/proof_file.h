@@ -1,0 +1,41 @@
+// Reading and checking a proof document (version 1, written by
+// `merkql verify-proof --out`; man/merkql-verify-proof.1). The reader streams
+// the document and stops as soon as it crosses a bound no valid proof
+// crosses, so an untrusted file of any size costs bounded memory. Pure code
+// apart from read(2) on the given descriptor, so that it can be fuzzed.
+#pragma once
+
+#include <merkql/merkql.h>
+#include <merkql/record_format.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace merkql::cli {
+
+// Bounds of a valid proof document.
+constexpr size_t k_max_proof_siblings = 64;     // a tree of 2^64 records
+constexpr size_t k_max_proof_topic_bytes = 249; // the longest topic name
+// Everything but the record's key and value (which together hold at most
+// format::k_max_record_bytes): a proof's own members take a few KiB.
+constexpr size_t k_max_proof_other_bytes = 1 << 20;
+
+struct ProofVerdict {
+  enum class Kind {
+    valid,    // message: the one-line summary for standard output
+    invalid,  // message: why the proof does not verify
+    io_error, // message: the read error
+  };
+  Kind kind = Kind::invalid;
+  std::string message;
+};
+
+// Reads the proof document from fd up to its end (or the first bound
+// crossed) and checks it; with trusted_root, the proof must lead to it.
+ProofVerdict check_proof_fd(int fd, const std::optional<Hash>& trusted_root);
+// The same for a document held in memory.
+ProofVerdict check_proof_text(std::string_view text, const std::optional<Hash>& trusted_root);
+
+} // namespace merkql::cli
