@@ -432,19 +432,13 @@ int run_produce(const ProduceOptions& o)
     throw Exit(exit_usage, "--key-field needs --input json");
   }
   auto broker = open_broker(*o.global, true);
-  auto existing = broker->topic(o.topic);
-  Topic* topic = nullptr;
-  if (existing.is_ok()) {
-    topic = *existing;
-  } else if (existing.status().is_not_found()) {
-    TopicConfig config;
-    config.partitions = o.partitions;
-    config.compression = *parse_compression(o.compression);
-    config.max_records = o.retention_records;
-    topic = unwrap(broker->create_topic(o.topic, config));
-  } else {
-    check(existing.status());
-  }
+  // The settings are for a new topic; an existing one (even one another
+  // producer creates this instant) is used as it is.
+  TopicConfig config;
+  config.partitions = o.partitions;
+  config.compression = *parse_compression(o.compression);
+  config.max_records = o.retention_records;
+  Topic* topic = unwrap(broker->topic_or_create(o.topic, config));
   if (o.partition && *o.partition >= topic->partition_count()) {
     throw Exit(exit_usage,
                fmt::format("--partition {}: topic {} has {} partition{}", *o.partition, o.topic,

@@ -35,4 +35,19 @@ jq -r '"\(.partition) \(.offset) \(.value.p) \(.value.i)"' out | sort -k1,1n -k2
 # Each key is in exactly one partition.
 assert_eq 128 "$(jq -r '"\(.key) \(.partition)"' out | sort -u | wc -l | tr -d ' ')" "keys routed to one partition"
 "$M" verify-proof --all > /dev/null
+
+# Producers creating one topic at once with other settings: every one uses
+# whichever topic was created first, and every record is stored.
+for round in 1 2 3 4 5 6 7 8; do
+    dir=$T/race$round
+    pids=()
+    for p in 1 2 3 4; do
+        echo "{\"p\":$p}" | "$M" --dir "$dir" produce -t raced --partitions $p 2> "race$round.$p.err" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || fail "a producer racing to create the topic failed: $(cat race$round.*.err)"
+    done
+    assert_eq 4 "$("$M" --dir "$dir" consume -t raced -g g | wc -l | tr -d ' ')" "records of racing producers"
+done
 echo "concurrent_produce: ok"
