@@ -71,7 +71,7 @@ TEST_CASE("send and poll round trip keeps key, value and topic")
   CHECK(records[1].value == "plain text");
 }
 
-TEST_CASE("a value vouched for as JSON reads back with the flag; the hash ignores it")
+TEST_CASE("a value vouched for as JSON reads back with the flag, the hash ignores it")
 {
   TestDir dir;
   auto broker = open_broker(dir);
@@ -125,7 +125,7 @@ TEST_CASE("a drained consumer polls empty, then follows the tail")
   CHECK(records[0].offset == 1);
 }
 
-TEST_CASE("a closed consumer refuses calls; close is idempotent")
+TEST_CASE("a closed consumer refuses calls, close is idempotent")
 {
   TestDir dir;
   auto broker = open_broker(dir);
@@ -198,7 +198,7 @@ TEST_CASE("unkeyed records go round-robin")
   CHECK(partitions.count(2) == 3);
 }
 
-TEST_CASE("groups are independent; Latest skips history; committed beats reset")
+TEST_CASE("groups are independent, Latest skips history, committed beats reset")
 {
   TestDir dir;
   auto broker = open_broker(dir);
@@ -229,7 +229,7 @@ TEST_CASE("groups are independent; Latest skips history; committed beats reset")
   CHECK(records[0].offset == 10);
 }
 
-TEST_CASE("uncommitted positions are not persisted; auto_commit commits on close")
+TEST_CASE("uncommitted positions are not persisted, auto_commit commits on close")
 {
   TestDir dir;
   auto broker = open_broker(dir);

@@ -28,7 +28,7 @@ TEST_CASE("offsets files round-trip and reject damage")
   CHECK(decode_group_offsets("").status().is_corruption());
 }
 
-TEST_CASE("a group with no commit loads empty; a damaged OFFSETS is corruption")
+TEST_CASE("a group with no commit loads empty, a damaged OFFSETS is corruption")
 {
   TestDir dir;
   GroupOffsets offsets(Env::posix(), dir.path(), "g");

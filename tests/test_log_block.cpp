@@ -57,7 +57,7 @@ TEST_CASE("blocks round-trip with and without compression")
   }
 }
 
-TEST_CASE("compressible data is stored compressed; incompressible data is not")
+TEST_CASE("compressible data is stored compressed, incompressible data is not")
 {
   std::vector<StoredRecordView> repetitive(50, {std::nullopt, R"({"temp":20.5,"ts":1})", 7});
   auto header = parse_block_header(block_of(repetitive, Compression::lz4));

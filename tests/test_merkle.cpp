@@ -25,7 +25,7 @@ struct MemoryTree {
 
 TEST_SUITE_BEGIN("merkql::merkle");
 
-TEST_CASE("a proof for every offset of every size 1..200 verifies; out of range gives none")
+TEST_CASE("a proof for every offset of every size 1..200 verifies, out of range gives none")
 {
   MemoryTree tree;
   MerkleAccumulator acc;

@@ -167,7 +167,10 @@ Result<std::unique_ptr<GroupMembership>> GroupMembership::join(Env* env, std::st
                                                                std::string group)
 {
   std::unique_ptr<GroupMembership> m(new GroupMembership(env, std::move(dir), std::move(group)));
+  // The group directory must be durable before anything is committed in it:
+  // a commit that finds it in place does not sync groups/ again.
   MERKQL_TRY(env->create_dir(group_dir(m->m_dir, m->m_group)));
+  MERKQL_TRY(env->sync_dir(groups_dir(m->m_dir)));
   MERKQL_TRY(env->create_dir(group_members_dir(m->m_dir, m->m_group)));
   MERKQL_TRY(env->create_dir(group_owners_dir(m->m_dir, m->m_group)));
   std::random_device rd;

@@ -699,6 +699,7 @@ Status Partition::check_log(const std::optional<PartitionHead>& head)
   }
   // Segments are numbered without gaps from the lowest kept one; only
   // compaction removes segments, and only whole ones below the watermark.
+  MERKQL_ASSIGN_OR_RETURN(const std::optional<uint64_t> first, lowest_segment_start(segments));
   const uint32_t lowest = segments.front();
   for (uint32_t s = lowest, k = 0; s <= head->segment; ++s, ++k) {
     if (k >= segments.size() || segments[k] != s) {
@@ -708,8 +709,12 @@ Status Partition::check_log(const std::optional<PartitionHead>& head)
     }
   }
   if (lowest > 0) {
-    MERKQL_ASSIGN_OR_RETURN(auto first, segment_first_offset(lowest));
-    const uint64_t keep = keep_from(head->next_offset);
+    uint64_t keep = keep_from(head->next_offset);
+    if (first && *first > keep) {
+      // Compaction in another process may have acted on a newer head.
+      MERKQL_ASSIGN_OR_RETURN(auto newer, read_head());
+      keep = newer ? std::max(keep, keep_from(newer->next_offset)) : keep;
+    }
     if (!first || *first > keep) {
       return Status::corruption(fmt::format(
         "{}: segments below {} are missing, but {}; nothing was changed", m_dir, lowest,
@@ -720,6 +725,23 @@ Status Partition::check_log(const std::optional<PartitionHead>& head)
     }
   }
   return Status::ok();
+}
+
+Result<std::optional<uint64_t>> Partition::lowest_segment_start(std::vector<uint32_t>& segments)
+{
+  // Compaction in another process may remove the lowest segment between
+  // listing and reading it: then list again.
+  for (int attempt = 0;; ++attempt) {
+    MERKQL_ASSIGN_OR_RETURN(auto first, segment_first_offset(segments.front()));
+    if (first || attempt == 100 || m_env->exists(segment_file(m_dir, segments.front()))) {
+      return first;
+    }
+    MERKQL_ASSIGN_OR_RETURN(std::vector<uint32_t> again, segment_ids());
+    if (again.empty()) {
+      return first;
+    }
+    segments = std::move(again);
+  }
 }
 
 Result<std::optional<uint64_t>> Partition::segment_first_offset(uint32_t segment)
@@ -1034,9 +1056,10 @@ Result<CompactResult> Partition::compact()
     }
     const std::string path = segment_file(m_dir, s);
     auto size = m_env->file_size(path);
-    if (!size.is_ok()) {
+    if (!size.is_ok() && size.status().is_not_found()) {
       continue; // already gone
     }
+    MERKQL_TRY(size.status());
     forget_segment(s);
     MERKQL_TRY(m_env->remove(path));
     result.segments_removed++;
@@ -1311,7 +1334,15 @@ Result<AuditReport> Partition::audit(const std::function<void(uint64_t, uint64_t
     if (segments.empty() || segments.front() == 0) {
       return uint64_t{0};
     }
-    MERKQL_ASSIGN_OR_RETURN(auto first, segment_first_offset(segments.front()));
+    MERKQL_ASSIGN_OR_RETURN(const std::optional<uint64_t> first, lowest_segment_start(segments));
+    if (first && *first > keep_from(h.next_offset)) {
+      // Compaction acted on a newer head than ours: audit up to that one.
+      MERKQL_ASSIGN_OR_RETURN(auto newer, read_head());
+      if (newer && newer->next_offset > h.next_offset) {
+        h = *newer;
+        report.next_offset = h.next_offset;
+      }
+    }
     const uint64_t keep = keep_from(h.next_offset);
     if (!first || *first > keep) {
       return Status::corruption(fmt::format("segments below {} are missing below offset {}, "

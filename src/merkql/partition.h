@@ -214,6 +214,10 @@ private:
   // Under the partition lock.
   void release_preallocation(uint32_t segment);
   Result<std::optional<uint32_t>> lowest_segment();
+  // The first offset of segments.front() (none: it has no valid first
+  // block). `segments` (ascending, not empty) is listed again when the
+  // lowest one vanished meanwhile, removed by compaction.
+  Result<std::optional<uint64_t>> lowest_segment_start(std::vector<uint32_t>& segments);
   // Segment numbers present, ascending.
   Result<std::vector<uint32_t>> segment_ids();
   // Compaction keeps every segment holding an offset at or above this.
