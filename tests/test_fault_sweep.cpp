@@ -1,14 +1,23 @@
 // Fault sweeps: a produce–consume–commit–compact workload through the public
-// API, run once clean to number its I/O calls, then once per call N with
-// call N failing (EIO, then ENOSPC). After each failure the directory is
-// checked twice: reopened as it is, and after a simulated power loss at that
-// point. Every acknowledged record and commit must be intact, offsets dense,
-// the audit clean, and the directory must take a new produce and commit.
+// API (a topic of 2 partitions with 4 KiB segments and retention, so segments
+// roll and compaction removes some; two groups, one coordinating through
+// member files as the CLI does) runs once clean to number its I/O calls of
+// every kind, then once per call N with call N failing: with EIO (that call
+// only), then with ENOSPC (the disk stays full for the rest of the run). The
+// workload stops at its first error, which must be the injected one. The
+// directory is then checked twice: reopened as the failure left it, and
+// after a simulated power loss at that point (tests/support/fault_env.h).
+// Every acknowledged record must be readable with its exact key, value and
+// timestamp, offsets dense, each acknowledged commit kept and never passed by
+// more than the group read, each group resuming at its commit, the audit
+// clean, and the directory must take a new produce and commit.
 //
 // Release builds sweep every call. Sanitizer builds (MERKQL_FAULT_SWEEP_STRIDE
-// set by tests/CMakeLists.txt) sweep every k-th call to stay within CI time;
-// the environment variable MERKQL_FAULT_SWEEP_STRIDE overrides the stride
-// (1: every call).
+// set by tests/CMakeLists.txt) sweep every k-th call to stay within CI time.
+// Environment: MERKQL_FAULT_SWEEP_STRIDE overrides the stride (1: every call);
+// MERKQL_FAULT_SWEEP_ONLY=ERRNO:N runs only that fault and keeps its
+// directories under /tmp/merkql-fault-sweep-kept; MERKQL_FAULT_SWEEP_SHOW=K
+// reports up to K problems (default 40).
 #include "support/fault_env.h"
 #include "support/test_dir.h"
 
@@ -505,13 +514,19 @@ TEST_CASE("a workload survives a failure at every I/O call and a power loss afte
     // The workload is what it claims: segments roll and compaction removes some.
     CHECK(removed >= 2);
     CHECK(ledger.acked.size() == 10 * k_partitions * k_records_per_partition);
+    // Checked as it is (on a copy), and after a power loss right at the end.
     std::vector<std::string> problems;
-    Problems where(problems, "clean run");
-    check_directory(path, ledger, where);
+    std::filesystem::copy(path, path + "-copy", std::filesystem::copy_options::recursive);
+    Problems as_is(problems, "clean run");
+    check_directory(path + "-copy", ledger, as_is);
+    env.drop_unsynced();
+    Problems after_loss(problems, "clean run, after power loss");
+    check_directory(path, ledger, after_loss);
     for (const std::string& p : problems) {
       FAIL_CHECK(p);
     }
     std::filesystem::remove_all(path);
+    std::filesystem::remove_all(path + "-copy");
   }
   REQUIRE(calls > 100);
 
@@ -582,6 +597,7 @@ TEST_CASE("a workload survives a failure at every I/O call and a power loss afte
       env.drop_unsynced();
       if (only) {
         std::filesystem::copy(path, path + "-after-loss", std::filesystem::copy_options::recursive);
+        std::filesystem::remove_all("/tmp/merkql-fault-sweep-kept");
         std::filesystem::copy(dir.path(), "/tmp/merkql-fault-sweep-kept",
                               std::filesystem::copy_options::recursive);
       }
