@@ -30,7 +30,7 @@ if [[ ${MERKQL_SOAK_GROUP:-} != "$$" ]]; then
     exec setsid -w bash -c 'export MERKQL_SOAK_GROUP=$$; exec bash "$0" "$@"' "$0" "$@"
 fi
 source "$(dirname "$0")/lib.sh"
-cd "$T"
+cd "$T" || exit
 
 kill_group()
 {
@@ -229,8 +229,8 @@ check_round()
         [[ -z $problem ]] || fail "round $r: group $g $problem"
         records_checked=$((records_checked + $(wc -l < "$g.tsv")))
         while read -r _ p end; do
-            ((end > delivered_end[$g:$p])) && delivered_end[$g:$p]=$end
-            if [[ $g == alpha && ${alpha_clean:-0} == 1 ]] && ((end > commit_acked[$g:$p])); then
+            ((end > ${delivered_end[$g:$p]})) && delivered_end[$g:$p]=$end
+            if [[ $g == alpha && ${alpha_clean:-0} == 1 ]] && ((end > ${commit_acked[$g:$p]})); then
                 commit_acked[$g:$p]=$end # alpha exited 0: it committed what it wrote
             fi
         done < <(grep '^LAST ' <<< "$out")
@@ -250,10 +250,10 @@ check_round()
             committed=$(jq -r --arg g $g --argjson p "$p" \
                 '[.groups[] | select(.name == $g) | .offsets[] | select(.partition == $p) | .committed][0] // "none"' inspect.json)
             if [[ $committed == none ]]; then
-                ((commit_acked[$g:$p] == 0)) || fail "round $r: group $g lost its commit of partition $p"
+                ((${commit_acked[$g:$p]} == 0)) || fail "round $r: group $g lost its commit of partition $p"
                 continue
             fi
-            ((committed >= commit_acked[$g:$p])) ||
+            ((committed >= ${commit_acked[$g:$p]})) ||
                 fail "round $r: group $g partition $p is committed at $committed, behind the acknowledged ${commit_acked[$g:$p]}"
             bound=${delivered_end[$g:$p]}
             ((wm[$p] > bound)) && bound=${wm[$p]}
@@ -309,7 +309,7 @@ for r in $(seq 1 "$rounds"); do
         consume -t $topic -g beta --from earliest --no-commit --max $((1 + RANDOM % 150))
     declare -A beta_target=() beta_committed=()
     for p in $(seq 0 $((partitions - 1))); do
-        if ((delivered_end[beta:$p] > commit_acked[beta:$p])); then
+        if ((${delivered_end[beta:$p]} > ${commit_acked[beta:$p]})); then
             beta_target[$p]=${delivered_end[beta:$p]}
             launch "commit$p" /dev/null /dev/null \
                 commit -g beta -t $topic --partition "$p" --offset "${beta_target[$p]}"
