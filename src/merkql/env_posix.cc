@@ -78,6 +78,9 @@ Status errno_status(const std::string& what, const std::string& path, int err)
   if (err == ENOENT) {
     return Status::not_found(std::move(msg));
   }
+  if (err == EMFILE || err == ENFILE) {
+    return Status::busy(std::move(msg)); // out of descriptors: a temporary failure
+  }
   return Status::io_error(std::move(msg));
 }
 

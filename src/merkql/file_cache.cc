@@ -43,8 +43,8 @@ Result<std::shared_ptr<File>> FileCache::get(const std::string& path, Access acc
                                         : m_env->open_read_only(path);
   };
   auto opened = open();
-  if (!opened.is_ok() && opened.status().is_io_error() && !m_lru.empty()) {
-    // Perhaps out of descriptors (EMFILE): close every idle file, try again.
+  if (!opened.is_ok() && opened.status().is_busy() && !m_lru.empty()) {
+    // Out of descriptors (EMFILE): close every idle file, try again.
     evict_to(0);
     opened = open();
   }

@@ -150,6 +150,9 @@ Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, st
   bool consistent = false;
   if (head) {
     auto seg_size = env->file_size(segment_file(p->m_dir, head->segment));
+    if (!seg_size.is_ok() && !seg_size.status().is_not_found()) {
+      return seg_size.status();
+    }
     const uint64_t log_size = seg_size.is_ok() ? *seg_size : 0;
     MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, p->tree_node_count());
     MERKQL_ASSIGN_OR_RETURN(uint64_t entries, p->index_entry_count());
@@ -414,6 +417,9 @@ Status Partition::refresh_tail()
       m_tail.unacknowledged_bytes = false;
     }
     auto size = m_env->file_size(segment_file(m_dir, m_tail.segment));
+    if (!size.is_ok() && !size.status().is_not_found()) {
+      return size.status();
+    }
     if (size.is_ok() && *size == m_tail.segment_end
         && !m_env->exists(segment_file(m_dir, m_tail.segment + 1))) {
       return Status::ok();
@@ -432,6 +438,9 @@ Status Partition::refresh_tail()
     MERKQL_ASSIGN_OR_RETURN(uint64_t nodes, tree_node_count());
     MERKQL_ASSIGN_OR_RETURN(uint64_t entries, index_entry_count());
     auto size = m_env->file_size(segment_file(m_dir, head->segment));
+    if (!size.is_ok() && !size.status().is_not_found()) {
+      return size.status();
+    }
     if (size.is_ok() && *size == head->segment_end && nodes == tree_nodes_for_chunks(chunks)
         && entries == started && !m_env->exists(segment_file(m_dir, head->segment + 1))) {
       MERKQL_ASSIGN_OR_RETURN(std::vector<Peak> peaks, peaks_at(*head));

@@ -396,7 +396,7 @@ public:
   }
   Status trim_preallocation() override
   {
-    MERKQL_TRY(m_env->check(fault_truncate, path()));
+    MERKQL_TRY(m_env->check(fault_preallocate, path()));
     return m_base->trim_preallocation();
   }
   const std::string& path() const override { return m_base->path(); }
