@@ -15,7 +15,7 @@
 //    partition's head, root, a proof, records, the audit, the usage, every
 //    group's offsets;
 // 2. open it with repair, consume and commit as group "g", produce a record
-//    and read it back;
+//    and read it back, compact;
 // 3. a partition whose audit passed in step 1 must still pass, with the same
 //    root for its first records, when opened read-only afterwards: recovery
 //    never changes what the audit accepted.
@@ -472,6 +472,10 @@ AuditedPartitions read_only_look(const std::string& dir,
                               + (report.is_ok() ? report->problem : report.status().message()));
           MERKQL_FUZZ_CHECK(report->next_offset >= was.next_offset, where + " lost records");
           auto root = part->merkle_root_at(was.next_offset);
+          if (!root.is_ok() && root.status().is_not_found() && part->options().max_records) {
+            ++checked; // compacted under retention since: the old root needs records gone
+            continue;
+          }
           MERKQL_FUZZ_CHECK(root.is_ok(), where + ": " + root.status().message());
           MERKQL_FUZZ_CHECK(
             *root == was.root,
@@ -491,7 +495,7 @@ AuditedPartitions read_only_look(const std::string& dir,
   return audited;
 }
 
-// Step 2: open with repair, consume, commit and produce.
+// Step 2: open with repair, consume, commit, produce and compact.
 void write_look(const std::string& dir)
 {
   BrokerConfig config;
@@ -518,19 +522,26 @@ void write_look(const std::string& dir)
   }
   Producer producer = (*broker)->producer();
   ProducerRecord r{"t", std::string("fuzz"), R"({"fuzz":1})", 0, k_base_time + 1, true};
-  auto sent = producer.send(r);
-  if (!sent.is_ok()) {
-    return;
+  if (auto sent = producer.send(r); sent.is_ok()) {
+    auto topic = (*broker)->topic("t");
+    MERKQL_FUZZ_CHECK(topic.is_ok(), topic.status().message());
+    auto part = (*topic)->partition(0);
+    MERKQL_FUZZ_CHECK(part.is_ok(), part.status().message());
+    auto back = (*part)->read(sent->offset);
+    if (back.is_ok()) {
+      MERKQL_FUZZ_CHECK(back->value == r.value && back->key == r.key
+                          && back->timestamp == r.timestamp,
+                        "a produced record reads back different");
+    }
   }
-  auto topic = (*broker)->topic("t");
-  MERKQL_FUZZ_CHECK(topic.is_ok(), topic.status().message());
-  auto part = (*topic)->partition(0);
-  MERKQL_FUZZ_CHECK(part.is_ok(), part.status().message());
-  auto back = (*part)->read(sent->offset);
-  if (back.is_ok()) {
-    MERKQL_FUZZ_CHECK(back->value == r.value && back->key == r.key
-                        && back->timestamp == r.timestamp,
-                      "a produced record reads back different");
+  // Compaction deletes files: on a damaged partition it must only ever
+  // remove what retention allows (step 3 checks what the audit accepted).
+  for (const char* name : {"t", "u"}) {
+    if (auto topic = (*broker)->topic(name); topic.is_ok()) {
+      if (auto part = (*topic)->partition(0); part.is_ok()) {
+        (void)(*part)->compact();
+      }
+    }
   }
 }
 

@@ -24,7 +24,8 @@ TMPDIR=$(mktemp -d "$tmp_base/merkql-fuzz-$name-XXXXXX")
 export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 status=0
-"$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+"$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
+  -print_final_stats=1 \
   -artifact_prefix="$out/" "${dirs[@]}" > "$out/log" 2>&1 || status=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -1)
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/log" | tail -1)
