@@ -13,7 +13,7 @@
 //
 // 1. open the broker with Repair::never and read what it offers: every
 //    partition's head, root, a proof, records, the audit, the usage, every
-//    group's offsets;
+//    group's offsets; this changes nothing on disk;
 // 2. open it with repair, consume and commit as group "g", produce a record
 //    and read it back, compact;
 // 3. a partition whose audit passed in step 1 must still pass, with the same
@@ -40,6 +40,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -545,6 +546,23 @@ void write_look(const std::string& dir)
   }
 }
 
+// Every directory and file under dir, with the files' contents.
+std::map<std::string, std::optional<std::string>> snapshot(const std::string& dir)
+{
+  std::map<std::string, std::optional<std::string>> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const std::string rel = fs::relative(it->path(), dir).string();
+    if (it->is_regular_file()) {
+      out[rel] = read_all(it->path().string());
+    } else {
+      out[rel] = std::nullopt;
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -559,7 +577,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
   FuzzInput in(data, size);
   mutate(in, f);
 
+  const auto untouched = snapshot(f.scratch);
   const AuditedPartitions before = read_only_look(f.scratch);
+  MERKQL_FUZZ_CHECK(snapshot(f.scratch) == untouched,
+                    "opening with Repair::never changed the disk");
   write_look(f.scratch);
   (void)read_only_look(f.scratch, &before);
   return 0;
