@@ -24,13 +24,15 @@ TMPDIR=$(mktemp -d "$tmp_base/merkql-fuzz-$name-XXXXXX")
 export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 status=0
+start=$SECONDS
 "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
   -print_final_stats=1 \
   -artifact_prefix="$out/" "${dirs[@]}" > "$out/log" 2>&1 || status=$?
+elapsed=$((SECONDS - start))
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -1)
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/log" | tail -1)
 corpus_size=$(find "$out/corpus" -type f | wc -l)
-summary="fuzz $name: ${execs:-?} executions in ${seconds}s (${rate:-?}/s), corpus $corpus_size inputs"
+summary="fuzz $name: ${execs:-?} executions in ${elapsed}s (${rate:-?}/s), corpus $corpus_size inputs"
 echo "$summary" | tee "$out.summary"
 if [ "$status" -ne 0 ]; then
   # The crash report and the input that caused it.
