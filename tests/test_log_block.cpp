@@ -28,6 +28,30 @@ std::vector<StoredRecordView> sample()
   };
 }
 
+// A block with the given header fields around `payload` and a correct
+// checksum, as a malicious or buggy writer could make.
+std::string forge_block(std::string_view payload, uint32_t raw_size, uint32_t record_count,
+                        Compression c = Compression::none, int64_t base_timestamp = 0)
+{
+  std::string block;
+  put_u32(block, 0);
+  put_u32(block, static_cast<uint32_t>(payload.size()));
+  put_u32(block, raw_size);
+  put_u32(block, record_count);
+  put_u64(block, 0);
+  put_u64(block, static_cast<uint64_t>(base_timestamp));
+  block.push_back(static_cast<char>(c));
+  block.push_back(static_cast<char>(format::k_block_flag_batch_end));
+  block.push_back(static_cast<char>(format::k_block_magic & 0xff));
+  block.push_back(static_cast<char>(format::k_block_magic >> 8));
+  block += payload;
+  const uint32_t crc = crc32c(block.data() + 4, block.size() - 4);
+  for (int i = 0; i < 4; ++i) {
+    block[static_cast<size_t>(i)] = static_cast<char>(crc >> (8 * i));
+  }
+  return block;
+}
+
 } // namespace
 
 TEST_SUITE_BEGIN("merkql::LogBlock");
@@ -114,33 +138,90 @@ TEST_CASE("every flipped byte is caught by the checksum or the header check")
 
 TEST_CASE("a payload that lies about its lengths is corruption, not a crash")
 {
-  // Build an uncompressed block whose value length runs past the payload, with
-  // a correct checksum, as a malicious or buggy writer could.
+  // An uncompressed block whose value length runs past the payload.
   std::string payload;
   put_varint(payload, 0);  // timestamp delta
   put_varint(payload, 0);  // no key
   put_varint(payload, 99); // value length beyond the end
   payload += "abc";
-  std::string block;
-  put_u32(block, 0);
-  put_u32(block, static_cast<uint32_t>(payload.size()));
-  put_u32(block, static_cast<uint32_t>(payload.size()));
-  put_u32(block, 1);
-  put_u64(block, 0);
-  put_u64(block, 0);
-  block.push_back(0);
-  block.push_back(static_cast<char>(format::k_block_flag_batch_end));
-  block.push_back(static_cast<char>(format::k_block_magic & 0xff));
-  block.push_back(static_cast<char>(format::k_block_magic >> 8));
-  block += payload;
-  const uint32_t crc = crc32c(block.data() + 4, block.size() - 4);
-  for (int i = 0; i < 4; ++i) {
-    block[static_cast<size_t>(i)] = static_cast<char>(crc >> (8 * i));
-  }
+  std::string block = forge_block(payload, static_cast<uint32_t>(payload.size()), 1);
   REQUIRE(block_checksum_ok(block));
   std::string scratch;
   std::vector<StoredRecordView> out;
   CHECK(decode_block(block, scratch, out).is_corruption());
+}
+
+TEST_CASE("a block claiming more records than its bytes can hold is corruption, not an allocation")
+{
+  // Every record takes at least three payload bytes (three one-byte varints),
+  // so a count above raw_size / 3 is a lie, whatever the compression.
+  const std::string value(200, 'v');
+  std::string scratch;
+  std::vector<StoredRecordView> out;
+  for (Compression c : {Compression::none, Compression::lz4}) {
+    CAPTURE(compression_name(c));
+    std::string block = block_of({{std::nullopt, value, 1}}, c);
+    REQUIRE(parse_block_header(block)->compression == c);
+    for (int i = 0; i < 4; ++i) {
+      block[12 + static_cast<size_t>(i)] = '\xff'; // record_count = 2^32 - 1
+    }
+    const uint32_t crc = crc32c(block.data() + 4, block.size() - 4);
+    for (int i = 0; i < 4; ++i) {
+      block[static_cast<size_t>(i)] = static_cast<char>(crc >> (8 * i));
+    }
+    REQUIRE(parse_block_header(block)->record_count == UINT32_MAX);
+    REQUIRE(block_checksum_ok(block));
+    CHECK(decode_block(block, scratch, out).is_corruption());
+    CHECK(out.capacity() < 1024);
+  }
+}
+
+TEST_CASE("an LZ4 block claiming a raw size its payload cannot expand to allocates nothing")
+{
+  // LZ4 expands a byte to at most 255; a 64-byte payload claiming 256 MiB is a lie.
+  const std::string garbage(64, '\x55');
+  for (uint32_t raw : {256u << 20, format::k_max_block_stored_size}) {
+    CAPTURE(raw);
+    std::string block = forge_block(garbage, raw, 1, Compression::lz4);
+    REQUIRE(parse_block_header(block).has_value());
+    std::string scratch;
+    std::vector<StoredRecordView> out;
+    CHECK(decode_block(block, scratch, out).is_corruption());
+    CHECK(scratch.capacity() < (1u << 20));
+  }
+}
+
+TEST_CASE("timestamps at the ends of the range round-trip without overflow")
+{
+  // Deltas between these overflow int64; they are stored modulo 2^64.
+  std::vector<StoredRecordView> records{{std::nullopt, "a", INT64_MAX},
+                                        {std::nullopt, "b", INT64_MIN},
+                                        {std::nullopt, "c", INT64_MAX},
+                                        {std::nullopt, "d", -1},
+                                        {std::nullopt, "e", INT64_MIN + 1}};
+  for (Compression c : {Compression::none, Compression::lz4}) {
+    CAPTURE(compression_name(c));
+    std::string block = block_of(records, c);
+    std::string scratch;
+    std::vector<StoredRecordView> out;
+    require_ok(decode_block(block, scratch, out));
+    REQUIRE(out.size() == records.size());
+    for (size_t i = 0; i < records.size(); ++i) {
+      CHECK(out[i].timestamp == records[i].timestamp);
+    }
+  }
+  // A forged delta that wraps decodes to the wrapped value rather than overflowing.
+  std::string payload;
+  put_varint(payload, zigzag(INT64_MAX)); // INT64_MAX + INT64_MAX wraps to -2
+  put_varint(payload, 0);
+  put_varint(payload, 0);
+  std::string block =
+    forge_block(payload, static_cast<uint32_t>(payload.size()), 1, Compression::none, INT64_MAX);
+  std::string scratch;
+  std::vector<StoredRecordView> out;
+  require_ok(decode_block(block, scratch, out));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].timestamp == -2);
 }
 
 TEST_CASE("varints and zigzag round-trip at their edges")

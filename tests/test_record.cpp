@@ -31,6 +31,25 @@ TEST_CASE("RFC 3339 parsing")
   CHECK(parse_timestamp("").status().is_invalid_argument());
 }
 
+TEST_CASE("every representable timestamp prints as text that parses back to it")
+{
+  CHECK(format_timestamp(INT64_MAX) == "2262-04-11T23:47:16.854775807Z");
+  CHECK(format_timestamp(INT64_MIN) == "1677-09-21T00:12:43.145224192Z");
+  for (int64_t ns : {INT64_MIN, INT64_MIN + 1, INT64_MIN + 999999999, INT64_MAX - 1, INT64_MAX,
+                     int64_t{-9223372035999999999}, int64_t{9223372035999999999}}) {
+    CAPTURE(ns);
+    auto back = parse_timestamp(format_timestamp(ns));
+    REQUIRE(back.is_ok());
+    CHECK(*back == ns);
+  }
+  // One nanosecond beyond either end is out of range, not wrapped.
+  CHECK(parse_timestamp("2262-04-11T23:47:16.854775808Z").status().is_invalid_argument());
+  CHECK(parse_timestamp("1677-09-21T00:12:43.145224191Z").status().is_invalid_argument());
+  CHECK(parse_timestamp("2262-04-12T01:47:16.854775807+02:00").value() == INT64_MAX);
+  CHECK(parse_timestamp("9999-12-31T23:59:59Z").status().is_invalid_argument());
+  CHECK(parse_timestamp("0000-01-01T00:00:00Z").status().is_invalid_argument());
+}
+
 TEST_CASE("keys route by the first four bytes of their SHA-256")
 {
   // SHA-256("user-1") starts c6c289e4 = 3334638052.

@@ -65,6 +65,27 @@ std::optional<BlockHeader> parse_block_header(std::string_view bytes)
   return h;
 }
 
+namespace {
+
+// Timestamp deltas are taken modulo 2^64, so that any two int64 timestamps
+// have one (two records 2^63 ns apart wrap instead of overflowing).
+int64_t timestamp_delta(int64_t from, int64_t to)
+{
+  return static_cast<int64_t>(static_cast<uint64_t>(to) - static_cast<uint64_t>(from));
+}
+int64_t add_delta(int64_t from, int64_t delta)
+{
+  return static_cast<int64_t>(static_cast<uint64_t>(from) + static_cast<uint64_t>(delta));
+}
+
+// The smallest encoding of a record: three one-byte varints.
+constexpr uint64_t k_min_record_bytes = 3;
+// An LZ4 block expands to at most 255 bytes per input byte plus a little.
+constexpr uint64_t k_lz4_max_ratio = 255;
+constexpr uint64_t k_lz4_max_slack = 64;
+
+} // namespace
+
 bool block_checksum_ok(std::string_view block)
 {
   if (block.size() < k_block_header_size) {
@@ -83,7 +104,7 @@ void encode_block(const StoredRecordView* records, size_t count, uint64_t first_
   int64_t previous = base;
   for (size_t i = 0; i < count; ++i) {
     const StoredRecordView& r = records[i];
-    put_varint(raw, zigzag(r.timestamp - previous));
+    put_varint(raw, zigzag(timestamp_delta(previous, r.timestamp)));
     previous = r.timestamp;
     if (r.key) {
       put_varint(raw, r.key->size() + 1);
@@ -137,7 +158,15 @@ Status decode_block(std::string_view block, std::string& scratch,
     return Status::corruption("malformed block header");
   }
   std::string_view payload = block.substr(k_block_header_size);
+  // Bound what the header claims by what its bytes can hold before anything
+  // is allocated for it.
+  if (uint64_t{header->record_count} * k_min_record_bytes > header->raw_size) {
+    return Status::corruption("a block claims more records than its payload can hold");
+  }
   if (header->compression == Compression::lz4) {
+    if (header->raw_size > payload.size() * k_lz4_max_ratio + k_lz4_max_slack) {
+      return Status::corruption("LZ4 payload is too small for the raw size it claims");
+    }
     scratch.resize(header->raw_size);
     int n = LZ4_decompress_safe(payload.data(), scratch.data(), static_cast<int>(payload.size()),
                                 static_cast<int>(scratch.size()));
@@ -157,7 +186,7 @@ Status decode_block(std::string_view block, std::string& scratch,
     if (!get_varint(&p, end, &delta)) {
       return Status::corruption("truncated record timestamp");
     }
-    timestamp += unzigzag(delta);
+    timestamp = add_delta(timestamp, unzigzag(delta));
     StoredRecordView r;
     r.timestamp = timestamp;
     r.value_is_json = header->has_json_values();

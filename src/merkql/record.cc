@@ -207,11 +207,14 @@ Result<TimestampNs> parse_timestamp(std::string_view text)
     return bad("no such date");
   }
   int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
-  if (secs > 9223372035LL || secs < -9223372035LL) {
-    return bad("outside the representable range (years 1678 to 2262)");
+  // Years have four digits, so seconds fit easily; nanoseconds may not.
+  const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  const __int128 ns = static_cast<__int128>(secs) * 1000000000 + nanos;
+  if (ns > INT64_MAX || ns < INT64_MIN) {
+    return bad("outside the representable range (1677-09-21T00:12:43.145224192Z to "
+               "2262-04-11T23:47:16.854775807Z)");
   }
-  return secs * 1000000000LL + nanos;
+  return static_cast<TimestampNs>(ns);
 }
 
 uint32_t route_key(std::string_view key, uint32_t partition_count)
