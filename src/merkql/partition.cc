@@ -545,6 +545,14 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
                                     header->first_offset, *expected);
       break;
     }
+    // The header's size is checked against the file before it sizes an
+    // allocation: a damaged header must not cost a gigabyte.
+    MERKQL_ASSIGN_OR_RETURN(uint64_t file_size, file->size());
+    if (header->total_size() > file_size - std::min(file_size, pos)) {
+      stopped_because = fmt::format("a block of {} bytes cut short after {}", header->total_size(),
+                                    file_size - std::min(file_size, pos));
+      break;
+    }
     std::string block(header->total_size(), '\0');
     MERKQL_ASSIGN_OR_RETURN(size_t block_got, file->read_at(pos, block.size(), block.data()));
     if (block_got != block.size()) {
@@ -1154,6 +1162,12 @@ Status PartitionReader::load_block()
   if (!header) {
     return Status::corruption(
       fmt::format("{}: no valid block header at position {}", m_segment_file->path(), m_block_pos));
+  }
+  MERKQL_ASSIGN_OR_RETURN(uint64_t file_size, m_segment_file->size());
+  if (header->total_size() > file_size - std::min(file_size, m_block_pos)) {
+    return Status::corruption(
+      fmt::format("{}: the block at position {} claims {} bytes, past the end of the file ({})",
+                  m_segment_file->path(), m_block_pos, header->total_size(), file_size));
   }
   m_block_bytes.resize(header->total_size());
   MERKQL_TRY(m_segment_file->read_exact(m_block_pos, m_block_bytes.size(), m_block_bytes.data()));
