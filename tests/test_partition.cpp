@@ -253,7 +253,37 @@ TEST_CASE("a log cut short of what HEAD acknowledges is corruption, and nothing 
     } else {
       CHECK_FALSE(std::filesystem::exists(crash + "/00000000.log"));
     }
-    CHECK(read_bytes(crash + "/HEAD") == read_bytes(base + "/HEAD"));
+    for (const std::string name : {"HEAD", "TREE", "INDEX"}) {
+      CHECK(read_bytes(crash + "/" + name) == read_bytes(base + "/" + name));
+    }
+  }
+}
+
+TEST_CASE("a bad block inside what HEAD acknowledges is corruption, and no file changes")
+{
+  TestDir dir;
+  const std::string base = dir.path() + "/base";
+  std::vector<std::string> storage;
+  {
+    auto p = open_partition(base);
+    for (uint64_t b = 0; b < 4; ++b) {
+      unwrap(p->append(inputs(storage, b * 50, 50)));
+    }
+  }
+  const std::string crash = dir.path() + "/crash";
+  copy_dir(base, crash);
+  corrupt(crash + "/00000000.log", 60, 1); // inside the first batch
+  write_bytes(crash + "/INDEX", read_bytes(crash + "/INDEX").substr(0, 16)); // forces a rescan
+  std::map<std::string, std::string> before;
+  for (const std::string name : {"00000000.log", "HEAD", "TREE", "INDEX"}) {
+    before[name] = read_bytes(crash + "/" + name);
+  }
+  auto opened = Partition::open(Env::posix(), crash, "t", 0, PartitionOptions{});
+  REQUIRE_FALSE(opened.is_ok());
+  CHECK(opened.status().is_corruption());
+  for (const auto& [name, bytes] : before) {
+    CAPTURE(name);
+    CHECK(read_bytes(crash + "/" + name) == bytes);
   }
 }
 

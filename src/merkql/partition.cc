@@ -482,9 +482,6 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   MerkleAccumulator tree(start_offset, std::move(peaks));
   MERKQL_ASSIGN_OR_RETURN(auto tree_file, file(m_tree_path));
   MERKQL_ASSIGN_OR_RETURN(auto index_file, file(m_index_path));
-  MERKQL_TRY(tree_file->truncate(k_file_header_size
-                                 + tree_nodes_for_chunks(start_chunk) * k_tree_node_size));
-  MERKQL_TRY(index_file->truncate(k_file_header_size + start_chunk * k_index_entry_size));
 
   std::string tree_out;
   std::string index_out;
@@ -642,6 +639,11 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   if (removed) {
     MERKQL_TRY(m_env->sync_dir(m_dir));
   }
+  // TREE and INDEX are rebuilt from the scan's start only now that the log
+  // is known sound: damage found above leaves every file as it was.
+  MERKQL_TRY(tree_file->truncate(k_file_header_size
+                                 + tree_nodes_for_chunks(start_chunk) * k_tree_node_size));
+  MERKQL_TRY(index_file->truncate(k_file_header_size + start_chunk * k_index_entry_size));
   MERKQL_TRY(tree_file->write_at(
     k_file_header_size + tree_nodes_for_chunks(start_chunk) * k_tree_node_size, tree_out));
   MERKQL_TRY(
