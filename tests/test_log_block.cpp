@@ -162,14 +162,16 @@ TEST_CASE("a block claiming more records than its bytes can hold is corruption, 
     CAPTURE(compression_name(c));
     std::string block = block_of({{std::nullopt, value, 1}}, c);
     REQUIRE(parse_block_header(block)->compression == c);
+    const uint32_t claimed = format::k_max_block_records; // the most a header may claim
     for (int i = 0; i < 4; ++i) {
-      block[12 + static_cast<size_t>(i)] = '\xff'; // record_count = 2^32 - 1
+      block[12 + static_cast<size_t>(i)] = static_cast<char>(claimed >> (8 * i));
     }
     const uint32_t crc = crc32c(block.data() + 4, block.size() - 4);
     for (int i = 0; i < 4; ++i) {
       block[static_cast<size_t>(i)] = static_cast<char>(crc >> (8 * i));
     }
-    REQUIRE(parse_block_header(block)->record_count == UINT32_MAX);
+    REQUIRE(parse_block_header(block).has_value());
+    REQUIRE(parse_block_header(block)->record_count == claimed);
     REQUIRE(block_checksum_ok(block));
     CHECK(decode_block(block, scratch, out).is_corruption());
     CHECK(out.capacity() < 1024);
@@ -248,6 +250,23 @@ TEST_CASE("CRC-32C matches the standard check value")
 {
   CHECK(crc32c("123456789") == 0xe3069283u);
   CHECK(crc32c("") == 0u);
+}
+
+TEST_CASE("a block claiming more than the most records a block may hold is not a block")
+{
+  // Legal by size (3 bytes per record fit), refused by count: decoding it
+  // would hold a view per record.
+  const uint32_t count = format::k_max_block_records + 1;
+  std::string payload(static_cast<size_t>(count) * 3, '\0');
+  for (size_t i = 0; i < payload.size(); i += 3) {
+    payload[i + 1] = 0; // key_tag 0: no key
+    payload[i + 2] = 0; // value length 0
+  }
+  const std::string block = forge_block(payload, static_cast<uint32_t>(payload.size()), count);
+  CHECK_FALSE(parse_block_header(block).has_value());
+  std::string scratch;
+  std::vector<StoredRecordView> views;
+  CHECK_FALSE(decode_block(block, scratch, views).is_ok());
 }
 
 TEST_SUITE_END();

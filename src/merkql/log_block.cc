@@ -57,8 +57,8 @@ std::optional<BlockHeader> parse_block_header(std::string_view bytes)
   uint16_t magic =
     static_cast<uint16_t>(static_cast<uint8_t>(p[34]) | (static_cast<uint8_t>(p[35]) << 8));
   if (magic != k_block_magic || compression > 1 || h.record_count == 0
-      || h.stored_size > k_max_block_stored_size || h.raw_size > k_max_block_stored_size
-      || (h.flags & ~k_block_known_flags)) {
+      || h.record_count > k_max_block_records || h.stored_size > k_max_block_stored_size
+      || h.raw_size > k_max_block_stored_size || (h.flags & ~k_block_known_flags)) {
     return std::nullopt;
   }
   h.compression = static_cast<Compression>(compression);

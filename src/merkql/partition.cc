@@ -831,7 +831,7 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     while (j < records.size()) {
       // At most 10 bytes of timestamp delta and 5 + 5 of lengths (records are < 2^35 B).
       size_t size = records[j].value.size() + (records[j].key ? records[j].key->size() : 0) + 20;
-      if (j > i && raw + size > m_options.block_bytes) {
+      if (j > i && (raw + size > m_options.block_bytes || j - i == k_max_block_records)) {
         break;
       }
       raw += size;

@@ -18,6 +18,10 @@ constexpr uint8_t k_block_flag_batch_end = 0x01;   // last block of its batch
 constexpr uint8_t k_block_flag_json_values = 0x02; // every value is one-line JSON text
 constexpr uint8_t k_block_known_flags = k_block_flag_batch_end | k_block_flag_json_values;
 constexpr uint32_t k_max_block_stored_size = 1u << 30;
+// Records in one block, at most: bounds what decoding one block holds in
+// memory (a view per record) whatever a header claims. Writers cut blocks
+// far below it (64 KiB of records by default).
+constexpr uint32_t k_max_block_records = 1u << 20;
 // A record's key plus value, at most: one record always fits in one block.
 constexpr uint64_t k_max_record_bytes = 256ull << 20;
 // Segment sizes, and the highest segment number an 8-digit name holds.
