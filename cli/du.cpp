@@ -86,12 +86,24 @@ uint64_t tree_bytes(const std::string& path)
   return total;
 }
 
+// Adds a metadata file (TOPIC, MERKQL, LOCK): its size to the metadata
+// bytes, the disk it holds to the allocated bytes.
+void add_metadata_file(Usage& u, const std::string& path)
+{
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    u.metadata_bytes += static_cast<uint64_t>(st.st_size);
+    u.allocated_bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+}
+
+// "bytes" is the disk held (allocated blocks); the kinds are file sizes.
 std::string usage_json(const Usage& u)
 {
-  return fmt::format("\"bytes\":{},\"records\":{},\"index\":{},\"tree\":{},\"metadata\":{},"
-                     "\"reclaimable\":{}",
-                     u.total(), u.records_bytes, u.index_bytes, u.tree_bytes, u.metadata_bytes,
-                     u.reclaimable_bytes);
+  return fmt::format("\"bytes\":{},\"size\":{},\"records\":{},\"index\":{},\"tree\":{},"
+                     "\"metadata\":{},\"reclaimable\":{}",
+                     u.allocated_bytes, u.total(), u.records_bytes, u.index_bytes, u.tree_bytes,
+                     u.metadata_bytes, u.reclaimable_bytes);
 }
 
 } // namespace
@@ -110,7 +122,7 @@ int run_du(const DuOptions& o)
   for (const std::string& name : unwrap(broker->topic_names())) {
     Topic* topic = unwrap(broker->topic(name));
     TopicUsage tu{name, {}, {}};
-    tu.usage.metadata_bytes += allocated_bytes(topic_config_file(dir, name));
+    add_metadata_file(tu.usage, topic_config_file(dir, name));
     for (uint32_t p = 0; p < topic->partition_count(); ++p) {
       Partition* partition = unwrap(topic->partition(p), fmt::format("{}/{}", name, p));
       const Usage u = unwrap(partition->usage(), fmt::format("{}/{}", name, p));
@@ -121,7 +133,7 @@ int run_du(const DuOptions& o)
     topics.push_back(std::move(tu));
   }
   for (const char* f : {"MERKQL", "LOCK"}) {
-    all.metadata_bytes += allocated_bytes(dir + "/" + f);
+    add_metadata_file(all, dir + "/" + f);
   }
   std::vector<std::pair<std::string, uint64_t>> groups;
   uint64_t groups_total = 0;
@@ -130,7 +142,7 @@ int run_du(const DuOptions& o)
     groups.emplace_back(g, bytes);
     groups_total += bytes;
   }
-  const uint64_t total = all.total() + groups_total;
+  const uint64_t total = all.allocated_bytes + groups_total;
 
   std::string out;
   if (o.json) {
@@ -158,15 +170,15 @@ int run_du(const DuOptions& o)
   } else {
     auto size = [&](uint64_t b) { return o.bytes ? std::to_string(b) : human_size(b); };
     auto detail = [&](const Usage& u) {
-      return fmt::format("records {}, index {}, tree {}, metadata {}", size(u.records_bytes),
+      return fmt::format("files: records {}, index {}, tree {}, metadata {}", size(u.records_bytes),
                          size(u.index_bytes), size(u.tree_bytes), size(u.metadata_bytes));
     };
     for (const TopicUsage& t : topics) {
       for (size_t k = 0; k < t.partitions.size(); ++k) {
-        out += fmt::format("{}\t{}/{}\t({})\n", size(t.partitions[k].total()), t.name, k,
+        out += fmt::format("{}\t{}/{}\t({})\n", size(t.partitions[k].allocated_bytes), t.name, k,
                            detail(t.partitions[k]));
       }
-      out += fmt::format("{}\t{}\t({})\n", size(t.usage.total()), t.name, detail(t.usage));
+      out += fmt::format("{}\t{}\t({})\n", size(t.usage.allocated_bytes), t.name, detail(t.usage));
     }
     for (const auto& [name, bytes] : groups) {
       out += fmt::format("{}\tgroup {}\n", size(bytes), name);

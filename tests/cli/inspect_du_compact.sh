@@ -51,6 +51,9 @@ expect_exit 2 "$M" inspect -t 'x/y' 2> /dev/null
 d=$("$M" du --json)
 total=$(jq .total <<< "$d")
 assert_eq "$total" "$(jq '.bytes + .groups_bytes' <<< "$d")" "du total"
+# The total is disk held by the files: never more than du(1) counts for the
+# whole directory (which adds the directories themselves).
+[[ $total -le $(du -sB1 "$MERKQL_DIR" | cut -f1) ]] || fail "du total $total above du(1)"
 assert_eq "$(jq '.records' <<< "$d")" "$(jq '[.topics[].records] | add' <<< "$d")" "du records"
 jq -e '.topics[0].partitions[0] | has("records") and has("index") and has("tree") and has("metadata") and has("reclaimable")' <<< "$d" > /dev/null ||
     fail "du partition members: $d"
