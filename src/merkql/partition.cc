@@ -499,7 +499,7 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   std::vector<StoredRecordView> views;
 
   std::unique_ptr<File> file;
-  uint32_t file_segment = UINT32_MAX;
+  std::optional<uint32_t> file_segment; // the segment `file` holds open
   // Where the scan stopped short of a valid block, and why; the end of the
   // log when it ran out cleanly.
   std::optional<std::string> stopped_because;
@@ -507,6 +507,10 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   uint64_t stop_pos = 0;
   for (;;) {
     if (file_segment != segment) {
+      if (segment > k_max_segment) {
+        return Status::corruption(
+          fmt::format("{}: INDEX names segment {}, beyond the last possible one", m_dir, segment));
+      }
       auto opened = m_env->open_read_only(segment_file(m_dir, segment));
       if (!opened.is_ok()) {
         if (opened.status().is_not_found() && (expected || entries == 0)) {
