@@ -4,6 +4,7 @@
 
 #include "exit_codes.h"
 
+#include <merkql/json_text.h>
 #include <merkql/merkql.h>
 
 #include <memory>
@@ -55,7 +56,6 @@ Partition* existing_partition(Broker& broker, const std::string& topic, uint32_t
 
 // Appends s as a quoted JSON string (s must be valid UTF-8).
 void append_json_string(std::string& out, std::string_view s);
-bool is_valid_utf8(std::string_view s);
 // Appends the text of a stored value as JSON: verbatim when it is a JSON
 // document (line breaks turned into spaces), else as a JSON string.
 void append_json_value(std::string& out, std::string_view value);

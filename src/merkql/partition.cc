@@ -810,6 +810,14 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
       return Status::invalid_argument(fmt::format(
         "a record of {} bytes is larger than the {} byte limit", size, k_max_record_bytes));
     }
+    // The record hash defines keys and values as UTF-8 strings
+    // (docs/FORMAT.md §Record hash): other bytes could not be carried by a
+    // proof, so they are refused here, where every writer passes.
+    if ((r.key && !is_valid_utf8(*r.key)) || !is_valid_utf8(r.value)) {
+      return Status::invalid_argument(
+        fmt::format("a record's {} is not valid UTF-8 text",
+                    r.key && !is_valid_utf8(*r.key) ? "key" : "value"));
+    }
   }
   std::lock_guard guard(m_mutex);
   MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());

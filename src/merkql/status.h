@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -66,27 +68,40 @@ public:
   explicit operator bool() const { return is_ok(); }
   const Status& status() const { return m_status; }
 
+  // The value; on an error, prints the status message and aborts (in
+  // every build), rather than reading a value that is not there.
   T& value() &
   {
-    assert(is_ok());
+    check_ok();
     return *m_value;
   }
   const T& value() const&
   {
-    assert(is_ok());
+    check_ok();
     return *m_value;
   }
-  T&& value() &&
+  // Moves the value out, so `for (auto& r : consumer->poll().value())`
+  // iterates a value the loop owns, not one inside a destroyed temporary.
+  T value() &&
   {
-    assert(is_ok());
+    check_ok();
     return std::move(*m_value);
   }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T operator*() && { return std::move(*this).value(); }
 
 private:
+  void check_ok() const
+  {
+    if (!m_status.is_ok()) {
+      std::fprintf(stderr, "merkql: value() of a failed Result: %s\n", m_status.message().c_str());
+      std::abort();
+    }
+  }
+
   Status m_status;
   std::optional<T> m_value;
 };
