@@ -1,17 +1,11 @@
 #include "common.h"
 
-#include "json_in.h"
-
 #include <merkql/filename.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <unistd.h>
 
 namespace merkql::cli {
 
@@ -128,107 +122,6 @@ Partition* existing_partition(Broker& broker, const std::string& topic, uint32_t
   return unwrap(t->partition(partition));
 }
 
-void append_json_string(std::string& out, std::string_view s)
-{
-  static const char* hex = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0; // start of the pending run of plain bytes
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      continue;
-    }
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    default:
-      out += "\\u00";
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
-void append_json_value(std::string& out, std::string_view value)
-{
-  // Embedded only if it is JSON that a reader of the input would have
-  // accepted: no byte order mark, at most k_max_json_depth levels deep.
-  if (check_json(value).empty()) {
-    // Outside strings (which cannot hold them raw) line breaks are just
-    // whitespace: a space keeps the output one line per record, without
-    // re-serialising the document.
-    const size_t start = out.size();
-    out.append(value);
-    for (size_t i = out.find_first_of("\n\r", start); i != std::string::npos;
-         i = out.find_first_of("\n\r", i + 1)) {
-      out[i] = ' ';
-    }
-    return;
-  }
-  if (is_valid_utf8(value)) {
-    append_json_string(out, value);
-  } else {
-    out += nlohmann::json(std::string(value))
-             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-}
-
-std::string json_error_text(const std::string& what)
-{
-  if (what.rfind("[json.exception.", 0) == 0) {
-    auto close = what.find("] ");
-    if (close != std::string::npos) {
-      return what.substr(close + 2);
-    }
-  }
-  return what;
-}
-
-bool write_all(int fd, std::string_view data)
-{
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-void write_stdout(std::string_view data)
-{
-  if (!write_all(STDOUT_FILENO, data)) {
-    throw Exit(exit_io_err, fmt::format("writing standard output: {}", std::strerror(errno)));
-  }
-}
-
 std::string human_size(uint64_t bytes)
 {
   static const char* units = "KMGTPE";
@@ -268,11 +161,6 @@ std::vector<std::string> split_commas(std::string_view text)
     }
     start = comma + 1;
   }
-}
-
-std::string root_json(const std::optional<Hash>& root)
-{
-  return root ? "\"" + to_hex(*root) + "\"" : "null";
 }
 
 } // namespace merkql::cli

@@ -1,8 +1,12 @@
-// Helpers shared by the subcommands: global options, opening the data
-// directory, turning Status into exits, JSON text and output buffering.
+// Glue shared by the subcommands: global options, opening the data
+// directory, turning Status into exits, names and sizes for people. JSON
+// output is json_out.h, reading lines and writing output line_io.h (both
+// included here for the subcommands).
 #pragma once
 
 #include "exit_codes.h"
+#include "json_out.h"
+#include "line_io.h"
 
 #include <merkql/json_text.h>
 #include <merkql/merkql.h>
@@ -54,27 +58,10 @@ std::vector<std::string> selected_topics(Broker& broker, const std::optional<std
 // An existing partition of an existing topic, or exit 66.
 Partition* existing_partition(Broker& broker, const std::string& topic, uint32_t partition);
 
-// Appends s as a quoted JSON string (s must be valid UTF-8).
-void append_json_string(std::string& out, std::string_view s);
-// Appends the text of a stored value as JSON: verbatim when it is a JSON
-// document (line breaks turned into spaces), else as a JSON string.
-void append_json_value(std::string& out, std::string_view value);
-
-// nlohmann's parse error text without its "[json.exception...] " prefix.
-std::string json_error_text(const std::string& what);
-
-// Writes all of data to fd; false on error (errno set), e.g. EPIPE.
-bool write_all(int fd, std::string_view data);
-// Writes to stdout, or exits 74.
-void write_stdout(std::string_view data);
-
 // "12K", "3.4M" like du -h (powers of 1024).
 std::string human_size(uint64_t bytes);
 
 // Splits "a,b,c" at commas.
 std::vector<std::string> split_commas(std::string_view text);
-
-// "hex" or null for an optional root.
-std::string root_json(const std::optional<Hash>& root);
 
 } // namespace merkql::cli

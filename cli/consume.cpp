@@ -8,13 +8,11 @@
 // starting positions the library's Consumer records, so that mode reads the
 // partitions directly from the group's committed offsets.
 #include "commands.h"
-#include "json_in.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -67,6 +65,8 @@ void install_signal_handlers()
 
 constexpr size_t k_max_poll = 10000;
 
+// Formats records into one buffer and writes it with one write_all, telling
+// how many records were written whole.
 class Writer {
 public:
   explicit Writer(const ConsumeOptions& o) : m_value_only(o.format == "value") {}
@@ -75,47 +75,10 @@ public:
   {
     if (m_value_only) {
       m_out += r.value;
-      m_out.push_back('\n');
-      m_ends.push_back(m_out.size());
-      return;
-    }
-    if (r.topic != m_topic) {
-      m_topic = r.topic;
-      m_topic_json.clear();
-      append_json_string(m_topic_json, r.topic);
-    }
-    if (r.timestamp != m_timestamp || m_timestamp_text.empty()) {
-      // Records of one batch share a timestamp: format it once.
-      m_timestamp = r.timestamp;
-      m_timestamp_text = format_timestamp(r.timestamp);
-    }
-    m_out += "{\"topic\":";
-    m_out += m_topic_json;
-    m_out += ",\"partition\":";
-    append_number(r.partition);
-    m_out += ",\"offset\":";
-    append_number(r.offset);
-    m_out += ",\"timestamp\":\"";
-    m_out += m_timestamp_text;
-    m_out += "\",\"key\":";
-    if (r.key) {
-      if (is_valid_utf8(*r.key)) {
-        append_json_string(m_out, *r.key);
-      } else {
-        append_json_value(m_out, "\x80" + *r.key); // never valid JSON: lossy string
-      }
     } else {
-      m_out += "null";
+      m_json.append(m_out, r);
     }
-    m_out += ",\"value\":";
-    // The writer validated it: one line of JSON. Values stored by versions
-    // that let a byte order mark or a NUL byte through are checked again.
-    if (r.value_is_json && !starts_with_bom(r.value) && r.value.find('\0') == std::string::npos) {
-      m_out += r.value;
-    } else {
-      append_json_value(m_out, r.value);
-    }
-    m_out += "}\n";
+    m_out.push_back('\n');
     m_ends.push_back(m_out.size());
   }
 
@@ -124,19 +87,8 @@ public:
   bool flush()
   {
     size_t done = 0;
-    bool ok = true;
-    while (done < m_out.size()) {
-      ssize_t n = ::write(STDOUT_FILENO, m_out.data() + done, m_out.size() - done);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        m_errno = errno;
-        ok = false;
-        break;
-      }
-      done += static_cast<size_t>(n);
-    }
+    const bool ok = write_all(STDOUT_FILENO, m_out, &done);
+    m_errno = ok ? 0 : errno;
     m_complete =
       static_cast<size_t>(std::upper_bound(m_ends.begin(), m_ends.end(), done) - m_ends.begin());
     m_out.clear();
@@ -148,18 +100,8 @@ public:
   int error() const { return m_errno; }
 
 private:
-  void append_number(uint64_t v)
-  {
-    char buf[24];
-    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
-    m_out.append(buf, static_cast<size_t>(end - buf));
-  }
-
   bool m_value_only;
-  std::string m_topic;
-  std::string m_topic_json;
-  TimestampNs m_timestamp = 0;
-  std::string m_timestamp_text;
+  RecordJson m_json;
   std::string m_out;
   std::vector<size_t> m_ends; // end of each record's line in m_out
   size_t m_complete = 0;

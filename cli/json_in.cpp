@@ -1,6 +1,6 @@
 #include "json_in.h"
 
-#include "common.h"
+#include "json_out.h"
 
 #include <fmt/format.h>
 

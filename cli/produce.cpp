@@ -428,6 +428,7 @@ int Producer::run()
 int run_produce(const ProduceOptions& o)
 {
   require_name(o.topic, "topic");
+  check_key_option(o.key);
   if (o.key_field && o.input != "json") {
     throw Exit(exit_usage, "--key-field needs --input json");
   }

@@ -405,8 +405,18 @@ bool one_line(std::string_view line)
 
 } // namespace
 
+void check_key_option(const std::optional<std::string>& key)
+{
+  if (key && !is_valid_utf8(*key)) {
+    throw Exit(
+      exit_data_err,
+      fmt::format("--key '{}': not valid UTF-8 (keys and values are UTF-8 text)", printable(*key)));
+  }
+}
+
 LineParser::LineParser(LineParserOptions options) : m_o(std::move(options))
 {
+  check_key_option(m_o.key);
   if (!m_o.key_field) {
     return;
   }

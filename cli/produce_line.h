@@ -40,9 +40,15 @@ struct ParsedLine {
   bool value_is_json = false;
 };
 
+// Throws Exit (65, bad input data) when --key is not valid UTF-8: keys are
+// UTF-8 text. Called before the topic is opened or created, and again by
+// LineParser.
+void check_key_option(const std::optional<std::string>& key);
+
 class LineParser {
 public:
-  // Throws Exit (usage) when --key-field is a malformed JSON pointer.
+  // Throws Exit (65) for a --key that is not UTF-8 and Exit (usage) when
+  // --key-field is a malformed JSON pointer.
   explicit LineParser(LineParserOptions options);
 
   // Reads one line, without its "\n" (a final "\r" is removed here).

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -18,7 +19,8 @@ namespace {
 using Json = nlohmann::json;
 
 // What the next string of the document is, which sets its bound.
-enum class StringKind { other, topic, payload };
+// (payload: a key or value as text; payload_hex: one as hexadecimal)
+enum class StringKind { other, topic, payload, payload_hex };
 
 // The bytes of a proof document, from a descriptor or from memory, with the
 // accounting that stops reading once a bound is crossed. Every string is
@@ -78,20 +80,6 @@ private:
     }
   }
 
-  static uint32_t hex_value(unsigned char c)
-  {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return 0; // the lexer rejects it
-  }
-
   void account(unsigned char c)
   {
     if (c == 0 && m_over.empty()) {
@@ -128,7 +116,9 @@ private:
       }
       break;
     case Lex::unicode:
-      m_hex = m_hex * 16 + hex_value(c);
+      m_hex =
+        m_hex * 16 + static_cast<uint32_t>(std::max(0, hex_digit_value(static_cast<char>(c))));
+      // (a bad digit: the lexer rejects it)
       if (++m_hex_digits == 4) {
         m_lex = Lex::string;
         // The UTF-8 length of the code point; each half of a surrogate
@@ -154,9 +144,10 @@ private:
 
   void count_string(uint64_t n)
   {
-    if (m_kind == StringKind::payload) {
-      m_payload_bytes += n;
-      if (m_payload_bytes > format::k_max_record_bytes && m_over.empty()) {
+    if (m_kind == StringKind::payload || m_kind == StringKind::payload_hex) {
+      // Counted in hex digits: two for a byte of text, one for a digit.
+      m_payload_digits += m_kind == StringKind::payload ? 2 * n : n;
+      if (m_payload_digits > 2 * format::k_max_record_bytes && m_over.empty()) {
         m_over = fmt::format("the record's key and value hold more than the {} bytes a record "
                              "can hold",
                              format::k_max_record_bytes);
@@ -185,7 +176,7 @@ private:
   StringKind m_next_kind = StringKind::other;
   StringKind m_kind = StringKind::other;
   uint64_t m_string_bytes = 0;
-  uint64_t m_payload_bytes = 0;
+  uint64_t m_payload_digits = 0;
   uint64_t m_other_bytes = 0;
   uint32_t m_hex = 0;
   int m_hex_digits = 0;
@@ -245,7 +236,9 @@ enum class Member {
   root,
   siblings,
   key,
+  key_hex,
   value,
+  value_hex,
   timestamp,
   hash,
   side,
@@ -284,7 +277,7 @@ public:
   // "record" and "siblings": absent, other (an object, an array) or string
   // (a value of any other shape).
   Field::Kind record_kind = Field::Kind::absent;
-  Field record_key, record_value, record_timestamp;
+  Field record_key, record_key_hex, record_value, record_value_hex, record_timestamp;
   Field::Kind siblings_kind = Field::Kind::absent;
   std::vector<SiblingFields> siblings;
   std::string too_many; // set when a bound was crossed
@@ -315,11 +308,15 @@ public:
       }
     } else if (depth == 2 && in_record()) {
       m_member2 = name == "key"         ? Member::key
+                  : name == "key_hex"   ? Member::key_hex
                   : name == "value"     ? Member::value
+                  : name == "value_hex" ? Member::value_hex
                   : name == "timestamp" ? Member::timestamp
                                         : Member::none;
       if (m_member2 == Member::key || m_member2 == Member::value) {
         m_in.expect(StringKind::payload);
+      } else if (m_member2 == Member::key_hex || m_member2 == Member::value_hex) {
+        m_in.expect(StringKind::payload_hex);
       }
     } else if (depth == 3 && in_sibling()) {
       m_member3 = name == "hash" ? Member::hash : name == "side" ? Member::side : Member::none;
@@ -373,7 +370,7 @@ private:
       case Member::record:
         // A later "record" replaces an earlier one, as in a DOM.
         record_kind = is_object ? Field::Kind::other : Field::Kind::string;
-        record_key = record_value = record_timestamp = Field{};
+        record_key = record_key_hex = record_value = record_value_hex = record_timestamp = Field{};
         m_member2 = Member::none;
         return nullptr;
       case Member::siblings:
@@ -388,8 +385,12 @@ private:
       switch (m_member2) {
       case Member::key:
         return &record_key;
+      case Member::key_hex:
+        return &record_key_hex;
       case Member::value:
         return &record_value;
+      case Member::value_hex:
+        return &record_value_hex;
       case Member::timestamp:
         return &record_timestamp;
       default:
@@ -445,14 +446,14 @@ private:
   Member m_member3 = Member::none; // in a sibling
 };
 
-ProofVerdict invalid(std::string why)
+ProofRead invalid(std::string why)
 {
-  return ProofVerdict{ProofVerdict::Kind::invalid, std::move(why)};
+  return ProofRead{ProofRead::Kind::invalid, {}, std::move(why)};
 }
 
 std::optional<Hash> hash_of(const Field& f)
 {
-  if (f.kind != Field::Kind::string || f.text.size() != 64) {
+  if (f.kind != Field::Kind::string) {
     return std::nullopt;
   }
   return hash_from_hex(f.text);
@@ -466,12 +467,35 @@ std::optional<uint64_t> unsigned_of(const Field& f)
   return f.number;
 }
 
-ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted)
+// The bytes of "key"/"key_hex" or "value"/"value_hex": text is a string
+// (or null when null_ok), hex a string of hexadecimal digit pairs; exactly
+// one of the two present. False when malformed.
+bool payload_of(Field& text, const Field& hex, bool null_ok, std::optional<std::string>& out)
+{
+  if (text.kind != Field::Kind::absent && hex.kind != Field::Kind::absent) {
+    return false;
+  }
+  if (hex.kind != Field::Kind::absent) {
+    out = hex.kind == Field::Kind::string ? bytes_from_hex(hex.text) : std::nullopt;
+    return out.has_value();
+  }
+  if (text.kind == Field::Kind::null && null_ok) {
+    out.reset();
+    return true;
+  }
+  if (text.kind != Field::Kind::string) {
+    return false;
+  }
+  out = std::move(text.text);
+  return true;
+}
+
+ProofRead read_proof(ProofInput& in)
 {
   ProofSax doc(in);
   const bool parsed = Json::sax_parse(ProofInputIterator(&in), ProofInputIterator(), &doc);
   if (in.error()) {
-    return ProofVerdict{ProofVerdict::Kind::io_error, std::strerror(in.error())};
+    return ProofRead{ProofRead::Kind::io_error, {}, std::strerror(in.error())};
   }
   if (!in.over().empty()) {
     return invalid(in.over());
@@ -486,7 +510,7 @@ ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted)
     return invalid("not a JSON object");
   }
   auto version = unsigned_of(doc.version);
-  if (!version || *version != 1) {
+  if (!version || *version != k_proof_version) {
     return invalid("unknown or missing proof version (this merkql reads version 1)");
   }
   auto partition = unsigned_of(doc.partition);
@@ -525,20 +549,20 @@ ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted)
   if (doc.siblings_kind != Field::Kind::other) {
     return malformed("siblings");
   }
-  Record r;
+  ProofRead read{ProofRead::Kind::ok, {}, {}};
+  RecordProof& p = read.proof;
+  Record& r = p.record;
   r.topic = std::move(doc.topic.text);
   r.partition = static_cast<uint32_t>(*partition);
   r.offset = *offset;
-  if (doc.record_key.kind != Field::Kind::null && doc.record_key.kind != Field::Kind::string) {
+  if (!payload_of(doc.record_key, doc.record_key_hex, true, r.key)) {
     return malformed("record.key");
   }
-  if (doc.record_key.kind == Field::Kind::string) {
-    r.key = std::move(doc.record_key.text);
-  }
-  if (doc.record_value.kind != Field::Kind::string) {
+  std::optional<std::string> value;
+  if (!payload_of(doc.record_value, doc.record_value_hex, false, value)) {
     return malformed("record.value");
   }
-  r.value = std::move(doc.record_value.text);
+  r.value = std::move(*value);
   if (doc.record_timestamp.kind != Field::Kind::string) {
     return malformed("record.timestamp");
   }
@@ -547,11 +571,11 @@ ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted)
     return invalid("record.timestamp: " + ts.status().message());
   }
   r.timestamp = *ts;
-
-  InclusionProof proof;
-  proof.offset = *offset;
-  proof.tree_size = *tree_size;
-  proof.leaf_hash = *lh;
+  p.record_hash = *rh;
+  p.root = *root;
+  p.proof.offset = *offset;
+  p.proof.tree_size = *tree_size;
+  p.proof.leaf_hash = *lh;
   for (const SiblingFields& s : doc.siblings) {
     auto h = hash_of(s.hash);
     if (!s.is_object || !h || s.side.kind != Field::Kind::string) {
@@ -559,44 +583,96 @@ ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted)
     }
     ProofSibling sibling;
     sibling.hash = *h;
-    if (s.side.text == "Left") {
+    if (s.side.text == side_name(Side::left)) {
       sibling.side = Side::left;
-    } else if (s.side.text == "Right") {
+    } else if (s.side.text == side_name(Side::right)) {
       sibling.side = Side::right;
     } else {
       return invalid("sibling side must be \"Left\" or \"Right\"");
     }
-    proof.siblings.push_back(sibling);
+    p.proof.siblings.push_back(sibling);
   }
+  return read;
+}
 
-  Sha256 ctx;
-  const Hash computed = record_hash(r, ctx);
-  if (computed != *rh) {
-    return invalid("record hash does not match the record");
+ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted)
+{
+  ProofRead read = read_proof(in);
+  switch (read.kind) {
+  case ProofRead::Kind::io_error:
+    return ProofVerdict{ProofVerdict::Kind::io_error, std::move(read.message)};
+  case ProofRead::Kind::invalid:
+    return ProofVerdict{ProofVerdict::Kind::invalid, std::move(read.message)};
+  case ProofRead::Kind::ok:
+    break;
   }
-  if (leaf_hash(computed, r.offset, ctx) != *lh) {
-    return invalid("leaf hash does not follow from the record hash");
-  }
-  auto reached = proof_root(proof, ctx);
-  if (!reached.is_ok()) {
-    return invalid(reached.status().message());
-  }
-  if (*reached != *root) {
-    return invalid("the siblings do not lead from the leaf to the root");
-  }
-  if (trusted && *trusted != *root) {
-    return invalid(fmt::format("the proof leads to root {}, not to the given root {}",
-                               to_hex(*root), to_hex(*trusted)));
+  const RecordProof& p = read.proof;
+  const Status verified = verify_record_proof(p, trusted);
+  if (!verified.is_ok()) {
+    return ProofVerdict{ProofVerdict::Kind::invalid, verified.message()};
   }
   return ProofVerdict{
     ProofVerdict::Kind::valid,
     fmt::format("proof valid: offset {} of {}/{} is in the tree of {} record{} with root {}{}",
-                r.offset, printable(r.topic), r.partition, proof.tree_size,
-                proof.tree_size == 1 ? "" : "s", to_hex(*root),
+                p.record.offset, printable(p.record.topic), p.record.partition, p.proof.tree_size,
+                p.proof.tree_size == 1 ? "" : "s", to_hex(p.root),
                 trusted ? " (the given root)" : "")};
 }
 
+// `"name": "hex"` for a hash.
+void append_hash_member(std::string& out, std::string_view name, const Hash& hash)
+{
+  fmt::format_to(std::back_inserter(out), "\"{}\": \"{}\"", name, to_hex(hash));
+}
+
 } // namespace
+
+std::string write_proof_json(const RecordProof& p)
+{
+  const Record& r = p.record;
+  std::string out = "{\n";
+  fmt::format_to(std::back_inserter(out), "  \"version\": {},\n  \"topic\": ", k_proof_version);
+  append_json_string(out, r.topic);
+  fmt::format_to(std::back_inserter(out),
+                 ",\n  \"partition\": {},\n  \"offset\": {},\n  \"tree_size\": {},\n"
+                 "  \"record\": {{\n    ",
+                 r.partition, r.offset, p.proof.tree_size);
+  if (r.key) {
+    append_text_member(out, "key", *r.key, ": ");
+  } else {
+    out += "\"key\": null";
+  }
+  out += ",\n    ";
+  append_text_member(out, "value", r.value, ": ");
+  fmt::format_to(std::back_inserter(out), ",\n    \"timestamp\": \"{}\"\n  }},\n  ",
+                 format_timestamp(r.timestamp));
+  append_hash_member(out, "record_hash", p.record_hash);
+  out += ",\n  ";
+  append_hash_member(out, "leaf_hash", p.proof.leaf_hash);
+  out += ",\n  \"siblings\": [";
+  for (size_t i = 0; i < p.proof.siblings.size(); ++i) {
+    const ProofSibling& s = p.proof.siblings[i];
+    out += i == 0 ? "\n    {\n      " : ",\n    {\n      ";
+    append_hash_member(out, "hash", s.hash);
+    fmt::format_to(std::back_inserter(out), ",\n      \"side\": \"{}\"\n    }}", side_name(s.side));
+  }
+  out += p.proof.siblings.empty() ? "],\n  " : "\n  ],\n  ";
+  append_hash_member(out, "root", p.root);
+  out += "\n}\n";
+  return out;
+}
+
+ProofRead read_proof_fd(int fd)
+{
+  ProofInput in(fd);
+  return read_proof(in);
+}
+
+ProofRead read_proof_text(std::string_view text)
+{
+  ProofInput in(text);
+  return read_proof(in);
+}
 
 ProofVerdict check_proof_fd(int fd, const std::optional<Hash>& trusted_root)
 {

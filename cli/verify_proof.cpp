@@ -4,7 +4,6 @@
 #include "proof_file.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -55,56 +54,16 @@ int export_proof(const VerifyProofOptions& o)
 {
   auto broker = open_broker(*o.global, false, Repair::never);
   Partition* partition = existing_partition(*broker, *o.topic, *o.partition);
-  const uint64_t next = unwrap(partition->next_offset());
-  const uint64_t size = o.tree_size.value_or(next);
-  if (size > next) {
-    throw Exit(exit_no_input, fmt::format("{}/{} holds {} records, fewer than --tree-size {}",
-                                          *o.topic, *o.partition, next, size));
-  }
-  if (*o.offset >= size) {
-    throw Exit(exit_no_input,
-               o.tree_size
-                 ? fmt::format("offset {} is not in the tree of {} records", *o.offset, size)
-                 : fmt::format("{}/{} has no offset {} (next offset is {})", *o.topic, *o.partition,
-                               *o.offset, next));
-  }
-  Record record = unwrap(partition->read(*o.offset),
-                         fmt::format("{}/{} offset {}", *o.topic, *o.partition, *o.offset));
-  InclusionProof proof = unwrap(partition->proof(*o.offset, size));
-  auto root = unwrap(partition->merkle_root_at(size));
-  Sha256 ctx;
-  const Hash rh = record_hash(record, ctx);
-  if (!root || leaf_hash(rh, *o.offset, ctx) != proof.leaf_hash || !verify_proof(proof, *root)) {
+  const RecordProof proof = unwrap(make_record_proof(*partition, *o.offset, o.tree_size),
+                                   fmt::format("{}/{}", *o.topic, *o.partition));
+  if (!verify_record_proof(proof).is_ok()) {
     std::fprintf(stderr,
                  "merkql: proof invalid: the stored record or tree of %s/%u does not verify "
                  "against the partition's root\n",
                  o.topic->c_str(), *o.partition);
     return exit_verify_failed;
   }
-  nlohmann::ordered_json doc;
-  doc["version"] = 1;
-  doc["topic"] = record.topic;
-  doc["partition"] = record.partition;
-  doc["offset"] = record.offset;
-  doc["tree_size"] = proof.tree_size;
-  nlohmann::ordered_json rec;
-  rec["key"] = record.key ? nlohmann::ordered_json(*record.key) : nlohmann::ordered_json(nullptr);
-  rec["value"] = record.value;
-  rec["timestamp"] = format_timestamp(record.timestamp);
-  doc["record"] = rec;
-  doc["record_hash"] = to_hex(rh);
-  doc["leaf_hash"] = to_hex(proof.leaf_hash);
-  auto siblings = nlohmann::ordered_json::array();
-  for (const ProofSibling& s : proof.siblings) {
-    nlohmann::ordered_json j;
-    j["hash"] = to_hex(s.hash);
-    j["side"] = side_name(s.side);
-    siblings.push_back(j);
-  }
-  doc["siblings"] = siblings;
-  doc["root"] = to_hex(*root);
-  const std::string text =
-    doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  const std::string text = write_proof_json(proof);
   if (o.out) {
     std::FILE* f = std::fopen(o.out->c_str(), "wb");
     if (!f) {

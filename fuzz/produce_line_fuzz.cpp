@@ -6,6 +6,8 @@
 #include "exit_codes.h"
 #include "produce_line.h"
 
+#include <merkql/json_text.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -51,6 +53,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
     if (out.value_is_json && out.value.find_first_of("\r\n") != std::string_view::npos) {
       std::abort(); // consume prints one line per record
+    }
+    if ((out.key && !merkql::is_valid_utf8(*out.key)) || !merkql::is_valid_utf8(out.value)) {
+      std::abort(); // keys and values are UTF-8 text: the append would refuse it
     }
     if (out.partition && *out.partition >= 4) {
       std::abort();

@@ -7,6 +7,7 @@
 #include <merkql/merkle.h>
 #include <merkql/partition.h>
 #include <merkql/producer.h>
+#include <merkql/proof.h>
 #include <merkql/record.h>
 #include <merkql/sha256.h>
 #include <merkql/status.h>

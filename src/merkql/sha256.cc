@@ -51,40 +51,70 @@ Hash sha256(std::string_view data)
 
 std::string to_hex(const Hash& hash)
 {
-  static const char digits[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (size_t i = 0; i < 32; ++i) {
-    out[2 * i] = digits[hash[i] >> 4];
-    out[2 * i + 1] = digits[hash[i] & 15];
+  return bytes_to_hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
+}
+
+int hex_digit_value(char c)
+{
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+namespace {
+
+// Decodes hex (an even count of digits) into out[0 .. hex.size() / 2).
+bool decode_hex(std::string_view hex, uint8_t* out)
+{
+  for (size_t i = 0; i < hex.size() / 2; ++i) {
+    const int hi = hex_digit_value(hex[2 * i]);
+    const int lo = hex_digit_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return false;
+    }
+    out[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return true;
+}
+
+} // namespace
+
+std::optional<Hash> hash_from_hex(std::string_view hex)
+{
+  Hash out;
+  if (hex.size() != 64 || !decode_hex(hex, out.data())) {
+    return std::nullopt;
   }
   return out;
 }
 
-std::optional<Hash> hash_from_hex(std::string_view hex)
+std::string bytes_to_hex(std::string_view bytes)
 {
-  if (hex.size() != 64) {
+  static const char* digits = "0123456789abcdef";
+  std::string out(2 * bytes.size(), '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto b = static_cast<uint8_t>(bytes[i]);
+    out[2 * i] = digits[b >> 4];
+    out[2 * i + 1] = digits[b & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> bytes_from_hex(std::string_view hex)
+{
+  if (hex.size() % 2 != 0) {
     return std::nullopt;
   }
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
-  };
-  Hash out;
-  for (size_t i = 0; i < 32; ++i) {
-    int hi = nibble(hex[2 * i]);
-    int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return std::nullopt;
-    }
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
+  std::string out(hex.size() / 2, '\0');
+  if (!decode_hex(hex, reinterpret_cast<uint8_t*>(out.data()))) {
+    return std::nullopt;
   }
   return out;
 }

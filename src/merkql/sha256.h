@@ -36,7 +36,12 @@ private:
 // Convenience for callers without a context at hand (uses a thread-local one).
 Hash sha256(std::string_view data);
 
+// Hexadecimal text: lower case out, either case in.
 std::string to_hex(const Hash& hash);
-std::optional<Hash> hash_from_hex(std::string_view hex);
+std::optional<Hash> hash_from_hex(std::string_view hex); // exactly 64 digits
+std::string bytes_to_hex(std::string_view bytes);
+std::optional<std::string> bytes_from_hex(std::string_view hex); // an even count
+// The value of one hexadecimal digit, or -1.
+int hex_digit_value(char c);
 
 } // namespace merkql

@@ -1,0 +1,73 @@
+// Lines in, bytes out: the one reader of standard input's lines (produce,
+// commit) and the loops that write to a descriptor (every command's
+// output). A LineReader belongs to one thread; the free functions are
+// thread-safe as write(2) is.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace merkql::cli {
+
+// True when fd can be read without blocking, waiting up to timeout_ms.
+bool input_ready(int fd, int timeout_ms = 0);
+
+// Writes all of data to fd; false on error (errno set), e.g. EPIPE. With
+// written, tells how many bytes went out (all of them on success).
+bool write_all(int fd, std::string_view data, size_t* written = nullptr);
+// Writes to stdout, or exits 74.
+void write_stdout(std::string_view data);
+
+// Reads fd to its end into out; false on error (errno set).
+bool read_all(int fd, std::string& out);
+
+struct LineReaderOptions {
+  // Longest line, without its "\n" (and its "\r" when strip_cr): a longer
+  // one is reported once as too_long and its bytes skipped as they arrive,
+  // so that it is never buffered whole.
+  size_t max_line_bytes = SIZE_MAX;
+  bool strip_cr = true;       // remove one "\r" before the "\n" (CRLF input)
+  size_t read_size = 1 << 16; // bytes asked of each read(2)
+  // Called when the next read would block, then again every idle_ms until
+  // input arrives (e.g. to hand over a batch, or to notice a failure of
+  // another thread); reading simply blocks when empty.
+  std::function<void()> on_idle;
+  int idle_ms = 200;
+};
+
+// Splits what a descriptor delivers into lines. A last line without a final
+// "\n" is a line too.
+class LineReader {
+public:
+  enum class Next {
+    line,     // the next line is in the view
+    too_long, // a line longer than max_line_bytes (skipped)
+    end,      // end of input
+    error,    // a read failed: error() holds errno
+  };
+
+  LineReader(int fd, LineReaderOptions options = {});
+
+  // The next line; the view stays valid until the next call.
+  Next next(std::string_view& line);
+  int error() const { return m_error; }
+
+private:
+  // The line [start, end) of the buffer, checked against the limit.
+  Next take(size_t start, size_t end, std::string_view& line);
+
+  int m_fd;
+  LineReaderOptions m_o;
+  std::string m_buf;
+  size_t m_len = 0;          // valid bytes in m_buf
+  size_t m_start = 0;        // first byte of the current (incomplete) line
+  size_t m_scan = 0;         // where to continue looking for "\n"
+  bool m_discarding = false; // inside an over-long line already reported
+  bool m_eof = false;
+  int m_error = 0;
+};
+
+} // namespace merkql::cli

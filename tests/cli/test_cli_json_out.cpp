@@ -1,0 +1,204 @@
+// Unit tests of the command line's JSON writer (cli/json_out.h) and of the
+// proof document round trip (cli/proof_file.h): one policy for bytes that
+// are not UTF-8, control characters, and proofs of such records.
+#include "json_out.h"
+#include "proof_file.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+using namespace merkql;
+using namespace merkql::cli;
+
+namespace {
+
+Record sample(std::optional<std::string> key, std::string value, bool is_json = false)
+{
+  Record r;
+  r.key = std::move(key);
+  r.value = std::move(value);
+  r.topic = "t";
+  r.partition = 2;
+  r.offset = 7;
+  r.timestamp = int64_t{1700000000} * 1000000000;
+  r.value_is_json = is_json;
+  return r;
+}
+
+std::string record_line(const Record& r, std::string_view extra = {})
+{
+  std::string out;
+  append_record_json(out, r, extra);
+  return out;
+}
+
+// The one-record proof of r (a tree of one leaf has no siblings).
+RecordProof one_leaf_proof(Record r)
+{
+  RecordProof p;
+  p.record = std::move(r);
+  p.record_hash = record_hash(p.record);
+  Sha256 ctx;
+  p.proof.offset = p.record.offset;
+  p.proof.tree_size = p.record.offset + 1;
+  p.proof.leaf_hash = leaf_hash(p.record_hash, p.record.offset, ctx);
+  return p;
+}
+
+} // namespace
+
+TEST_SUITE_BEGIN("cli::json_out");
+
+TEST_CASE("control characters are escaped, other UTF-8 kept as it is")
+{
+  std::string out;
+  append_json_string(out, "a\"\\\n\r\t\b\f\x01\x1f\x7f é€😀");
+  CHECK(out == "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0001\\u001f\x7f é€😀\"");
+  CHECK(nlohmann::json::parse(out).get<std::string>() == "a\"\\\n\r\t\b\f\x01\x1f\x7f é€😀");
+}
+
+TEST_CASE("a record line has topic, partition, offset, timestamp, key and value in order")
+{
+  CHECK(record_line(sample("clé", R"({"a":1})", true))
+        == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z",)"
+           R"("key":"clé","value":{"a":1}})"
+           "\n");
+  CHECK(record_line(sample(std::nullopt, "plain text"), R"(,"hash":"x")")
+        == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z",)"
+           R"("key":null,"value":"plain text","hash":"x"})"
+           "\n");
+}
+
+TEST_CASE("a key or value that is not UTF-8 is printed as exact hex, never lossily")
+{
+  const std::string line = record_line(sample(std::string("\xff\xfe", 2), "v\x80w"));
+  CHECK(line
+        == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z",)"
+           R"("key_hex":"fffe","value_hex":"768077"})"
+           "\n");
+  const auto doc = nlohmann::json::parse(line); // valid JSON
+  CHECK(!doc.contains("key"));
+  CHECK(!doc.contains("value"));
+  // A JSON-flagged value that is not UTF-8 (only a damaged or legacy one)
+  // follows the same rule.
+  CHECK(record_line(sample(std::nullopt, "\"\xc3\x28\"", true)).find(R"("value_hex":"22c32822")")
+        != std::string::npos);
+}
+
+TEST_CASE("the member rule: UTF-8 text as a string, anything else as name_hex")
+{
+  std::string out;
+  append_text_member(out, "key", "é\n");
+  out += ',';
+  append_text_member(out, "key", std::string("\xc0\xaf", 2), ": "); // an overlong '/'
+  CHECK(out == "\"key\":\"é\\n\",\"key_hex\": \"c0af\"");
+}
+
+TEST_CASE("RecordJson keeps no stale topic or timestamp across records")
+{
+  RecordJson json;
+  std::string out;
+  Record a = sample(std::nullopt, "1", true);
+  Record b = a;
+  b.topic = "u";
+  b.timestamp += 500000000;
+  json.append(out, a);
+  json.append(out, b);
+  json.append_position(out, "t", 0, 1, a.timestamp, R"(,"hash":"h")");
+  CHECK(
+    out
+    == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z","key":null,"value":1})"
+       R"({"topic":"u","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20.500Z","key":null,"value":1})"
+       R"({"topic":"t","partition":0,"offset":1,"timestamp":"2023-11-14T22:13:20Z","hash":"h"})");
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("cli::proof_file");
+
+TEST_CASE("a proof document round-trips and verifies, UTF-8 and not")
+{
+  for (auto key : {std::optional<std::string>("clé \"1\"\n"), std::optional<std::string>(),
+                   std::optional<std::string>(std::string("\xff\xfe", 2))}) {
+    for (std::string value : {std::string(R"({"a":"é"})"), std::string("\x80\x00z", 3)}) {
+      CAPTURE(key.value_or("(none)"));
+      CAPTURE(value);
+      RecordProof p = one_leaf_proof(sample(key, value));
+      // Offset 7 of a tree of 8: three siblings, all on the left.
+      Sha256 ctx;
+      Hash left{};
+      for (int i = 0; i < 3; ++i) {
+        left[0] = static_cast<uint8_t>(i + 1);
+        p.proof.siblings.push_back(ProofSibling{left, Side::left});
+      }
+      p.root = *proof_root(p.proof, ctx);
+      REQUIRE(verify_record_proof(p).is_ok());
+      const std::string text = write_proof_json(p);
+      CHECK(nlohmann::json::parse(text).is_object());
+      const ProofRead read = read_proof_text(text);
+      REQUIRE(read.kind == ProofRead::Kind::ok);
+      CHECK(read.proof.record.key == p.record.key);
+      CHECK(read.proof.record.value == p.record.value);
+      CHECK(read.proof.record_hash == p.record_hash);
+      CHECK(read.proof.proof.siblings == p.proof.siblings);
+      CHECK(read.proof.root == p.root);
+      CHECK(check_proof_text(text, p.root).kind == ProofVerdict::Kind::valid);
+    }
+  }
+}
+
+TEST_CASE("bytes that are not UTF-8 are written as key_hex and value_hex")
+{
+  const RecordProof p = one_leaf_proof(sample(std::string("\xff\xfe", 2), "\x80"));
+  const auto doc = nlohmann::json::parse(write_proof_json(p));
+  CHECK(doc["record"]["key_hex"] == "fffe");
+  CHECK(doc["record"]["value_hex"] == "80");
+  CHECK(!doc["record"].contains("key"));
+  CHECK(!doc["record"].contains("value"));
+}
+
+TEST_CASE("the document's form: version 1, two-space indents, members in order")
+{
+  RecordProof p = one_leaf_proof(sample("k", "v"));
+  p.record.offset = p.proof.offset = 0;
+  p.proof.tree_size = 1;
+  p.record_hash = record_hash(p.record);
+  Sha256 ctx;
+  p.proof.leaf_hash = leaf_hash(p.record_hash, 0, ctx);
+  p.root = p.proof.leaf_hash;
+  const std::string rh = to_hex(p.record_hash);
+  const std::string lh = to_hex(p.proof.leaf_hash);
+  CHECK(write_proof_json(p)
+        == "{\n  \"version\": 1,\n  \"topic\": \"t\",\n  \"partition\": 2,\n  \"offset\": 0,\n"
+           "  \"tree_size\": 1,\n  \"record\": {\n    \"key\": \"k\",\n    \"value\": \"v\",\n"
+           "    \"timestamp\": \"2023-11-14T22:13:20Z\"\n  },\n  \"record_hash\": \""
+             + rh + "\",\n  \"leaf_hash\": \"" + lh + "\",\n  \"siblings\": [],\n  \"root\": \""
+             + lh + "\"\n}\n");
+  // The same as nlohmann's dump(2) of the same members.
+  const auto doc = nlohmann::ordered_json::parse(write_proof_json(p));
+  CHECK(doc.dump(2) + "\n" == write_proof_json(p));
+}
+
+TEST_CASE("key and key_hex together, odd or non-hex digits, are malformed")
+{
+  const RecordProof p = one_leaf_proof(sample(std::string("\xff", 1), "v"));
+  const std::string text = write_proof_json(p);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    t.replace(t.find(from), from.size(), to);
+    return read_proof_text(t);
+  };
+  for (const char* hex : {R"("key_hex": "f")", R"("key_hex": "fg")", R"("key_hex": 255)",
+                          R"("key_hex": "ff", "key": "a")"}) {
+    CAPTURE(hex);
+    const ProofRead read = with(R"("key_hex": "ff")", hex);
+    CHECK(read.kind == ProofRead::Kind::invalid);
+    CHECK(read.message == "missing or malformed member \"record.key\"");
+  }
+  // Hex of valid UTF-8 is accepted: the record hash decides.
+  CHECK(with(R"("key_hex": "ff")", R"("key_hex": "6B")").kind == ProofRead::Kind::ok);
+}
+
+TEST_SUITE_END();
