@@ -49,4 +49,34 @@ jq --arg h "$hex" '.record |= (del(.key) | .key_hex = $h)' p.json > hex.json
 jq '.record.key_hex = "ff"' p.json > both.json
 expect_exit 1 "$M" verify-proof --proof both.json 2> err
 grep -q 'malformed member "record.key"' err || fail "key and key_hex: $(cat err)"
+
+# A record an earlier build could store, key FF FE and a value with a byte
+# 80: its proof carries the bytes as key_hex/value_hex and verifies (hashes
+# computed independently from docs/FORMAT.md §Record hash).
+cat > legacy.json << 'JSON'
+{
+  "version": 1,
+  "topic": "legacy",
+  "partition": 0,
+  "offset": 0,
+  "tree_size": 1,
+  "record": {
+    "key_hex": "fffe",
+    "value_hex": "6c656761637920802076616c7565",
+    "timestamp": "2023-11-14T22:13:20Z"
+  },
+  "record_hash": "c2a2fa5f36833e670a63673f2f2079aa6302f54fefde84872f48fe69dc721080",
+  "leaf_hash": "3937de094d3610a69d31cb79087c0cb5b708acaac149c3dad52dbeabaf886afa",
+  "siblings": [],
+  "root": "3937de094d3610a69d31cb79087c0cb5b708acaac149c3dad52dbeabaf886afa"
+}
+JSON
+"$M" verify-proof --proof legacy.json \
+    --root 3937de094d3610a69d31cb79087c0cb5b708acaac149c3dad52dbeabaf886afa > out ||
+    fail "legacy proof: $(cat out)"
+jq '.record.value_hex = "6c656761637920802076616c7565"' legacy.json > legacy2.json
+cmp -s legacy.json legacy2.json || fail "value_hex is not the exact bytes"
+jq '.record.key_hex = "fffd"' legacy.json > legacy3.json
+expect_exit 1 "$M" verify-proof --proof legacy3.json 2> err
+grep -q "record hash does not match" err || fail "tampered key_hex: $(cat err)"
 echo "utf8: ok"
