@@ -1,11 +1,12 @@
 // Consumer: reads the topics it subscribes to as a member of a consumer
 // group. Its position in each partition starts where start_offset() says:
 // the group's committed offset, else the reset policy (earliest: the
-// retention watermark; latest: the end), never below the watermark. commit_sync() persists
-// positions; close() commits when auto_commit is on and is idempotent; a
-// closed consumer refuses calls. With Coordination::file_locks, consumers of
-// one group in different processes split the partitions between them and
-// rebalance as members come and go. One thread per Consumer.
+// retention watermark; latest: the end), never below the watermark.
+// commit_sync() persists positions; close() commits when auto_commit is on
+// and is idempotent; a closed consumer refuses calls. With
+// Coordination::file_locks, consumers of one group in different processes
+// split the partitions between them and rebalance as members come and go.
+// One thread per Consumer.
 #pragma once
 
 #include <merkql/group.h>
