@@ -3,8 +3,6 @@
 #include "commands.h"
 #include "json_in.h"
 
-#include <merkql/filename.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -133,8 +131,8 @@ private:
     }
     const std::string& name = topic->get_ref<const std::string&>();
     const auto p = static_cast<uint32_t>(partition->get<uint64_t>());
-    if (!is_valid_name(name)) {
-      return bad("not a consumed record: " + invalid_name_message(name, "topic"));
+    if (Status valid = check_name(name, "topic"); !valid.is_ok()) {
+      return bad("not a consumed record: " + valid.message()); // bad() makes it printable
     }
     TopicPartition tp{name, p};
     if (!m_known.count(tp)) {
@@ -189,11 +187,11 @@ int run_commit(const CommitOptions& o)
   }
   if (o.reset) {
     Topic* topic = existing_topic(*broker, *o.topic);
+    const OffsetReset reset = *o.reset == "earliest" ? OffsetReset::earliest : OffsetReset::latest;
     std::map<TopicPartition, uint64_t> positions;
     for (uint32_t p = 0; p < topic->partition_count(); ++p) {
       Partition* partition = unwrap(topic->partition(p));
-      const uint64_t next = unwrap(partition->next_offset());
-      positions[{*o.topic, p}] = *o.reset == "earliest" ? partition->watermark_for(next) : next;
+      positions[{*o.topic, p}] = unwrap(start_offset(*partition, reset));
     }
     check(offsets.commit(positions));
     return exit_ok;

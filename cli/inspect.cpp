@@ -4,8 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <map>
-
 namespace merkql::cli {
 
 CLI::App* add_inspect(CLI::App& app, InspectOptions& o, const GlobalOptions& global)
@@ -25,20 +23,6 @@ CLI::App* add_inspect(CLI::App& app, InspectOptions& o, const GlobalOptions& glo
 }
 
 namespace {
-
-struct PartitionInfo {
-  uint32_t id = 0;
-  uint64_t next_offset = 0;
-  uint64_t watermark = 0;
-  std::optional<Hash> root;
-  uint64_t bytes = 0;
-};
-
-struct TopicInfo {
-  std::string name;
-  TopicConfig config;
-  std::vector<PartitionInfo> partitions;
-};
 
 int show_record(const InspectOptions& o, Broker& broker)
 {
@@ -104,69 +88,15 @@ int run_inspect(const InspectOptions& o)
   if (o.partition) {
     return show_record(o, *broker);
   }
-  const std::vector<std::string> names = selected_topics(*broker, o.topic);
-  std::vector<TopicInfo> topics;
-  std::map<TopicPartition, const PartitionInfo*> by_tp;
-  for (const std::string& name : names) {
-    Topic* topic = unwrap(broker->topic(name));
-    TopicInfo info{name, topic->config(), {}};
-    for (uint32_t p = 0; p < topic->partition_count(); ++p) {
-      Partition* partition = unwrap(topic->partition(p));
-      PartitionInfo pi;
-      pi.id = p;
-      PartitionHead head = unwrap(partition->head());
-      pi.next_offset = head.next_offset;
-      pi.watermark = partition->watermark_for(pi.next_offset);
-      pi.root = unwrap(partition->merkle_root_at(pi.next_offset));
-      pi.bytes = unwrap(partition->usage()).total();
-      info.partitions.push_back(pi);
-    }
-    topics.push_back(std::move(info));
-  }
-  for (const TopicInfo& t : topics) {
-    for (const PartitionInfo& p : t.partitions) {
-      by_tp[{t.name, p.id}] = &p;
-    }
-  }
-  struct GroupOffset {
-    TopicPartition tp;
-    uint64_t committed;
-    std::optional<uint64_t> lag;
-  };
-  std::vector<std::pair<std::string, std::vector<GroupOffset>>> groups;
-  for (const std::string& g : unwrap(broker->group_names())) {
-    GroupOffsets offsets(broker->env(), broker->dir(), g);
-    auto loaded = offsets.load();
-    std::map<TopicPartition, uint64_t> committed;
-    if (loaded.is_ok()) {
-      committed = *loaded;
-    } else if (!loaded.status().is_not_found()) {
-      check(loaded.status(), fmt::format("group {}", g));
-    }
-    std::vector<GroupOffset> list;
-    for (const auto& [tp, offset] : committed) {
-      if (o.topic && tp.first != *o.topic) {
-        continue;
-      }
-      GroupOffset go{tp, offset, std::nullopt};
-      auto it = by_tp.find(tp);
-      if (it != by_tp.end()) {
-        const uint64_t from = std::max(offset, it->second->watermark);
-        go.lag = it->second->next_offset > from ? it->second->next_offset - from : 0;
-      }
-      list.push_back(go);
-    }
-    if (o.topic && list.empty()) {
-      continue;
-    }
-    groups.emplace_back(g, std::move(list));
-  }
+  const std::vector<TopicDescription> topics =
+    unwrap(describe_topics(*broker, selected_topics(*broker, o.topic)));
+  const std::vector<GroupDescription> groups = unwrap(describe_groups(*broker, topics, o.topic));
 
   std::string out;
   if (o.json) {
     out += "{\"topics\":[";
     for (size_t i = 0; i < topics.size(); ++i) {
-      const TopicInfo& t = topics[i];
+      const TopicDescription& t = topics[i];
       out += i ? ",{\"name\":" : "{\"name\":";
       append_json_string(out, t.name);
       fmt::format_to(
@@ -175,11 +105,11 @@ int run_inspect(const InspectOptions& o)
         t.config.partitions, compression_name(t.config.compression),
         t.config.max_records ? std::to_string(*t.config.max_records) : "null");
       for (size_t k = 0; k < t.partitions.size(); ++k) {
-        const PartitionInfo& p = t.partitions[k];
+        const PartitionDescription& p = t.partitions[k];
         fmt::format_to(std::back_inserter(out),
                        "{}{{\"partition\":{},\"next_offset\":{},\"watermark\":{},\"records\":{},"
                        "\"root\":{},\"bytes\":{}}}",
-                       k ? "," : "", p.id, p.next_offset, p.watermark, p.next_offset - p.watermark,
+                       k ? "," : "", p.partition, p.next_offset, p.watermark, p.records(),
                        root_json(p.root), p.bytes);
       }
       out += "]}";
@@ -187,20 +117,20 @@ int run_inspect(const InspectOptions& o)
     out += "],\"groups\":[";
     for (size_t i = 0; i < groups.size(); ++i) {
       out += i ? ",{\"name\":" : "{\"name\":";
-      append_json_string(out, groups[i].first);
+      append_json_string(out, groups[i].name);
       out += ",\"offsets\":[";
-      for (size_t k = 0; k < groups[i].second.size(); ++k) {
-        const GroupOffset& go = groups[i].second[k];
+      for (size_t k = 0; k < groups[i].offsets.size(); ++k) {
+        const CommittedOffset& c = groups[i].offsets[k];
         out += k ? ",{\"topic\":" : "{\"topic\":";
-        append_json_string(out, go.tp.first);
+        append_json_string(out, c.partition.first);
         fmt::format_to(std::back_inserter(out), ",\"partition\":{},\"committed\":{},\"lag\":{}}}",
-                       go.tp.second, go.committed, go.lag ? std::to_string(*go.lag) : "null");
+                       c.partition.second, c.committed, c.lag ? std::to_string(*c.lag) : "null");
       }
       out += "]}";
     }
     out += "]}\n";
   } else {
-    for (const TopicInfo& t : topics) {
+    for (const TopicDescription& t : topics) {
       out += fmt::format(
         "topic {}: {} partition{}, compression {}, retention {}\n", t.name, t.config.partitions,
         t.config.partitions == 1 ? "" : "s", compression_name(t.config.compression),
@@ -208,20 +138,20 @@ int run_inspect(const InspectOptions& o)
                              : std::string("none"));
       out += fmt::format("  {:>9}  {:>12}  {:>12}  {:>12}  {:>8}  {}\n", "partition", "records",
                          "watermark", "next_offset", "bytes", "root");
-      for (const PartitionInfo& p : t.partitions) {
-        out += fmt::format("  {:>9}  {:>12}  {:>12}  {:>12}  {:>8}  {}\n", p.id,
-                           p.next_offset - p.watermark, p.watermark, p.next_offset,
-                           human_size(p.bytes), p.root ? to_hex(*p.root) : "-");
+      for (const PartitionDescription& p : t.partitions) {
+        out += fmt::format("  {:>9}  {:>12}  {:>12}  {:>12}  {:>8}  {}\n", p.partition, p.records(),
+                           p.watermark, p.next_offset, human_size(p.bytes),
+                           p.root ? to_hex(*p.root) : "-");
       }
     }
-    for (const auto& [name, list] : groups) {
-      out += fmt::format("group {}:\n", name);
-      if (list.empty()) {
+    for (const GroupDescription& g : groups) {
+      out += fmt::format("group {}:\n", g.name);
+      if (g.offsets.empty()) {
         out += "  (no committed offsets)\n";
       }
-      for (const GroupOffset& go : list) {
-        out += fmt::format("  {}/{}: committed {}, lag {}\n", go.tp.first, go.tp.second,
-                           go.committed, go.lag ? std::to_string(*go.lag) : "?");
+      for (const CommittedOffset& c : g.offsets) {
+        out += fmt::format("  {}/{}: committed {}, lag {}\n", c.partition.first, c.partition.second,
+                           c.committed, c.lag ? std::to_string(*c.lag) : "?");
       }
     }
     if (topics.empty() && groups.empty()) {

@@ -332,12 +332,58 @@ TEST_CASE("retention hides old records but roots and proofs stay valid")
     CHECK(verify_proof(unwrap(p->proof(o)), root));
   }
   // A committed offset below the watermark moves up to it.
-  GroupOffsets(broker->env(), broker->dir(), "old").commit({{{"t", 0}, 3}}).is_ok();
+  require_ok(GroupOffsets(broker->env(), broker->dir(), "old").commit({{{"t", 0}, 3}}));
   auto old = consumer(*broker, "old");
   require_ok(old->subscribe({"t"}));
   records = unwrap(old->poll());
   REQUIRE(records.size() == 50);
   CHECK(records.front().offset == 80);
+}
+
+TEST_CASE("start_offset: earliest is the watermark, latest the end, a commit stays between them")
+{
+  TestDir dir;
+  auto broker = open_broker(dir, Compression::lz4, 5);
+  Partition* p = unwrap(unwrap(broker->create_topic("t", 1))->partition(0));
+  CHECK(unwrap(start_offset(*p, OffsetReset::earliest)) == 0);
+  CHECK(unwrap(start_offset(*p, OffsetReset::latest)) == 0);
+  CHECK(unwrap(start_offset(*p, OffsetReset::earliest, 3)) == 0);
+  std::vector<ProducerRecord> batch;
+  for (int i = 0; i < 12; ++i) {
+    batch.push_back(rec("t", std::nullopt, std::to_string(i)));
+  }
+  unwrap(broker->producer().send_batch(batch));
+  CHECK(unwrap(start_offset(*p, OffsetReset::earliest)) == 7);
+  CHECK(unwrap(start_offset(*p, OffsetReset::latest)) == 12);
+  // A committed offset wins over the reset policy, but not below the
+  // watermark nor past the end.
+  CHECK(unwrap(start_offset(*p, OffsetReset::latest, 9)) == 9);
+  CHECK(unwrap(start_offset(*p, OffsetReset::latest, 2)) == 7);
+  CHECK(unwrap(start_offset(*p, OffsetReset::earliest, 40)) == 12);
+  // The consumer starts where the rule says.
+  auto earliest = consumer(*broker, "e", OffsetReset::earliest);
+  require_ok(earliest->subscribe({"t"}));
+  CHECK(earliest->positions().at({"t", 0}) == 7);
+  auto latest = consumer(*broker, "l", OffsetReset::latest);
+  require_ok(latest->subscribe({"t"}));
+  CHECK(latest->positions().at({"t", 0}) == 12);
+}
+
+TEST_CASE("check_name: the topic and group name rule and its message")
+{
+  require_ok(check_name("sensors.v2_a-b", "topic"));
+  const Status bad = check_name("a/b", "group");
+  CHECK(bad.is_invalid_argument());
+  CHECK(bad.message()
+        == "invalid group name 'a/b': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)");
+  CHECK(check_name("..", "topic").message().rfind("invalid topic name '..'", 0) == 0);
+  CHECK(check_name("", "topic").is_invalid_argument());
+  CHECK(check_name(std::string(250, 'x'), "topic").is_invalid_argument());
+  ConsumerConfig config;
+  config.group_id = "g";
+  config.max_poll_records = 0;
+  TestDir dir;
+  CHECK(Consumer::open(open_broker(dir), config).status().is_invalid_argument());
 }
 
 TEST_CASE("a directory written with one compression reads back under the other")

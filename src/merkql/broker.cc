@@ -74,6 +74,15 @@ Result<TopicConfig> decode_topic_config(std::string_view bytes)
   return config;
 }
 
+Status check_name(std::string_view name, std::string_view what)
+{
+  if (is_valid_name(name)) {
+    return Status::ok();
+  }
+  return Status::invalid_argument(fmt::format(
+    "invalid {} name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)", what, name));
+}
+
 Status validate_topic_config(const TopicConfig& config)
 {
   if (config.partitions == 0 || config.partitions > k_max_partitions) {
@@ -267,10 +276,7 @@ Result<Topic*> Broker::topic_or_create(const std::string& name, const TopicConfi
 Result<Topic*> Broker::create_topic(const std::string& name, const TopicConfig& config,
                                     IfExists if_exists)
 {
-  if (!is_valid_name(name)) {
-    return Status::invalid_argument(fmt::format(
-      "invalid topic name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)", name));
-  }
+  MERKQL_TRY(check_name(name, "topic"));
   MERKQL_TRY(validate_topic_config(config));
   std::lock_guard guard(m_mutex);
   MERKQL_ASSIGN_OR_RETURN(auto lock, m_env->lock_file(broker_lock_file(m_config.dir),
@@ -309,10 +315,7 @@ Result<Topic*> Broker::create_topic(const std::string& name, const TopicConfig& 
 
 Result<Topic*> Broker::topic(const std::string& name)
 {
-  if (!is_valid_name(name)) {
-    return Status::invalid_argument(fmt::format(
-      "invalid topic name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)", name));
-  }
+  MERKQL_TRY(check_name(name, "topic"));
   std::lock_guard guard(m_mutex);
   return load_topic(name);
 }
@@ -394,20 +397,7 @@ Producer Broker::producer()
 
 Result<std::unique_ptr<Consumer>> Broker::consumer(const ConsumerConfig& config)
 {
-  if (!is_valid_name(config.group_id)) {
-    return Status::invalid_argument(fmt::format(
-      "invalid group name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - (not . or ..)",
-      config.group_id));
-  }
-  if (config.max_poll_records == 0) {
-    return Status::invalid_argument("max_poll_records must be at least 1");
-  }
-  std::unique_ptr<Consumer> consumer(new Consumer(shared_from_this(), config));
-  if (config.coordination == Coordination::file_locks) {
-    MERKQL_ASSIGN_OR_RETURN(consumer->m_membership,
-                            GroupMembership::join(m_env, m_config.dir, config.group_id));
-  }
-  return consumer;
+  return Consumer::open(shared_from_this(), config);
 }
 
 } // namespace merkql

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace merkql {
@@ -93,6 +94,7 @@ public:
   Result<std::vector<std::string>> group_names();
 
   Producer producer();
+  // Consumer::open(this broker, config).
   Result<std::unique_ptr<Consumer>> consumer(const ConsumerConfig& config);
 
 private:
@@ -111,7 +113,12 @@ private:
   std::map<std::string, std::unique_ptr<Topic>> m_topics;
 };
 
-// invalid_argument naming the first setting out of range.
+// invalid_argument unless name is a valid topic or group name (1-249
+// characters of A-Z a-z 0-9 . _ -, not "." or ".."); `what` ("topic",
+// "group") starts the message: "invalid topic name '...': use ...".
+Status check_name(std::string_view name, std::string_view what);
+// invalid_argument naming the first setting out of range; the one check of a
+// TopicConfig (create_topic and decode_topic_config use it).
 Status validate_topic_config(const TopicConfig& config);
 std::string encode_topic_config(const TopicConfig& config);
 Result<TopicConfig> decode_topic_config(std::string_view bytes);

@@ -12,6 +12,35 @@ Consumer::Consumer(std::shared_ptr<Broker> broker, ConsumerConfig config)
     m_offsets(m_broker->env(), m_broker->dir(), m_config.group_id, m_broker->config().lock_wait)
 {}
 
+Result<uint64_t> start_offset(Partition& partition, OffsetReset reset,
+                              std::optional<uint64_t> committed)
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t next, partition.next_offset());
+  const uint64_t watermark = partition.watermark_for(next);
+  if (committed) {
+    return std::min(std::max(*committed, watermark), next);
+  }
+  return reset == OffsetReset::earliest ? watermark : next;
+}
+
+Result<std::unique_ptr<Consumer>> Consumer::open(std::shared_ptr<Broker> broker,
+                                                 ConsumerConfig config)
+{
+  MERKQL_TRY(check_name(config.group_id, "group"));
+  if (config.max_poll_records == 0) {
+    return Status::invalid_argument("max_poll_records must be at least 1");
+  }
+  const bool join = config.coordination == Coordination::file_locks;
+  std::unique_ptr<Consumer> consumer(new Consumer(std::move(broker), std::move(config)));
+  if (join) {
+    MERKQL_ASSIGN_OR_RETURN(consumer->m_membership,
+                            GroupMembership::join(consumer->m_broker->env(),
+                                                  consumer->m_broker->dir(),
+                                                  consumer->m_config.group_id));
+  }
+  return consumer;
+}
+
 Consumer::~Consumer()
 {
   (void)close();
@@ -57,19 +86,16 @@ Result<std::vector<TopicPartition>> Consumer::all_partitions()
 Status Consumer::assign(const TopicPartition& tp, Partition* partition,
                         const std::map<TopicPartition, uint64_t>& committed)
 {
-  MERKQL_ASSIGN_OR_RETURN(uint64_t next, partition->next_offset());
-  const uint64_t watermark = partition->watermark_for(next);
+  auto it = committed.find(tp);
+  const bool has_commit = it != committed.end();
   Assigned a;
   a.partition = partition;
-  auto it = committed.find(tp);
-  if (it != committed.end()) {
-    a.position = std::min(std::max(it->second, watermark), next);
-  } else {
-    a.position = m_config.offset_reset == OffsetReset::earliest ? watermark : next;
-  }
+  MERKQL_ASSIGN_OR_RETURN(a.position,
+                          start_offset(*partition, m_config.offset_reset,
+                                       has_commit ? std::optional(it->second) : std::nullopt));
   a.reader = std::make_unique<PartitionReader>(partition);
   m_assigned[tp] = std::move(a);
-  if (it != committed.end()) {
+  if (has_commit) {
     m_last_committed[tp] = it->second;
   } else if (m_config.commit_start_position) {
     MERKQL_TRY(m_offsets.commit({{tp, m_assigned[tp].position}}));

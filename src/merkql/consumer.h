@@ -1,11 +1,12 @@
 // Consumer: reads the topics it subscribes to as a member of a consumer
-// group. Its position in each partition starts at the group's committed
-// offset, else at the reset policy (Earliest: the retention watermark;
-// Latest: the end), and never below the watermark. commit_sync() persists
-// positions; close() commits when auto_commit is on and is idempotent; a
-// closed consumer refuses calls. With Coordination::file_locks, consumers of
-// one group in different processes split the partitions between them and
-// rebalance as members come and go. One thread per Consumer.
+// group. Its position in each partition starts where start_offset() says:
+// the group's committed offset, else the reset policy (earliest: the
+// retention watermark; latest: the end), never below the watermark.
+// commit_sync() persists positions; close() commits when auto_commit is on
+// and is idempotent; a closed consumer refuses calls. With
+// Coordination::file_locks, consumers of one group in different processes
+// split the partitions between them and rebalance as members come and go.
+// One thread per Consumer.
 #pragma once
 
 #include <merkql/group.h>
@@ -39,8 +40,22 @@ struct ConsumerConfig {
   std::chrono::milliseconds rebalance_interval{250};
 };
 
+// Where a member of a group starts reading partition: at `committed` (the
+// group's committed offset, if it has one), kept between the retention
+// watermark and the end of the log; without one, at the watermark
+// (earliest) or the end (latest). The one rule for the Consumer and for
+// resetting a group's offsets (merkql commit --reset).
+Result<uint64_t> start_offset(Partition& partition, OffsetReset reset,
+                              std::optional<uint64_t> committed = std::nullopt);
+
 class Consumer {
 public:
+  // A consumer of broker's topics for config.group_id (invalid_argument for
+  // a bad group name or max_poll_records of 0); with
+  // Coordination::file_locks it joins the group's membership. Broker::consumer
+  // forwards here.
+  static Result<std::unique_ptr<Consumer>> open(std::shared_ptr<Broker> broker,
+                                                ConsumerConfig config);
   ~Consumer();
 
   Status subscribe(const std::vector<std::string>& topics);
@@ -59,7 +74,6 @@ public:
   std::vector<TopicPartition> assignment() const;
 
 private:
-  friend class Broker;
   Consumer(std::shared_ptr<Broker> broker, ConsumerConfig config);
 
   struct Assigned {

@@ -1,6 +1,7 @@
 // The whole public API in one include.
 #pragma once
 
+#include <merkql/admin.h>
 #include <merkql/broker.h>
 #include <merkql/consumer.h>
 #include <merkql/group.h>

@@ -1,0 +1,210 @@
+#include <merkql/admin.h>
+#include <merkql/filename.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace merkql {
+
+namespace {
+
+// status with "context: " before its message, its code kept.
+Status with_context(const Status& status, std::string_view context)
+{
+  std::string message = fmt::format("{}: {}", context, status.message());
+  switch (status.code()) {
+  case Status::Code::ok:
+    return status;
+  case Status::Code::not_found:
+    return Status::not_found(std::move(message));
+  case Status::Code::corruption:
+    return Status::corruption(std::move(message));
+  case Status::Code::io_error:
+    return Status::io_error(std::move(message));
+  case Status::Code::invalid_argument:
+    return Status::invalid_argument(std::move(message));
+  case Status::Code::busy:
+    return Status::busy(std::move(message));
+  case Status::Code::closed:
+    return Status::closed(std::move(message));
+  }
+  return Status::io_error(std::move(message));
+}
+
+// Records a group has still to read in a partition ending at next_offset
+// whose retention keeps offsets from watermark: what it has not read yet
+// minus what retention already hid from it.
+uint64_t lag(uint64_t committed, uint64_t next_offset, uint64_t watermark)
+{
+  const uint64_t from = std::max(committed, watermark);
+  return next_offset > from ? next_offset - from : 0;
+}
+
+// Adds one of the directory's own files (MERKQL, LOCK, TOPIC): its size as
+// metadata, the disk it holds as allocated. Missing: nothing.
+void add_metadata_file(Env* env, PartitionUsage& usage, const std::string& path)
+{
+  if (auto stat = env->stat(path); stat.is_ok()) {
+    usage.metadata_bytes += stat->size;
+    usage.allocated_bytes += stat->allocated_bytes;
+  }
+}
+
+// Disk space allocated to the files under path. Symbolic links are never
+// followed (a link counts as itself), so a link cannot lead the walk out of
+// the directory or round in a loop; the walk keeps its own stack instead of
+// recursing. What vanishes or cannot be looked at meanwhile counts nothing.
+uint64_t tree_allocated_bytes(Env* env, const std::string& path)
+{
+  uint64_t total = 0;
+  std::vector<std::string> pending{path};
+  while (!pending.empty()) {
+    const std::string next = std::move(pending.back());
+    pending.pop_back();
+    auto stat = env->stat(next);
+    if (!stat.is_ok()) {
+      continue;
+    }
+    if (stat->type != FileStat::Type::directory) {
+      total += stat->allocated_bytes;
+      continue;
+    }
+    auto names = env->list_dir(next);
+    if (!names.is_ok()) {
+      continue;
+    }
+    for (const std::string& name : *names) {
+      pending.push_back(next + "/" + name);
+    }
+  }
+  return total;
+}
+
+Result<PartitionDescription> describe_partition(Partition& partition)
+{
+  PartitionDescription d;
+  d.partition = partition.id();
+  MERKQL_ASSIGN_OR_RETURN(PartitionHead head, partition.head());
+  d.next_offset = head.next_offset;
+  d.watermark = partition.watermark_for(d.next_offset);
+  MERKQL_ASSIGN_OR_RETURN(d.root, partition.merkle_root_at(d.next_offset));
+  MERKQL_ASSIGN_OR_RETURN(PartitionUsage usage, partition.usage());
+  d.bytes = usage.total();
+  return d;
+}
+
+} // namespace
+
+Result<std::vector<TopicDescription>> describe_topics(Broker& broker,
+                                                      const std::vector<std::string>& names)
+{
+  std::vector<TopicDescription> topics;
+  for (const std::string& name : names) {
+    MERKQL_ASSIGN_OR_RETURN(Topic * topic, broker.topic(name));
+    TopicDescription t{name, topic->config(), {}};
+    for (uint32_t p = 0; p < topic->partition_count(); ++p) {
+      MERKQL_ASSIGN_OR_RETURN(Partition * partition, topic->partition(p));
+      MERKQL_ASSIGN_OR_RETURN(PartitionDescription d, describe_partition(*partition));
+      t.partitions.push_back(std::move(d));
+    }
+    topics.push_back(std::move(t));
+  }
+  return topics;
+}
+
+Result<std::vector<TopicDescription>> describe_topics(Broker& broker)
+{
+  MERKQL_ASSIGN_OR_RETURN(auto names, broker.topic_names());
+  return describe_topics(broker, names);
+}
+
+Result<std::vector<GroupDescription>> describe_groups(Broker& broker,
+                                                      const std::vector<TopicDescription>& topics,
+                                                      const std::optional<std::string>& only_topic)
+{
+  std::map<TopicPartition, const PartitionDescription*> described;
+  for (const TopicDescription& t : topics) {
+    for (const PartitionDescription& p : t.partitions) {
+      described[{t.name, p.partition}] = &p;
+    }
+  }
+  std::vector<GroupDescription> groups;
+  MERKQL_ASSIGN_OR_RETURN(auto names, broker.group_names());
+  for (const std::string& name : names) {
+    auto loaded = GroupOffsets(broker.env(), broker.dir(), name).load();
+    std::map<TopicPartition, uint64_t> offsets;
+    if (loaded.is_ok()) {
+      offsets = std::move(loaded).value();
+    } else if (!loaded.status().is_not_found()) {
+      return with_context(loaded.status(), fmt::format("group {}", name));
+    }
+    GroupDescription g{name, {}};
+    for (const auto& [tp, committed] : offsets) {
+      if (only_topic && tp.first != *only_topic) {
+        continue;
+      }
+      CommittedOffset c{tp, committed, std::nullopt};
+      if (auto it = described.find(tp); it != described.end()) {
+        c.lag = lag(committed, it->second->next_offset, it->second->watermark);
+      }
+      g.offsets.push_back(std::move(c));
+    }
+    if (only_topic && g.offsets.empty()) {
+      continue;
+    }
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+Result<DiskUsage> disk_usage(Broker& broker,
+                             const std::function<void(uint64_t, uint64_t)>& progress)
+{
+  Env* env = broker.env();
+  DiskUsage du;
+  du.dir = broker.dir();
+  MERKQL_ASSIGN_OR_RETURN(auto names, broker.topic_names());
+  std::vector<Topic*> topics;
+  uint64_t partitions_total = 0;
+  for (const std::string& name : names) {
+    MERKQL_ASSIGN_OR_RETURN(Topic * topic, broker.topic(name));
+    topics.push_back(topic);
+    partitions_total += topic->partition_count();
+  }
+  uint64_t partitions_done = 0;
+  for (Topic* topic : topics) {
+    TopicUsage t{topic->name(), {}, {}};
+    add_metadata_file(env, t.usage, topic_config_file(du.dir, topic->name()));
+    for (uint32_t p = 0; p < topic->partition_count(); ++p) {
+      const std::string label = fmt::format("{}/{}", topic->name(), p);
+      auto partition = topic->partition(p);
+      if (!partition.is_ok()) {
+        return with_context(partition.status(), label);
+      }
+      auto usage = (*partition)->usage();
+      if (!usage.is_ok()) {
+        return with_context(usage.status(), label);
+      }
+      t.usage.add(*usage);
+      t.partitions.push_back(*usage);
+      if (progress) {
+        progress(++partitions_done, partitions_total);
+      }
+    }
+    du.usage.add(t.usage);
+    du.topics.push_back(std::move(t));
+  }
+  add_metadata_file(env, du.usage, marker_file(du.dir));
+  add_metadata_file(env, du.usage, broker_lock_file(du.dir));
+  MERKQL_ASSIGN_OR_RETURN(auto groups, broker.group_names());
+  for (const std::string& name : groups) {
+    const uint64_t bytes = tree_allocated_bytes(env, group_dir(du.dir, name));
+    du.groups.push_back({name, bytes});
+    du.groups_bytes += bytes;
+  }
+  return du;
+}
+
+} // namespace merkql
