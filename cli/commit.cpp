@@ -44,46 +44,28 @@ public:
 
   int run()
   {
-    constexpr size_t k_read_size = 1 << 16;
-    std::string buf;
-    size_t len = 0;
-    bool eof = false;
-    while (!eof) {
-      buf.resize(len + k_read_size);
-      ssize_t n = ::read(STDIN_FILENO, buf.data() + len, k_read_size);
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
+    LineReaderOptions options;
+    // Commit what each read delivered, so it works at the end of a
+    // --follow pipeline.
+    options.before_read = [this] { commit(); };
+    LineReader reader(STDIN_FILENO, std::move(options));
+    for (;;) {
+      std::string_view text;
+      const LineReader::Next next = reader.next(text);
+      if (next == LineReader::Next::end) {
+        break;
+      }
+      if (next == LineReader::Next::error) {
         commit();
-        throw Exit(exit_io_err, fmt::format("reading standard input: {}", std::strerror(errno)));
+        throw Exit(exit_io_err,
+                   fmt::format("reading standard input: {}", std::strerror(reader.error())));
       }
-      eof = n == 0;
-      len += static_cast<size_t>(n);
-      size_t start = 0;
-      for (;;) {
-        const void* nl = std::memchr(buf.data() + start, '\n', len - start);
-        size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - buf.data()) : len;
-        if (!nl && !eof) {
-          break;
-        }
-        if (!nl && start == len) {
-          break;
-        }
-        if (!line(std::string_view(buf.data() + start, end - start))) {
-          commit();
-          return exit_data_err;
-        }
-        start = end + 1;
-        if (!nl) {
-          break;
-        }
+      if (!line(text)) {
+        commit();
+        return exit_data_err;
       }
-      start = std::min(start, len);
-      std::memmove(buf.data(), buf.data() + start, len - start);
-      len -= start;
-      commit(); // commit as it goes, so it works at the end of a --follow pipeline
     }
+    commit();
     return exit_ok;
   }
 
@@ -98,9 +80,6 @@ private:
   bool line(std::string_view text)
   {
     ++m_line;
-    if (!text.empty() && text.back() == '\r') {
-      text.remove_suffix(1);
-    }
     if (text.find_first_not_of(" \t") == std::string_view::npos) {
       return true; // blank lines are ignored
     }

@@ -43,20 +43,9 @@ int show_record(const InspectOptions& o, Broker& broker)
   const Hash lh = leaf_hash(rh, record.offset, ctx);
   std::string out;
   if (o.json) {
-    out = "{\"topic\":";
-    append_json_string(out, record.topic);
-    fmt::format_to(std::back_inserter(out),
-                   ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"key\":",
-                   record.partition, record.offset, format_timestamp(record.timestamp));
-    if (record.key) {
-      append_json_string(out, *record.key);
-    } else {
-      out += "null";
-    }
-    out += ",\"value\":";
-    append_json_value(out, record.value);
-    fmt::format_to(std::back_inserter(out), ",\"record_hash\":\"{}\",\"leaf_hash\":\"{}\"}}\n",
-                   to_hex(rh), to_hex(lh));
+    append_record_json(
+      out, record,
+      fmt::format(",\"record_hash\":\"{}\",\"leaf_hash\":\"{}\"", to_hex(rh), to_hex(lh)));
   } else {
     out += fmt::format("topic:       {}\npartition:   {}\noffset:      {}\ntimestamp:   {}\n",
                        record.topic, record.partition, record.offset,

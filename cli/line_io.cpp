@@ -118,6 +118,9 @@ LineReader::Next LineReader::next(std::string_view& line)
     if (m_buf.size() < m_len + m_o.read_size) {
       m_buf.resize(m_len + m_o.read_size);
     }
+    if (m_o.before_read) {
+      m_o.before_read();
+    }
     if (m_o.on_idle && !input_ready(m_fd)) {
       do {
         m_o.on_idle();

@@ -36,6 +36,9 @@ struct LineReaderOptions {
   // another thread); reading simply blocks when empty.
   std::function<void()> on_idle;
   int idle_ms = 200;
+  // Called before each read(2), once every line already read was returned
+  // (e.g. to commit what those lines asked for).
+  std::function<void()> before_read;
 };
 
 // Splits what a descriptor delivers into lines. A last line without a final

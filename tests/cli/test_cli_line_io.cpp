@@ -113,6 +113,35 @@ TEST_CASE("on_idle runs while input is idle, before the reader blocks")
   ::close(fds[0]);
 }
 
+TEST_CASE("before_read runs before each read, once the lines of the last read were returned")
+{
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(write_all(fds[1], "a\nb\n"));
+  std::vector<std::string> seen; // the lines returned at each before_read
+  std::vector<std::string> lines;
+  LineReaderOptions o;
+  o.before_read = [&] {
+    std::string joined;
+    for (const std::string& l : lines) {
+      joined += l;
+    }
+    seen.push_back(joined);
+    if (seen.size() == 2) {
+      REQUIRE(write_all(fds[1], "c\n"));
+      ::close(fds[1]);
+    }
+  };
+  LineReader reader(fds[0], o);
+  std::string_view text;
+  while (reader.next(text) == line) {
+    lines.emplace_back(text);
+  }
+  // Before the first read, after "a" and "b", and after "c" (the end).
+  CHECK(seen == std::vector<std::string>{"", "ab", "abc"});
+  ::close(fds[0]);
+}
+
 TEST_CASE("a read error is reported with its errno")
 {
   LineReader reader(-1);
