@@ -51,8 +51,11 @@ int show_record(const InspectOptions& o, Broker& broker)
                        record.topic, record.partition, record.offset,
                        format_timestamp(record.timestamp));
     out += "key:         ";
-    if (record.key) {
+    if (record.key && is_valid_utf8(*record.key)) {
       append_json_string(out, *record.key);
+    } else if (record.key) {
+      // Only records of earlier builds; the bytes as the JSON forms give them.
+      out += "(not UTF-8) " + bytes_to_hex(*record.key);
     } else {
       out += "(none)";
     }
