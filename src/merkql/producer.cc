@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <system_error>
 
 namespace merkql {
@@ -147,6 +148,38 @@ Status GroupAppender::append(std::span<const Routed> records, std::vector<Record
   return Status::ok();
 }
 
+// Routes records of any topics into out.
+Status route_records(Broker& broker, std::span<const ProducerRecord> records,
+                     std::vector<Routed>& out)
+{
+  out.clear();
+  out.reserve(records.size());
+  Topic* topic = nullptr;
+  for (const ProducerRecord& r : records) {
+    if (!topic || topic->name() != r.topic) {
+      MERKQL_ASSIGN_OR_RETURN(topic, broker.topic_or_create(r.topic));
+    }
+    std::optional<std::string_view> key;
+    if (r.key) {
+      key = *r.key;
+    }
+    const uint32_t p = r.partition ? *r.partition : topic->route(key);
+    out.push_back(Routed{topic, p, AppendInput{key, r.value, r.timestamp, r.value_is_json}});
+  }
+  return Status::ok();
+}
+
+Result<std::vector<RecordMetadata>> send_records(Broker& broker,
+                                                 std::span<const ProducerRecord> records)
+{
+  std::vector<Routed> routed;
+  MERKQL_TRY(route_records(broker, records, routed));
+  GroupAppender appender;
+  std::vector<RecordMetadata> out;
+  MERKQL_TRY(appender.append(routed, out));
+  return out;
+}
+
 // Routes the records of batch (its topic resolved through broker) into out.
 Status route_batch(Broker& broker, const RecordBatch& batch, std::vector<Routed>& out)
 {
@@ -219,30 +252,13 @@ RecordView RecordBatch::operator[](size_t i) const
 
 Result<RecordMetadata> Producer::send(const ProducerRecord& record)
 {
-  MERKQL_ASSIGN_OR_RETURN(auto batch, send_batch({record}));
-  return std::move(batch.front());
+  MERKQL_ASSIGN_OR_RETURN(auto out, send_records(*m_broker, std::span(&record, 1)));
+  return std::move(out.front());
 }
 
 Result<std::vector<RecordMetadata>> Producer::send_batch(const std::vector<ProducerRecord>& records)
 {
-  std::vector<Routed> routed;
-  routed.reserve(records.size());
-  Topic* topic = nullptr;
-  for (const ProducerRecord& r : records) {
-    if (!topic || topic->name() != r.topic) {
-      MERKQL_ASSIGN_OR_RETURN(topic, m_broker->topic_or_create(r.topic));
-    }
-    std::optional<std::string_view> key;
-    if (r.key) {
-      key = *r.key;
-    }
-    const uint32_t p = r.partition ? *r.partition : topic->route(key);
-    routed.push_back(Routed{topic, p, AppendInput{key, r.value, r.timestamp, r.value_is_json}});
-  }
-  GroupAppender appender;
-  std::vector<RecordMetadata> out;
-  MERKQL_TRY(appender.append(routed, out));
-  return out;
+  return send_records(*m_broker, records);
 }
 
 Result<std::vector<RecordMetadata>> Producer::send(const RecordBatch& batch)
@@ -335,9 +351,15 @@ void ProducerPipeline::loop()
       m_busy = true;
     }
     m_changed.notify_all();
-    Status status = send_batch_into(*m_broker, current, routed, appender, acks);
-    if (status.is_ok() && m_on_ack) {
-      status = m_on_ack(current, std::span<const RecordMetadata>(acks.data(), current.size()));
+    Status status;
+    try {
+      status = send_batch_into(*m_broker, current, routed, appender, acks);
+      if (status.is_ok() && m_on_ack) {
+        status = m_on_ack(current, std::span<const RecordMetadata>(acks.data(), current.size()));
+      }
+    } catch (const std::exception& e) {
+      // The caller's callback (or memory) failed: stop, do not terminate.
+      status = Status::io_error(fmt::format("producer pipeline: {}", e.what()));
     }
     if (!status.is_ok()) {
       std::lock_guard guard(m_mutex);

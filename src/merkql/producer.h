@@ -179,7 +179,8 @@ private:
 // come one batch at a time, in the order the batches were submitted, on the
 // writer thread (never on the caller's), and never concurrently. The
 // callback must not call submit() or finish() of its pipeline; it may call
-// status(). An error it returns stops the pipeline like a failed append.
+// status(). An error it returns stops the pipeline like a failed append (an
+// exception it throws too, as an io_error; it does not cross threads).
 //
 // Errors: the first error (of routing, of an append, or of the callback)
 // stops the pipeline. Records acknowledged before it stay acknowledged and
