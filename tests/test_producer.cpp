@@ -325,6 +325,32 @@ TEST_CASE("a pipeline destroyed without finish writes what was submitted")
   CHECK(read_partition(*broker, "t", 0).size() == 3);
 }
 
+TEST_CASE("a partition out of range is refused before any record of the batch is written")
+{
+  TestDir dir;
+  auto broker = open_broker(dir.data(), 2);
+  for (uint32_t bad : {2u, 4000000000u}) {
+    CAPTURE(bad);
+    RecordBatch batch("t");
+    batch.add(RecordView{std::nullopt, "first", 0u});
+    batch.add(RecordView{std::nullopt, "second", bad});
+    Status sent = broker->producer().send(batch).status();
+    CHECK(sent.is_not_found());
+    CHECK(sent.message().find("there is no partition") != std::string::npos);
+    CHECK(broker->producer()
+            .send_batch({ProducerRecord{"t", std::nullopt, "first", 0u},
+                         ProducerRecord{"t", std::nullopt, "second", bad}})
+            .status()
+            .message()
+          == sent.message());
+    ProducerPipeline pipeline(broker);
+    require_ok(pipeline.submit(batch));
+    CHECK(pipeline.finish().message() == sent.message());
+  }
+  CHECK(read_partition(*broker, "t", 0).empty());
+  CHECK(read_partition(*broker, "t", 1).empty());
+}
+
 TEST_CASE("a batch for a missing topic fails when the broker does not create topics")
 {
   TestDir dir;

@@ -148,6 +148,23 @@ Status GroupAppender::append(std::span<const Routed> records, std::vector<Record
   return Status::ok();
 }
 
+// Chooses the partition of record (Topic::route unless it names one) and
+// appends it to out.
+Status route(Topic& topic, const RecordView& record, std::vector<Routed>& out)
+{
+  uint32_t p = 0;
+  if (!record.partition) {
+    p = topic.route(record.key);
+  } else if (*record.partition < topic.partition_count()) {
+    p = *record.partition;
+  } else {
+    return topic.partition(*record.partition).status(); // not_found naming the count
+  }
+  out.push_back(Routed{
+    &topic, p, AppendInput{record.key, record.value, record.timestamp, record.value_is_json}});
+  return Status::ok();
+}
+
 // Routes records of any topics into out.
 Status route_records(Broker& broker, std::span<const ProducerRecord> records,
                      std::vector<Routed>& out)
@@ -163,8 +180,8 @@ Status route_records(Broker& broker, std::span<const ProducerRecord> records,
     if (r.key) {
       key = *r.key;
     }
-    const uint32_t p = r.partition ? *r.partition : topic->route(key);
-    out.push_back(Routed{topic, p, AppendInput{key, r.value, r.timestamp, r.value_is_json}});
+    MERKQL_TRY(
+      route(*topic, RecordView{key, r.value, r.partition, r.timestamp, r.value_is_json}, out));
   }
   return Status::ok();
 }
@@ -187,8 +204,7 @@ Status route_batch(Broker& broker, const RecordBatch& batch, std::vector<Routed>
   MERKQL_ASSIGN_OR_RETURN(Topic * topic, broker.topic_or_create(batch.topic()));
   out.reserve(batch.size());
   for (const RecordView r : batch) {
-    const uint32_t p = r.partition ? *r.partition : topic->route(r.key);
-    out.push_back(Routed{topic, p, AppendInput{r.key, r.value, r.timestamp, r.value_is_json}});
+    MERKQL_TRY(route(*topic, r, out));
   }
   return Status::ok();
 }
