@@ -12,13 +12,6 @@ namespace merkql {
 
 namespace {
 
-// A record with its partition chosen.
-struct Routed {
-  Topic* topic;
-  uint32_t partition;
-  AppendInput input;
-};
-
 // status with "context: " before its message.
 Status with_context(const Status& status, std::string_view context)
 {
@@ -42,16 +35,22 @@ Status with_context(const Status& status, std::string_view context)
   return Status::io_error(std::move(message));
 }
 
-// The one way records are appended: grouped per (topic, partition), each
-// group with one Partition::append, in order of topic name and partition;
-// the metadata scattered back in input order. Keeps its buffers between
-// calls, so a pipeline writing batch after batch allocates little.
+// The one way records are appended. add() routes each record (the
+// partition it names, else Topic::route) and groups it with the others for
+// its (topic, partition); append() appends each group with one
+// Partition::append, in order of topic name and partition, and scatters the
+// metadata back in the order the records were added. Keeps its buffers
+// between uses, so a pipeline writing batch after batch allocates little.
 class GroupAppender {
 public:
-  // On an append failure, *failed_at (when given) names the partition,
-  // "topic/3"; the groups appended before it keep their records.
-  Status append(std::span<const Routed> records, std::vector<RecordMetadata>& out,
-                std::string* failed_at = nullptr);
+  // Forgets the records added so far.
+  void clear();
+  // Routes record (its key and value must outlive append()) and groups it.
+  Status add(Topic& topic, const RecordView& record);
+  // Opens every partition, then appends. On an append failure, *failed_at
+  // (when given) names the partition, "topic/3"; the groups appended before
+  // it keep their records. out (when given) gets one entry per record.
+  Status append(std::vector<RecordMetadata>* out, std::string* failed_at = nullptr);
 
 private:
   struct Group {
@@ -63,53 +62,73 @@ private:
   };
   static constexpr size_t k_none = SIZE_MAX;
 
-  size_t group_of(const Routed& record);
+  Group& group_of(Topic& topic, uint32_t partition);
 
-  std::vector<Group> m_groups; // the first m_used are this call's
+  size_t m_records = 0;
+  std::vector<Group> m_groups; // the first m_used are in use
   size_t m_used = 0;
   // Per topic: the group index of each partition, or k_none.
   std::vector<std::pair<Topic*, std::vector<size_t>>> m_index;
   std::vector<size_t> m_order;
 };
 
-size_t GroupAppender::group_of(const Routed& record)
+void GroupAppender::clear()
 {
-  auto topic = std::find_if(m_index.begin(), m_index.end(),
-                            [&](const auto& entry) { return entry.first == record.topic; });
-  if (topic == m_index.end()) {
-    m_index.emplace_back(record.topic, std::vector<size_t>());
-    topic = std::prev(m_index.end());
+  // The index stays (topics live as long as their broker); only its used
+  // slots are reset, so a topic of many partitions costs nothing per batch.
+  for (size_t k = 0; k < m_used; ++k) {
+    for (auto& [topic, slots] : m_index) {
+      if (topic == m_groups[k].topic) {
+        slots[m_groups[k].partition] = k_none;
+      }
+    }
   }
-  std::vector<size_t>& slots = topic->second;
-  if (record.partition >= slots.size()) {
-    slots.resize(record.partition + 1, k_none);
+  m_records = 0;
+  m_used = 0;
+}
+
+GroupAppender::Group& GroupAppender::group_of(Topic& topic, uint32_t partition)
+{
+  auto entry =
+    std::find_if(m_index.begin(), m_index.end(), [&](const auto& e) { return e.first == &topic; });
+  if (entry == m_index.end()) {
+    m_index.emplace_back(&topic, std::vector<size_t>(topic.partition_count(), k_none));
+    entry = std::prev(m_index.end());
   }
-  size_t& slot = slots[record.partition];
+  size_t& slot = entry->second[partition];
   if (slot == k_none) {
     slot = m_used++;
     if (m_groups.size() < m_used) {
       m_groups.emplace_back();
     }
     Group& g = m_groups[slot];
-    g.topic = record.topic;
-    g.partition = record.partition;
+    g.topic = &topic;
+    g.partition = partition;
     g.target = nullptr;
     g.inputs.clear();
     g.positions.clear();
   }
-  return slot;
+  return m_groups[slot];
 }
 
-Status GroupAppender::append(std::span<const Routed> records, std::vector<RecordMetadata>& out,
-                             std::string* failed_at)
+Status GroupAppender::add(Topic& topic, const RecordView& record)
 {
-  m_used = 0;
-  m_index.clear();
-  for (size_t i = 0; i < records.size(); ++i) {
-    Group& g = m_groups[group_of(records[i])];
-    g.inputs.push_back(records[i].input);
-    g.positions.push_back(i);
+  uint32_t p = 0;
+  if (!record.partition) {
+    p = topic.route(record.key);
+  } else if (*record.partition < topic.partition_count()) {
+    p = *record.partition;
+  } else {
+    return topic.partition(*record.partition).status(); // not_found naming the count
   }
+  Group& g = group_of(topic, p);
+  g.inputs.push_back(AppendInput{record.key, record.value, record.timestamp, record.value_is_json});
+  g.positions.push_back(m_records++);
+  return Status::ok();
+}
+
+Status GroupAppender::append(std::vector<RecordMetadata>* out, std::string* failed_at)
+{
   // Every partition is opened (and so checked) before anything is written.
   m_order.clear();
   for (size_t k = 0; k < m_used; ++k) {
@@ -125,7 +144,9 @@ Status GroupAppender::append(std::span<const Routed> records, std::vector<Record
     }
     return x.partition < y.partition;
   });
-  out.resize(records.size());
+  if (out) {
+    out->resize(m_records);
+  }
   for (size_t k : m_order) {
     const Group& g = m_groups[k];
     Result<std::vector<AppendedRecord>> appended = g.target->append(g.inputs);
@@ -135,9 +156,12 @@ Status GroupAppender::append(std::span<const Routed> records, std::vector<Record
       }
       return appended.status();
     }
+    if (!out) {
+      continue;
+    }
     for (size_t j = 0; j < g.positions.size(); ++j) {
       const AppendedRecord& r = (*appended)[j];
-      RecordMetadata& m = out[g.positions[j]];
+      RecordMetadata& m = (*out)[g.positions[j]];
       m.topic = g.topic->name();
       m.partition = g.partition;
       m.offset = r.offset;
@@ -148,29 +172,11 @@ Status GroupAppender::append(std::span<const Routed> records, std::vector<Record
   return Status::ok();
 }
 
-// Chooses the partition of record (Topic::route unless it names one) and
-// appends it to out.
-Status route(Topic& topic, const RecordView& record, std::vector<Routed>& out)
+// Sends records of any topics.
+Result<std::vector<RecordMetadata>> send_records(Broker& broker,
+                                                 std::span<const ProducerRecord> records)
 {
-  uint32_t p = 0;
-  if (!record.partition) {
-    p = topic.route(record.key);
-  } else if (*record.partition < topic.partition_count()) {
-    p = *record.partition;
-  } else {
-    return topic.partition(*record.partition).status(); // not_found naming the count
-  }
-  out.push_back(Routed{
-    &topic, p, AppendInput{record.key, record.value, record.timestamp, record.value_is_json}});
-  return Status::ok();
-}
-
-// Routes records of any topics into out.
-Status route_records(Broker& broker, std::span<const ProducerRecord> records,
-                     std::vector<Routed>& out)
-{
-  out.clear();
-  out.reserve(records.size());
+  GroupAppender appender;
   Topic* topic = nullptr;
   for (const ProducerRecord& r : records) {
     if (!topic || topic->name() != r.topic) {
@@ -181,41 +187,25 @@ Status route_records(Broker& broker, std::span<const ProducerRecord> records,
       key = *r.key;
     }
     MERKQL_TRY(
-      route(*topic, RecordView{key, r.value, r.partition, r.timestamp, r.value_is_json}, out));
+      appender.add(*topic, RecordView{key, r.value, r.partition, r.timestamp, r.value_is_json}));
   }
-  return Status::ok();
-}
-
-Result<std::vector<RecordMetadata>> send_records(Broker& broker,
-                                                 std::span<const ProducerRecord> records)
-{
-  std::vector<Routed> routed;
-  MERKQL_TRY(route_records(broker, records, routed));
-  GroupAppender appender;
   std::vector<RecordMetadata> out;
-  MERKQL_TRY(appender.append(routed, out));
+  MERKQL_TRY(appender.append(&out));
   return out;
 }
 
-// Routes the records of batch (its topic resolved through broker) into out.
-Status route_batch(Broker& broker, const RecordBatch& batch, std::vector<Routed>& out)
+// Sends the records of batch (its topic resolved through broker); an append
+// failure names its partition. out may be null when nobody reads it.
+Status send_batch_into(Broker& broker, const RecordBatch& batch, GroupAppender& appender,
+                       std::vector<RecordMetadata>* out)
 {
-  out.clear();
+  appender.clear();
   MERKQL_ASSIGN_OR_RETURN(Topic * topic, broker.topic_or_create(batch.topic()));
-  out.reserve(batch.size());
   for (const RecordView r : batch) {
-    MERKQL_TRY(route(*topic, r, out));
+    MERKQL_TRY(appender.add(*topic, r));
   }
-  return Status::ok();
-}
-
-// Routes batch and appends it; an append failure names its partition.
-Status send_batch_into(Broker& broker, const RecordBatch& batch, std::vector<Routed>& routed,
-                       GroupAppender& appender, std::vector<RecordMetadata>& out)
-{
-  MERKQL_TRY(route_batch(broker, batch, routed));
   std::string failed_at;
-  Status status = appender.append(routed, out, &failed_at);
+  Status status = appender.append(out, &failed_at);
   if (!status.is_ok() && !failed_at.empty()) {
     return with_context(status, failed_at);
   }
@@ -282,10 +272,9 @@ Result<std::vector<RecordMetadata>> Producer::send(const RecordBatch& batch)
   if (batch.empty()) {
     return std::vector<RecordMetadata>();
   }
-  std::vector<Routed> routed;
   GroupAppender appender;
   std::vector<RecordMetadata> out;
-  MERKQL_TRY(send_batch_into(*m_broker, batch, routed, appender, out));
+  MERKQL_TRY(send_batch_into(*m_broker, batch, appender, &out));
   return out;
 }
 
@@ -350,7 +339,6 @@ Status ProducerPipeline::finish()
 void ProducerPipeline::loop()
 {
   RecordBatch current;
-  std::vector<Routed> routed;
   GroupAppender appender;
   std::vector<RecordMetadata> acks;
   for (;;) {
@@ -369,7 +357,7 @@ void ProducerPipeline::loop()
     m_changed.notify_all();
     Status status;
     try {
-      status = send_batch_into(*m_broker, current, routed, appender, acks);
+      status = send_batch_into(*m_broker, current, appender, m_on_ack ? &acks : nullptr);
       if (status.is_ok() && m_on_ack) {
         status = m_on_ack(current, std::span<const RecordMetadata>(acks.data(), current.size()));
       }
