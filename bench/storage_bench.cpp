@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -55,21 +56,25 @@ void run(merkql::Compression compression, uint64_t records, size_t batch_size)
   auto broker = merkql::Broker::open(config).value();
   merkql::Partition* p = broker->topic_or_create("sensors").value()->partition(0).value();
 
-  std::vector<std::string> values;
-  std::vector<merkql::AppendInput> batch;
+  // Ingest through a pipeline: one batch is appended while the next is filled.
   const auto start = std::chrono::steady_clock::now();
-  for (uint64_t i = 0; i < records;) {
-    values.clear();
-    batch.clear();
-    for (size_t k = 0; k < batch_size && i < records; ++k, ++i) {
-      values.push_back(fmt::format(R"({{"sensor":"s-{}","temp":{:.1f},"ts":{}}})", i % 16,
-                                   20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i));
+  {
+    merkql::ProducerPipeline pipeline(broker);
+    merkql::RecordBatch batch("sensors");
+    std::string value;
+    for (uint64_t i = 0; i < records; ++i) {
+      value.clear();
+      fmt::format_to(std::back_inserter(value), R"({{"sensor":"s-{}","temp":{:.1f},"ts":{}}})",
+                     i % 16, 20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i);
+      batch.add(std::nullopt, value);
+      if (batch.size() == batch_size || i + 1 == records) {
+        if (!pipeline.submit(batch).is_ok()) {
+          break; // finish() reports the error
+        }
+      }
     }
-    for (const auto& v : values) {
-      batch.push_back(merkql::AppendInput{std::nullopt, v, std::nullopt});
-    }
-    if (!p->append(batch).is_ok()) {
-      fmt::print(stderr, "append failed\n");
+    if (merkql::Status status = pipeline.finish(); !status.is_ok()) {
+      fmt::print(stderr, "append failed: {}\n", status.message());
       std::exit(1);
     }
   }

@@ -3,8 +3,9 @@
 // Standard input is read with read(2) into one buffer and split into lines.
 // Records accumulate in an arena until --batch of them are pending or input
 // has nothing more ready (poll(2) with a zero timeout) or ends; then the batch
-// goes to a writer thread, which appends each partition's share with one
-// fsync and prints the acks, while this thread parses the next batch.
+// goes to a ProducerPipeline (src/merkql/producer.h), whose writer thread
+// appends each partition's share with one fsync and prints the acks, while
+// this thread parses the next batch.
 #include "commands.h"
 #include "produce_line.h"
 
@@ -13,12 +14,8 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <exception>
-#include <mutex>
 #include <poll.h>
-#include <thread>
 #include <unistd.h>
 
 namespace merkql::cli {
@@ -62,131 +59,6 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
 
 namespace {
 
-// One pending record; key and value live in the arena.
-struct Pending {
-  uint32_t partition = 0;
-  bool has_key = false;
-  size_t key_pos = 0, key_len = 0;
-  size_t value_pos = 0, value_len = 0;
-  std::optional<TimestampNs> timestamp;
-  bool value_is_json = false;
-};
-
-// Lines parsed into records, waiting to be appended.
-struct Batch {
-  std::string arena;
-  std::vector<Pending> pending;
-};
-
-// Appends batches on a thread of its own, so that parsing the next batch
-// overlaps hashing, compressing and syncing the previous one. At most one
-// batch waits while another is written; acks are printed in order.
-class BatchWriter {
-public:
-  BatchWriter(const ProduceOptions& o, Topic* topic)
-    : m_o(o), m_topic(topic), m_partitions(topic->partition_count()), m_thread([this] { loop(); })
-  {}
-
-  ~BatchWriter()
-  {
-    {
-      std::lock_guard guard(m_mutex);
-      m_stop = true;
-    }
-    m_changed.notify_all();
-    m_thread.join();
-  }
-
-  // Hands a batch over; waits while another one is already waiting.
-  void submit(Batch& batch)
-  {
-    std::unique_lock lock(m_mutex);
-    m_changed.wait(lock, [this] { return !m_waiting || m_error; });
-    rethrow_locked();
-    std::swap(m_next, batch);
-    m_waiting = true;
-    lock.unlock();
-    m_changed.notify_all();
-  }
-
-  // Throws the writer's failure, if any.
-  void check()
-  {
-    std::lock_guard guard(m_mutex);
-    rethrow_locked();
-  }
-
-  // Waits until everything submitted is durable (and acked).
-  void finish()
-  {
-    std::unique_lock lock(m_mutex);
-    m_changed.wait(lock, [this] { return (!m_waiting && !m_busy) || m_error; });
-    rethrow_locked();
-  }
-
-private:
-  void rethrow_locked()
-  {
-    if (m_error) {
-      std::exception_ptr error = m_error;
-      m_error = nullptr;
-      m_failed = true;
-      std::rethrow_exception(error);
-    }
-    if (m_failed) {
-      throw Exit(exit_io_err, ""); // reported already
-    }
-  }
-
-  void loop()
-  {
-    Batch current;
-    for (;;) {
-      {
-        std::unique_lock lock(m_mutex);
-        m_busy = false;
-        m_changed.notify_all();
-        m_changed.wait(lock, [this] { return m_waiting || m_stop; });
-        if (!m_waiting) {
-          return;
-        }
-        std::swap(current, m_next);
-        m_waiting = false;
-        m_busy = true;
-      }
-      m_changed.notify_all();
-      try {
-        write(current);
-      } catch (...) {
-        std::lock_guard guard(m_mutex);
-        m_error = std::current_exception();
-        m_busy = false;
-        m_changed.notify_all();
-        return;
-      }
-      current.arena.clear();
-      current.pending.clear();
-    }
-  }
-
-  void write(const Batch& batch);
-
-  const ProduceOptions& m_o;
-  Topic* m_topic;
-  std::vector<Partition*> m_partitions; // opened on first use, by the writer thread
-  std::string m_acks;
-
-  std::mutex m_mutex;
-  std::condition_variable m_changed;
-  Batch m_next;
-  bool m_waiting = false; // m_next holds a batch
-  bool m_busy = false;    // the thread is writing one
-  bool m_stop = false;
-  bool m_failed = false;
-  std::exception_ptr m_error;
-  std::thread m_thread; // last: starts after the members above exist
-};
-
 LineParserOptions parser_options(const ProduceOptions& o, uint32_t partition_count)
 {
   LineParserOptions options;
@@ -201,10 +73,13 @@ LineParserOptions parser_options(const ProduceOptions& o, uint32_t partition_cou
   return options;
 }
 
-class Producer {
+// Parses lines into a batch and hands full batches to the pipeline, which
+// appends them on its writer thread and prints the acks there.
+class LineProducer {
 public:
-  Producer(const ProduceOptions& o, Topic* topic)
-    : m_o(o), m_topic(topic), m_parser(parser_options(o, topic->partition_count()))
+  LineProducer(const ProduceOptions& o, std::shared_ptr<Broker> broker, Topic* topic)
+    : m_o(o), m_parser(parser_options(o, topic->partition_count())), m_batch(topic->name()),
+      m_pipeline(std::move(broker), ack_callback())
   {}
 
   int run();
@@ -212,24 +87,25 @@ public:
 private:
   // Returns false when the command must stop (bad line without --skip-bad).
   bool handle_line(std::string_view line);
-  void add_record(const ParsedLine& line);
   bool report_bad(const std::string& reason);
-  // Hands the records parsed so far to the writer.
+  // Prints one JSON line per record of a durable batch (writer thread).
+  ProducerPipeline::AckCallback ack_callback();
+  // Hands the records parsed so far to the pipeline.
   void flush();
   // Flushes and waits until every record so far is durable.
   void finish();
 
   const ProduceOptions& m_o;
-  Topic* m_topic;
   LineParser m_parser;
   ParsedLine m_parsed;
   uint64_t m_line = 0;
   uint64_t m_skipped = 0;
-  Batch m_batch;
-  BatchWriter m_writer{m_o, m_topic};
+  RecordBatch m_batch;
+  std::string m_acks; // used by the writer thread only
+  ProducerPipeline m_pipeline;
 };
 
-bool Producer::report_bad(const std::string& reason)
+bool LineProducer::report_bad(const std::string& reason)
 {
   std::fprintf(stderr, "merkql: stdin line %llu: %s\n", static_cast<unsigned long long>(m_line),
                printable(reason).c_str());
@@ -237,92 +113,51 @@ bool Producer::report_bad(const std::string& reason)
   return m_o.skip_bad;
 }
 
-bool Producer::handle_line(std::string_view line)
+bool LineProducer::handle_line(std::string_view line)
 {
   ++m_line;
   std::string bad = m_parser.parse(line, m_parsed);
   if (!bad.empty()) {
     return report_bad(bad);
   }
-  add_record(m_parsed);
-  if (m_batch.pending.size() >= m_o.batch) {
+  m_batch.add(RecordView{m_parsed.key, m_parsed.value, m_parsed.partition, m_parsed.timestamp,
+                         m_parsed.value_is_json});
+  if (m_batch.size() >= m_o.batch) {
     flush();
   }
   return true;
 }
 
-void Producer::add_record(const ParsedLine& line)
+ProducerPipeline::AckCallback LineProducer::ack_callback()
 {
-  Pending p;
-  p.value_is_json = line.value_is_json;
-  p.partition = line.partition ? *line.partition : m_topic->route(line.key);
-  if (line.key) {
-    p.has_key = true;
-    p.key_pos = m_batch.arena.size();
-    p.key_len = line.key->size();
-    m_batch.arena.append(*line.key);
+  if (!m_o.ack) {
+    return {};
   }
-  p.value_pos = m_batch.arena.size();
-  p.value_len = line.value.size();
-  m_batch.arena.append(line.value);
-  p.timestamp = line.timestamp;
-  m_batch.pending.push_back(p);
-}
-
-void BatchWriter::write(const Batch& batch)
-{
-  const uint32_t count = m_topic->partition_count();
-  std::vector<std::vector<AppendInput>> inputs(count);
-  for (const Pending& p : batch.pending) {
-    AppendInput in;
-    if (p.has_key) {
-      in.key = std::string_view(batch.arena).substr(p.key_pos, p.key_len);
-    }
-    in.value = std::string_view(batch.arena).substr(p.value_pos, p.value_len);
-    in.timestamp = p.timestamp;
-    in.value_is_json = p.value_is_json;
-    inputs[p.partition].push_back(in);
-  }
-  std::vector<std::vector<AppendedRecord>> appended(count);
-  for (uint32_t id = 0; id < count; ++id) {
-    if (inputs[id].empty()) {
-      continue;
-    }
-    if (!m_partitions[id]) {
-      m_partitions[id] = unwrap(m_topic->partition(id));
-    }
-    appended[id] =
-      unwrap(m_partitions[id]->append(inputs[id]), fmt::format("{}/{}", m_topic->name(), id));
-  }
-  if (m_o.ack) {
+  return [this](const RecordBatch&, std::span<const RecordMetadata> acks) {
     m_acks.clear();
-    std::vector<size_t> next(count, 0);
-    for (const Pending& p : batch.pending) {
-      const AppendedRecord& r = appended[p.partition][next[p.partition]++];
+    for (const RecordMetadata& r : acks) {
       m_acks += "{\"topic\":";
-      append_json_string(m_acks, m_topic->name());
+      append_json_string(m_acks, r.topic);
       fmt::format_to(std::back_inserter(m_acks),
                      ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"hash\":\"{}\"}}\n",
-                     p.partition, r.offset, format_timestamp(r.timestamp), to_hex(r.record_hash));
+                     r.partition, r.offset, format_timestamp(r.timestamp), to_hex(r.record_hash));
     }
-    write_stdout(m_acks);
-  }
+    if (!write_all(STDOUT_FILENO, m_acks)) {
+      return Status::io_error(fmt::format("writing standard output: {}", std::strerror(errno)));
+    }
+    return Status::ok();
+  };
 }
 
-void Producer::flush()
+void LineProducer::flush()
 {
-  if (m_batch.pending.empty()) {
-    return;
-  }
-  m_writer.submit(m_batch);
-  m_batch.arena.clear();
-  m_batch.pending.clear();
+  check(m_pipeline.submit(m_batch));
 }
 
-void Producer::finish()
+void LineProducer::finish()
 {
   flush();
-  m_writer.finish();
+  check(m_pipeline.finish());
 }
 
 // True when standard input can be read without blocking, waiting up to
@@ -337,7 +172,7 @@ bool input_ready(int timeout_ms = 0)
   return n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL));
 }
 
-int Producer::run()
+int LineProducer::run()
 {
   constexpr size_t k_read_size = 1 << 20;
   std::string buf;
@@ -354,7 +189,7 @@ int Producer::run()
     }
     // While input is idle, a failure of the writer thread still surfaces.
     while (!input_ready(200)) {
-      m_writer.check();
+      check(m_pipeline.status());
     }
     ssize_t n = ::read(STDIN_FILENO, buf.data() + len, k_read_size);
     if (n < 0) {
@@ -411,7 +246,7 @@ int Producer::run()
       scan -= start;
       start = 0;
     }
-    if (!eof && !m_batch.pending.empty() && !input_ready()) {
+    if (!eof && !m_batch.empty() && !input_ready()) {
       flush();
     }
   }
@@ -445,7 +280,7 @@ int run_produce(const ProduceOptions& o)
                fmt::format("--partition {}: topic {} has {} partition{}", *o.partition, o.topic,
                            topic->partition_count(), topic->partition_count() == 1 ? "" : "s"));
   }
-  Producer producer(o, topic);
+  LineProducer producer(o, broker, topic);
   return producer.run();
 }
 

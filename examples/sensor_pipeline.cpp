@@ -31,16 +31,17 @@ void check(const merkql::Status& status, const char* what)
   }
 }
 
-merkql::ProducerRecord reading(int sensor, double temp, int64_t ts)
+// Adds one reading, keyed by its sensor, to a batch for the "sensors" topic.
+void add_reading(merkql::RecordBatch& batch, int sensor, double temp, int64_t ts)
 {
   const std::string id = fmt::format("sensor-{}", static_cast<char>('a' + sensor));
   nlohmann::ordered_json value = {{"temp", temp}, {"ts", ts}};
-  return merkql::ProducerRecord{"sensors", id, value.dump(), std::nullopt, std::nullopt};
+  batch.add(id, value.dump());
 }
 
-merkql::ProducerRecord first_reading(int i)
+void add_first_reading(merkql::RecordBatch& batch, int i)
 {
-  return reading(i % 4, 20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i);
+  add_reading(batch, i % 4, 20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i);
 }
 
 std::string sensor_of(const merkql::Record& r)
@@ -81,17 +82,17 @@ int main(int argc, char** argv)
   config.max_records = 500;
   {
     auto broker = check(merkql::Broker::open(config), "open");
-    merkql::Producer producer = broker->producer();
-    for (int i = 0; i < 200; ++i) {
-      check(producer.send(first_reading(i)), "send");
-    }
-    for (int b = 0; b < 8; ++b) {
-      std::vector<merkql::ProducerRecord> batch;
-      for (int i = 200 + b * 100; i < 300 + b * 100; ++i) {
-        batch.push_back(first_reading(i));
+    // Ingest in batches of 100 through a pipeline: one batch is appended
+    // (one fsync) while the next is filled.
+    merkql::ProducerPipeline pipeline(broker);
+    merkql::RecordBatch batch("sensors");
+    for (int i = 0; i < 1000; ++i) {
+      add_first_reading(batch, i);
+      if (batch.size() == 100) {
+        check(pipeline.submit(batch), "submit");
       }
-      check(producer.send_batch(batch), "send_batch");
     }
+    check(pipeline.finish(), "ingest");
 
     // Group "analytics": statistics per sensor.
     auto analytics =
@@ -150,10 +151,11 @@ int main(int argc, char** argv)
   auto records = check(analytics->poll(), "poll");
   fmt::print("After reopen, analytics polled {} records.\n", records.size());
 
-  merkql::Producer producer = broker->producer();
+  merkql::RecordBatch batch("sensors");
   for (int j = 0; j < 100; ++j) {
-    check(producer.send(reading(j % 4, 25.0 + std::fmod(j * 0.2, 10.0), 1700001100 + j)), "send");
+    add_reading(batch, j % 4, 25.0 + std::fmod(j * 0.2, 10.0), 1700001100 + j);
   }
+  check(broker->producer().send(batch), "send");
   records = check(analytics->poll(), "poll");
   fmt::print("After 100 more readings, analytics polled {} records.\n", records.size());
   check(analytics->commit_sync(), "commit");
