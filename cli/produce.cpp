@@ -1,8 +1,8 @@
 // merkql produce: append lines of standard input as records (man/merkql-produce.1).
 //
-// Standard input is read with read(2) into one buffer and split into lines.
-// Records accumulate in an arena until --batch of them are pending or input
-// has nothing more ready (poll(2) with a zero timeout) or ends; then the batch
+// Standard input is split into lines by a LineReader (line_io.h). Records
+// accumulate in a RecordBatch until --batch of them are pending or input
+// has nothing more ready or ends; then the batch
 // goes to a ProducerPipeline (src/merkql/producer.h), whose writer thread
 // appends each partition's share with one fsync and prints the acks, while
 // this thread parses the next batch.
@@ -15,7 +15,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <poll.h>
 #include <unistd.h>
 
 namespace merkql::cli {
@@ -102,6 +101,7 @@ private:
   uint64_t m_skipped = 0;
   RecordBatch m_batch;
   std::string m_acks; // used by the writer thread only
+  RecordJson m_ack_json;
   ProducerPipeline m_pipeline;
 };
 
@@ -136,11 +136,9 @@ ProducerPipeline::AckCallback LineProducer::ack_callback()
   return [this](const RecordBatch&, std::span<const RecordMetadata> acks) {
     m_acks.clear();
     for (const RecordMetadata& r : acks) {
-      m_acks += "{\"topic\":";
-      append_json_string(m_acks, r.topic);
-      fmt::format_to(std::back_inserter(m_acks),
-                     ",\"partition\":{},\"offset\":{},\"timestamp\":\"{}\",\"hash\":\"{}\"}}\n",
-                     r.partition, r.offset, format_timestamp(r.timestamp), to_hex(r.record_hash));
+      m_ack_json.append_position(m_acks, r.topic, r.partition, r.offset, r.timestamp,
+                                 fmt::format(",\"hash\":\"{}\"", to_hex(r.record_hash)));
+      m_acks.push_back('\n');
     }
     if (!write_all(STDOUT_FILENO, m_acks)) {
       return Status::io_error(fmt::format("writing standard output: {}", std::strerror(errno)));
@@ -160,94 +158,40 @@ void LineProducer::finish()
   check(m_pipeline.finish());
 }
 
-// True when standard input can be read without blocking, waiting up to
-// timeout_ms for it.
-bool input_ready(int timeout_ms = 0)
-{
-  pollfd pfd{STDIN_FILENO, POLLIN, 0};
-  int n;
-  do {
-    n = ::poll(&pfd, 1, timeout_ms);
-  } while (n < 0 && errno == EINTR);
-  return n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL));
-}
-
 int LineProducer::run()
 {
-  constexpr size_t k_read_size = 1 << 20;
-  std::string buf;
-  size_t len = 0;          // valid bytes in buf
-  size_t start = 0;        // first byte of the current (incomplete) line
-  size_t scan = 0;         // where to continue looking for a newline
-  bool discarding = false; // inside an over-long line already reported
-  bool eof = false;
-  const size_t limit = m_o.max_record_bytes + 1; // a line may end in \r
-
-  while (!eof) {
-    if (buf.size() < len + k_read_size) {
-      buf.resize(len + k_read_size);
+  LineReaderOptions options;
+  options.max_line_bytes = m_o.max_record_bytes;
+  options.read_size = 1 << 20;
+  // Idle input: hand over what is parsed, and let a failure of the writer
+  // thread surface.
+  options.on_idle = [this] {
+    flush();
+    check(m_pipeline.status());
+  };
+  LineReader reader(STDIN_FILENO, std::move(options));
+  for (;;) {
+    std::string_view line;
+    const LineReader::Next next = reader.next(line);
+    if (next == LineReader::Next::end) {
+      break;
     }
-    // While input is idle, a failure of the writer thread still surfaces.
-    while (!input_ready(200)) {
-      check(m_pipeline.status());
-    }
-    ssize_t n = ::read(STDIN_FILENO, buf.data() + len, k_read_size);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
+    if (next == LineReader::Next::error) {
       finish();
-      throw Exit(exit_io_err, fmt::format("reading standard input: {}", std::strerror(errno)));
+      throw Exit(exit_io_err,
+                 fmt::format("reading standard input: {}", std::strerror(reader.error())));
     }
-    if (n == 0) {
-      eof = true;
-    }
-    len += static_cast<size_t>(n);
-    for (;;) {
-      const char* nl = static_cast<const char*>(std::memchr(buf.data() + scan, '\n', len - scan));
-      if (!nl) {
-        break;
-      }
-      const size_t end = static_cast<size_t>(nl - buf.data());
-      if (discarding) {
-        discarding = false;
-      } else if (!handle_line(std::string_view(buf.data() + start, end - start))) {
-        finish();
-        return exit_data_err;
-      }
-      start = scan = end + 1;
-    }
-    scan = len;
-    if (!discarding && len - start > limit) {
-      // An over-long line: report it now instead of buffering it whole.
+    bool go_on;
+    if (next == LineReader::Next::line) {
+      go_on = handle_line(line);
+    } else {
       ++m_line;
-      if (!report_bad(
-            fmt::format("line longer than --max-record-bytes {}", m_o.max_record_bytes))) {
-        finish();
-        return exit_data_err;
-      }
-      discarding = true;
+      go_on =
+        report_bad(fmt::format("line longer than --max-record-bytes {}", m_o.max_record_bytes));
     }
-    if (discarding) {
-      start = len;
-    }
-    if (eof) {
-      if (!discarding && start < len
-          && !handle_line(std::string_view(buf.data() + start, len - start))) {
-        finish();
-        return exit_data_err;
-      }
-      start = len;
-    }
-    // Keep only the incomplete line.
-    if (start > 0) {
-      std::memmove(buf.data(), buf.data() + start, len - start);
-      len -= start;
-      scan -= start;
-      start = 0;
-    }
-    if (!eof && !m_batch.empty() && !input_ready()) {
-      flush();
+    if (!go_on) {
+      finish();
+      return exit_data_err;
     }
   }
   finish();

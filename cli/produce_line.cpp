@@ -440,9 +440,6 @@ LineParser::LineParser(LineParserOptions options) : m_o(std::move(options))
 std::string LineParser::parse(std::string_view line, ParsedLine& out)
 {
   out = ParsedLine{};
-  if (!line.empty() && line.back() == '\r') {
-    line.remove_suffix(1);
-  }
   if (line.size() > m_o.max_record_bytes) {
     return fmt::format("line of {} bytes is longer than --max-record-bytes {}", line.size(),
                        m_o.max_record_bytes);

@@ -51,7 +51,8 @@ public:
   // --key-field is a malformed JSON pointer.
   explicit LineParser(LineParserOptions options);
 
-  // Reads one line, without its "\n" (a final "\r" is removed here).
+  // Reads one line, without its "\n" (and without the "\r" before it:
+  // the LineReader removes that).
   // Returns the empty string and fills out, or returns why the line is bad.
   std::string parse(std::string_view line, ParsedLine& out);
 
