@@ -30,17 +30,6 @@ std::string cpu_model()
   return "unknown";
 }
 
-uint64_t directory_bytes(const std::string& dir)
-{
-  uint64_t total = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) {
-      total += e.file_size();
-    }
-  }
-  return total;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t)
 {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -79,7 +68,8 @@ void run(merkql::Compression compression, uint64_t records, size_t batch_size)
     }
   }
   const double write_s = seconds_since(start);
-  const uint64_t bytes = directory_bytes(dir);
+  // The sizes of every file in the directory.
+  const uint64_t bytes = merkql::disk_usage(*broker).value().file_bytes();
   auto usage = p->usage().value();
 
   const auto read_start = std::chrono::steady_clock::now();

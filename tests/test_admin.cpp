@@ -76,6 +76,7 @@ const GroupDescription* find_group(const std::vector<GroupDescription>& groups,
 struct Walk {
   uint64_t allocated = 0;        // everything
   uint64_t groups_allocated = 0; // under groups/
+  uint64_t groups_size = 0;      // sizes of the files under groups/
   uint64_t size = 0;             // regular files outside groups/
   uint64_t segments = 0;         // *.log
   uint64_t index = 0;
@@ -97,6 +98,7 @@ Walk walk(const std::string& root, const std::string& groups = "groups/")
     w.allocated += allocated;
     if (relative.rfind(groups, 0) == 0) {
       w.groups_allocated += allocated;
+      w.groups_size += static_cast<uint64_t>(st.st_size);
       continue;
     }
     REQUIRE(S_ISREG(st.st_mode));
@@ -279,6 +281,8 @@ TEST_CASE("disk_usage sums equal a walk of the directory")
   CHECK(du.allocated_bytes() == w.allocated);
   CHECK(du.groups_bytes == w.groups_allocated);
   CHECK(du.usage.total() == w.size);
+  CHECK(du.groups_file_bytes == w.groups_size);
+  CHECK(du.file_bytes() == w.size + w.groups_size);
   CHECK(du.usage.records_bytes == w.segments);
   CHECK(du.usage.index_bytes == w.index);
   CHECK(du.usage.tree_bytes == w.tree);

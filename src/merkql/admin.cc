@@ -52,13 +52,13 @@ void add_metadata_file(Env* env, PartitionUsage& usage, const std::string& path)
   }
 }
 
-// Disk space allocated to the files under path. Symbolic links are never
+// Disk space allocated to the files under path, and their sizes. Symbolic links are never
 // followed (a link counts as itself), so a link cannot lead the walk out of
 // the directory or round in a loop; the walk keeps its own stack instead of
 // recursing. What vanishes or cannot be looked at meanwhile counts nothing.
-uint64_t tree_allocated_bytes(Env* env, const std::string& path)
+GroupUsage tree_usage(Env* env, const std::string& path)
 {
-  uint64_t total = 0;
+  GroupUsage total;
   std::vector<std::string> pending{path};
   while (!pending.empty()) {
     const std::string next = std::move(pending.back());
@@ -68,7 +68,8 @@ uint64_t tree_allocated_bytes(Env* env, const std::string& path)
       continue;
     }
     if (stat->type != FileStat::Type::directory) {
-      total += stat->allocated_bytes;
+      total.allocated_bytes += stat->allocated_bytes;
+      total.file_bytes += stat->size;
       continue;
     }
     auto names = env->list_dir(next);
@@ -200,9 +201,11 @@ Result<DiskUsage> disk_usage(Broker& broker,
   add_metadata_file(env, du.usage, broker_lock_file(du.dir));
   MERKQL_ASSIGN_OR_RETURN(auto groups, broker.group_names());
   for (const std::string& name : groups) {
-    const uint64_t bytes = tree_allocated_bytes(env, group_dir(du.dir, name));
-    du.groups.push_back({name, bytes});
-    du.groups_bytes += bytes;
+    GroupUsage g = tree_usage(env, group_dir(du.dir, name));
+    g.name = name;
+    du.groups_bytes += g.allocated_bytes;
+    du.groups_file_bytes += g.file_bytes;
+    du.groups.push_back(std::move(g));
   }
   return du;
 }

@@ -81,6 +81,7 @@ struct GroupUsage {
   // Disk space allocated to every file under the group's directory
   // (OFFSETS, LOCK, members, owners, anything else), no link followed.
   uint64_t allocated_bytes = 0;
+  uint64_t file_bytes = 0; // the sizes of those files
 };
 
 struct DiskUsage {
@@ -91,8 +92,11 @@ struct DiskUsage {
   std::vector<TopicUsage> topics; // by name
   std::vector<GroupUsage> groups; // by name
   uint64_t groups_bytes = 0;      // sum of groups[].allocated_bytes
+  uint64_t groups_file_bytes = 0; // sum of groups[].file_bytes
   // Disk space the whole directory holds.
   uint64_t allocated_bytes() const { return usage.allocated_bytes + groups_bytes; }
+  // The sizes of every file in the directory.
+  uint64_t file_bytes() const { return usage.total() + groups_file_bytes; }
 };
 
 // Sizes every partition, topic, group and the directory's own files. An
