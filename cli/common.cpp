@@ -1,7 +1,5 @@
 #include "common.h"
 
-#include <merkql/filename.h>
-
 #include <fmt/format.h>
 
 #include <cmath>
@@ -50,16 +48,9 @@ void check(const Status& status, std::string_view context)
 
 void require_name(std::string_view name, std::string_view what)
 {
-  if (!is_valid_name(name)) {
-    throw Exit(exit_usage, invalid_name_message(name, what));
+  if (Status s = check_name(name, what); !s.is_ok()) {
+    throw Exit(exit_usage, printable(s.message()));
   }
-}
-
-std::string invalid_name_message(std::string_view name, std::string_view what)
-{
-  return fmt::format("invalid {} name '{}': use 1-249 characters of A-Z a-z 0-9 . _ - "
-                     "(not . or ..)",
-                     what, printable(name));
 }
 
 std::string printable(std::string_view text)

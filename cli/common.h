@@ -44,8 +44,6 @@ template<class T> T unwrap(Result<T> result, std::string_view context = {})
 
 // Exit 2 unless name is a valid topic or group name.
 void require_name(std::string_view name, std::string_view what);
-// "invalid topic name '...': ..." with the name made printable.
-std::string invalid_name_message(std::string_view name, std::string_view what);
 
 // text with every byte a terminal could take as a control (C0, DEL, C1,
 // bytes of invalid UTF-8) written as \xNN: for echoing input in messages.
