@@ -176,6 +176,15 @@ void put_tree_node(std::string& out, const Hash& hash)
   out.append(reinterpret_cast<const char*>(hash.data()), hash.size());
 }
 
+std::function<void(const NodeId&, const Hash&)> collect_stored_nodes(std::string& out)
+{
+  return [&out](const NodeId& node, const Hash& hash) {
+    if (node.height >= k_chunk_height) {
+      put_tree_node(out, hash);
+    }
+  };
+}
+
 Hash decode_hash(const char* p)
 {
   Hash h;

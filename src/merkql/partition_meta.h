@@ -11,6 +11,7 @@
 #include <merkql/status.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,9 @@ uint64_t tree_chunks_in(uint64_t nodes);
 uint64_t tree_byte_position(uint64_t nodes);
 // Appends a stored node's hash to a run of TREE bytes.
 void put_tree_node(std::string& out, const Hash& hash);
+// An on_node for MerkleAccumulator::append that appends to `out` every
+// node TREE stores (height >= chunk height), in TREE's order.
+std::function<void(const NodeId&, const Hash&)> collect_stored_nodes(std::string& out);
 Hash decode_hash(const char* p);
 
 // --- Consistency -----------------------------------------------------------
