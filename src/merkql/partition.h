@@ -8,6 +8,13 @@
 // is durable, and serve only checksummed records below it. One Partition
 // object may be shared by threads: appends are serialised by a mutex;
 // create a PartitionReader per reading thread.
+//
+// Partition orchestrates; the formats live apart: the log's blocks in
+// log_block.h, reading them across segments in segment.h, HEAD, INDEX and
+// TREE in partition_meta.h, the offline audit in audit.h. partition.cc
+// holds open, append, roots, proofs, compaction and usage;
+// partition_recovery.cc the tail check and crash recovery;
+// partition_reader.cc PartitionReader.
 #pragma once
 
 #include <merkql/audit.h>
