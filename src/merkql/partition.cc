@@ -22,19 +22,6 @@ namespace {
 constexpr uint64_t k_min_preallocation = 64ull << 10;
 constexpr uint64_t k_max_preallocation = 4ull << 20;
 
-// Hash of the perfect subtree over leaves[first, first + 2^height).
-Hash subtree_hash(const std::vector<Hash>& leaves, uint64_t base_offset, size_t first,
-                  uint32_t height, Sha256& ctx)
-{
-  if (height == 0) {
-    return leaves[first];
-  }
-  const size_t half = size_t{1} << (height - 1);
-  Hash left = subtree_hash(leaves, base_offset, first, height - 1, ctx);
-  Hash right = subtree_hash(leaves, base_offset, first + half, height - 1, ctx);
-  return branch_hash(left, right, base_offset + first, base_offset + first + 2 * half - 1, ctx);
-}
-
 } // namespace
 
 Partition::Partition(Env* env, std::string dir, std::string topic, uint32_t id,
