@@ -317,7 +317,7 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
   std::string out;
   const auto block_starts =
     encode_batch(views, first, m_options.compression, m_options.block_bytes, out);
-  if (out.size() > (1ull << 30)) {
+  if (out.size() > k_max_batch_bytes) {
     return Status::invalid_argument(
       fmt::format("a batch of {} bytes is larger than the 1 GiB limit", out.size()));
   }
