@@ -9,8 +9,10 @@
 namespace merkql {
 
 PartitionReader::PartitionReader(Partition* partition)
-  : m_partition(partition),
-    m_log(partition->m_env, partition->m_dir, LogPosition{}, partition->m_files.get())
+  : m_partition(partition), m_log(partition->m_env, partition->m_dir, LogPosition{},
+                                  {.files = partition->m_files.get(),
+                                   .acknowledged_end = std::nullopt,
+                                   .order = BlockOrder::unchecked})
 {}
 
 PartitionReader::~PartitionReader() = default;
@@ -43,11 +45,10 @@ Status PartitionReader::load_block()
       return Status::corruption(fmt::format(
         "{}: checksum mismatch in the block at position {} (offsets {}..{})", path, pos,
         stop.header.first_offset, stop.header.first_offset + stop.header.record_count - 1));
-    case SegmentStop::Reason::out_of_order:
-      return Status::corruption(
-        fmt::format("{}: the block at position {} starts at offset {} where offset {} belongs",
-                    path, pos, stop.header.first_offset, stop.expected));
+    case SegmentStop::Reason::out_of_order: // BlockOrder::unchecked: never
+      break;
     }
+    return Status::corruption(fmt::format("{}: no block at position {}", path, pos));
   }
   Status decoded = decode_block(block.bytes, m_scratch, m_records);
   if (!decoded.is_ok()) {

@@ -86,6 +86,10 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   LogPosition start;
   if (entries > 0) {
     MERKQL_ASSIGN_OR_RETURN(IndexEntry entry, index_entry(start_chunk));
+    if (entry.segment > k_max_segment) {
+      return Status::corruption(fmt::format(
+        "{}: INDEX names segment {}, beyond the last possible one", m_dir, entry.segment));
+    }
     start = LogPosition{entry.segment, entry.position};
   } else {
     MERKQL_ASSIGN_OR_RETURN(std::vector<uint32_t> segments, list_segments(m_env, m_dir));
@@ -99,7 +103,9 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
 
   const LogPosition acknowledged_end =
     head ? LogPosition{head->segment, head->segment_end} : LogPosition{};
-  SegmentReader log(m_env, m_dir, start, nullptr, acknowledged_end);
+  SegmentReader log(
+    m_env, m_dir, start,
+    {.files = nullptr, .acknowledged_end = acknowledged_end, .order = BlockOrder::checked});
   std::string tree_out;
   std::string index_out;
   std::vector<std::pair<LogPosition, std::string>> pending; // the batch being read

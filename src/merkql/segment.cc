@@ -30,10 +30,9 @@ std::optional<std::string> SegmentStop::why() const
   return std::nullopt;
 }
 
-SegmentReader::SegmentReader(Env* env, std::string dir, LogPosition start, FileCache* files,
-                             std::optional<LogPosition> acknowledged_end)
-  : m_env(env), m_dir(std::move(dir)), m_files(files), m_acknowledged_end(acknowledged_end),
-    m_at(start), m_committed(start)
+SegmentReader::SegmentReader(Env* env, std::string dir, LogPosition start,
+                             SegmentReaderOptions options)
+  : m_env(env), m_dir(std::move(dir)), m_options(options), m_at(start), m_committed(start)
 {}
 
 SegmentReader::~SegmentReader() = default;
@@ -57,13 +56,9 @@ Status SegmentReader::open(uint32_t segment)
     return Status::ok();
   }
   release();
-  if (segment > k_max_segment) {
-    return Status::corruption(
-      fmt::format("{}: INDEX names segment {}, beyond the last possible one", m_dir, segment));
-  }
   const std::string path = segment_file(m_dir, segment);
-  if (m_files) {
-    MERKQL_ASSIGN_OR_RETURN(m_file, m_files->get(path, Access::read_only));
+  if (m_options.files) {
+    MERKQL_ASSIGN_OR_RETURN(m_file, m_options.files->get(path, Access::read_only));
   } else {
     MERKQL_ASSIGN_OR_RETURN(auto opened, m_env->open_read_only(path));
     m_file = std::move(opened);
@@ -85,7 +80,7 @@ bool SegmentReader::next_segment_exists() const
 Result<bool> SegmentReader::stopped(SegmentStop stop)
 {
   stop.at = m_at;
-  if (m_acknowledged_end == std::nullopt || m_committed < *m_acknowledged_end) {
+  if (!m_options.acknowledged_end || m_committed < *m_options.acknowledged_end) {
     stop.kind = SegmentStop::Kind::damage;
   } else if ((stop.reason == SegmentStop::Reason::none
               || stop.reason == SegmentStop::Reason::missing_segment)
@@ -138,11 +133,6 @@ Result<bool> SegmentReader::next(std::string& buffer, Block* block)
     return stopped(stop);
   }
   stop.header = *header;
-  if (m_expected && header->first_offset != *m_expected) {
-    stop.reason = SegmentStop::Reason::out_of_order;
-    stop.expected = *m_expected;
-    return stopped(stop);
-  }
   // The header's size is checked against the file before it sizes an
   // allocation: a damaged header must not cost a gigabyte. The size known
   // may be old when the segment is appended to: look again before judging.
@@ -166,6 +156,13 @@ Result<bool> SegmentReader::next(std::string& buffer, Block* block)
   }
   if (!block_checksum_ok(buffer)) {
     stop.reason = SegmentStop::Reason::bad_checksum;
+    return stopped(stop);
+  }
+  // Only a block that is intact can be out of place: a damaged header
+  // fails its checksum first.
+  if (m_options.order == BlockOrder::checked && m_expected && header->first_offset != *m_expected) {
+    stop.reason = SegmentStop::Reason::out_of_order;
+    stop.expected = *m_expected;
     return stopped(stop);
   }
   block->at = m_at;

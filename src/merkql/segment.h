@@ -59,14 +59,25 @@ struct SegmentStop {
   std::optional<std::string> why() const;
 };
 
+// Whether a SegmentReader requires each block to start at the offset after
+// the previous one. Recovery reads the log as a sequence (checked); a
+// PartitionReader finds records by the offsets block headers name, walking
+// forward from where INDEX points (unchecked).
+enum class BlockOrder { checked, unchecked };
+
+struct SegmentReaderOptions {
+  // Where segment files come from: shared handles (readers), or opened
+  // afresh when null (recovery, which may remove segments).
+  FileCache* files = nullptr;
+  // A stop before it is damage; none given: every stop is.
+  std::optional<LogPosition> acknowledged_end;
+  BlockOrder order = BlockOrder::checked;
+};
+
 class SegmentReader {
 public:
-  // Reads the segments of partition directory `dir` from `start`. Segment
-  // files come from `files` when given (shared handles, as readers use),
-  // else are opened afresh (recovery, which may remove segments). A stop
-  // before `acknowledged_end` is damage; none given: every stop is.
-  SegmentReader(Env* env, std::string dir, LogPosition start, FileCache* files = nullptr,
-                std::optional<LogPosition> acknowledged_end = std::nullopt);
+  // Reads the segments of partition directory `dir` from `start`.
+  SegmentReader(Env* env, std::string dir, LogPosition start, SegmentReaderOptions options = {});
   ~SegmentReader();
 
   struct Block {
@@ -76,10 +87,8 @@ public:
   };
 
   // Reads the next block into *block: true. At a stop, false, and stop()
-  // says why. Status errors are I/O errors and corruption for a segment
-  // number past the last possible one. block->bytes points into `buffer`, valid until the next
-  // call with it. Blocks follow each other without gaps in offsets; after a
-  // stop the reader stays there.
+  // says why. Status errors are I/O errors. block->bytes points into `buffer`, valid until the next
+  // call with it. After a stop the reader stays there.
   Result<bool> next(std::string& buffer, Block* block);
   const SegmentStop& stop() const { return m_stop; }
   // The header of the block at position() in its segment, unchecked by the
@@ -103,8 +112,7 @@ private:
 
   Env* m_env;
   std::string m_dir;
-  FileCache* m_files;
-  std::optional<LogPosition> m_acknowledged_end;
+  SegmentReaderOptions m_options;
   LogPosition m_at;
   LogPosition m_committed;
   std::optional<uint64_t> m_expected; // the first offset of the next block
