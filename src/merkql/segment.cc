@@ -133,6 +133,13 @@ Result<bool> SegmentReader::next(std::string& buffer, Block* block)
     return stopped(stop);
   }
   stop.header = *header;
+  // Before the size is looked at, as recovery always has: a block that
+  // does not follow the previous one ends the sequence whatever it claims.
+  if (m_options.order == BlockOrder::checked && m_expected && header->first_offset != *m_expected) {
+    stop.reason = SegmentStop::Reason::out_of_order;
+    stop.expected = *m_expected;
+    return stopped(stop);
+  }
   // The header's size is checked against the file before it sizes an
   // allocation: a damaged header must not cost a gigabyte. The size known
   // may be old when the segment is appended to: look again before judging.
@@ -156,13 +163,6 @@ Result<bool> SegmentReader::next(std::string& buffer, Block* block)
   }
   if (!block_checksum_ok(buffer)) {
     stop.reason = SegmentStop::Reason::bad_checksum;
-    return stopped(stop);
-  }
-  // Only a block that is intact can be out of place: a damaged header
-  // fails its checksum first.
-  if (m_options.order == BlockOrder::checked && m_expected && header->first_offset != *m_expected) {
-    stop.reason = SegmentStop::Reason::out_of_order;
-    stop.expected = *m_expected;
     return stopped(stop);
   }
   block->at = m_at;
