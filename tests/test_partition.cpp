@@ -4,9 +4,11 @@
 #include "support/partition_util.h"
 #include "support/test_dir.h"
 
+#include <merkql/coding.h>
 #include <merkql/filename.h>
 #include <merkql/merkql.h>
 #include <merkql/record_format.h>
+#include <merkql/segment.h>
 
 #include <atomic>
 #include <filesystem>
@@ -579,6 +581,53 @@ TEST_CASE("a partition opened to look only creates nothing and changes nothing")
     CHECK_FALSE(unwrap((*p)->audit()).ok());
   }
   CHECK(read_bytes(path + "/INDEX").empty());
+}
+
+TEST_CASE("an INDEX entry past the first block of its chunk is corruption")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::filesystem::create_directories(path);
+  {
+    auto p = unwrap(Partition::open(Env::posix(), path, "t", 0, {}));
+    std::vector<std::string> values;
+    for (uint64_t first = 0; first < 140; first += 10) {
+      std::vector<AppendInput> in;
+      for (uint64_t i = 0; i < 10; ++i) {
+        values.push_back("v" + std::to_string(first + i));
+      }
+      for (uint64_t i = 0; i < 10; ++i) {
+        in.push_back(AppendInput{std::nullopt, values[first + i], 1, false});
+      }
+      unwrap(p->append(in));
+    }
+  }
+  // Point INDEX entry 2 (offset 128, in the batch 120..129) at the batch
+  // after it, and leave bytes past HEAD's end so that opening recovers.
+  // Where the batch 130..139 starts.
+  SegmentReader log(Env::posix(), path, {});
+  std::string buffer;
+  SegmentReader::Block block;
+  for (int b = 0; b < 14; ++b) {
+    REQUIRE(unwrap(log.next(buffer, &block)));
+  }
+  REQUIRE(block.header.first_offset == 130);
+  std::string index = read_bytes(index_file(path));
+  const uint64_t entry = format::k_file_header_size + 2 * format::k_index_entry_size;
+  std::string moved;
+  put_u32(moved, 0);
+  put_u32(moved, static_cast<uint32_t>(block.at.position));
+  index.replace(entry, moved.size(), moved);
+  write_bytes(index_file(path), index);
+  log.release();
+  std::string data = read_bytes(segment_file(path, 0));
+  write_bytes(segment_file(path, 0), data + "torn");
+  auto opened = Partition::open(Env::posix(), path, "t", 0, {});
+  REQUIRE_FALSE(opened.is_ok());
+  CHECK(opened.status().is_corruption());
+  CHECK(opened.status().message().find("INDEX entry 2 points at a block starting at offset 130")
+        != std::string::npos);
+  CHECK(read_bytes(segment_file(path, 0)) == data + "torn"); // nothing was cut
 }
 
 TEST_SUITE_END();
