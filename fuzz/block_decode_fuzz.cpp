@@ -3,7 +3,8 @@
 // be parsed, checksummed and decoded without crashing, and a block that
 // decodes must re-encode to records that decode the same.
 // First input byte odd: the rest describes records; each is encoded without
-// and with LZ4, and must decode to exactly what was encoded.
+// and with LZ4, and must decode to exactly what was encoded; laid out as a
+// batch of small blocks, they must decode the same.
 #include "fuzz_support.h"
 
 #include <merkql/coding.h>
@@ -52,6 +53,35 @@ void round_trip(const std::vector<StoredRecordView>& records, uint64_t first_off
   Status s = decode_block(block, scratch, decoded);
   MERKQL_FUZZ_CHECK(s.is_ok(), s.message());
   check_same(records, decoded);
+}
+
+// Lays records out as a batch of small blocks: the blocks must follow each
+// other in offsets and bytes, only the last ends the batch, and together
+// they decode to the records.
+void batch_round_trip(const std::vector<StoredRecordView>& records, uint64_t first_offset,
+                      uint32_t block_bytes)
+{
+  std::string out;
+  const auto starts = encode_batch(records, first_offset, Compression::none, block_bytes, out);
+  MERKQL_FUZZ_CHECK(!starts.empty());
+  std::vector<StoredRecordView> all;
+  std::vector<std::string> scratches(starts.size());
+  uint64_t pos = 0;
+  for (size_t b = 0; b < starts.size(); ++b) {
+    MERKQL_FUZZ_CHECK(starts[b].second == pos);
+    auto header = parse_block_header(std::string_view(out).substr(pos));
+    MERKQL_FUZZ_CHECK(header.has_value());
+    MERKQL_FUZZ_CHECK(header->first_offset == first_offset + starts[b].first);
+    MERKQL_FUZZ_CHECK(header->is_batch_end() == (b + 1 == starts.size()));
+    std::vector<StoredRecordView> decoded;
+    const std::string_view block = std::string_view(out).substr(pos, header->total_size());
+    Status s = decode_block(block, scratches[b], decoded);
+    MERKQL_FUZZ_CHECK(s.is_ok(), s.message());
+    all.insert(all.end(), decoded.begin(), decoded.end());
+    pos += header->total_size();
+  }
+  MERKQL_FUZZ_CHECK(pos == out.size());
+  check_same(records, all);
 }
 
 void decode_arbitrary(std::string_view bytes)
@@ -113,6 +143,8 @@ void encode_derived(FuzzInput& in)
   }
   round_trip(records, first_offset, Compression::none, batch_end);
   round_trip(records, first_offset, Compression::lz4, batch_end);
+  batch_round_trip(records, first_offset % (uint64_t{1} << 62),
+                   1 + static_cast<uint32_t>(first_offset % 4096));
 }
 
 } // namespace

@@ -110,4 +110,29 @@ TEST_CASE("peaks follow the binary digits of the size")
   CHECK(peaks_of(0).empty());
 }
 
+TEST_CASE("a subtree hashed from its leaves equals the node the carry chain makes")
+{
+  Sha256 ctx;
+  std::vector<Hash> leaves;
+  std::vector<std::pair<NodeId, Hash>> nodes;
+  MerkleAccumulator acc;
+  for (uint64_t o = 0; o < 8; ++o) {
+    Hash record{};
+    record[0] = static_cast<uint8_t>(o);
+    leaves.push_back(leaf_hash(record, o, ctx));
+    acc.append(leaves.back(), ctx,
+               [&](const NodeId& node, const Hash& hash) { nodes.emplace_back(node, hash); });
+  }
+  CHECK(subtree_hash(leaves, 0, 0, 3, ctx) == *acc.root(ctx));
+  for (const auto& [node, hash] : nodes) {
+    CAPTURE(node.height);
+    CAPTURE(node.index);
+    CHECK(subtree_hash(leaves, 0, static_cast<size_t>(node.min_offset()), node.height, ctx)
+          == hash);
+  }
+  // Leaves of a later range: offsets 4..7 held from index 0.
+  const std::vector<Hash> upper(leaves.begin() + 4, leaves.end());
+  CHECK(subtree_hash(upper, 4, 0, 2, ctx) == subtree_hash(leaves, 0, 4, 2, ctx));
+}
+
 TEST_SUITE_END();

@@ -149,6 +149,33 @@ void encode_block(const StoredRecordView* records, size_t count, uint64_t first_
   }
 }
 
+std::vector<std::pair<size_t, uint64_t>> encode_batch(const std::vector<StoredRecordView>& records,
+                                                      uint64_t first_offset,
+                                                      Compression compression, uint32_t block_bytes,
+                                                      std::string& out)
+{
+  std::vector<std::pair<size_t, uint64_t>> block_starts;
+  size_t i = 0;
+  while (i < records.size()) {
+    size_t j = i;
+    size_t raw = 0;
+    while (j < records.size()) {
+      // At most 10 bytes of timestamp delta and 5 + 5 of lengths (records are < 2^35 B).
+      size_t size = records[j].value.size() + (records[j].key ? records[j].key->size() : 0) + 20;
+      if (j > i && (raw + size > block_bytes || j - i == k_max_block_records)) {
+        break;
+      }
+      raw += size;
+      ++j;
+    }
+    block_starts.emplace_back(i, out.size());
+    encode_block(records.data() + i, j - i, first_offset + i, compression, j == records.size(),
+                 out);
+    i = j;
+  }
+  return block_starts;
+}
+
 Status decode_block(std::string_view block, std::string& scratch,
                     std::vector<StoredRecordView>& out)
 {

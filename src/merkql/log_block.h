@@ -41,25 +41,19 @@ std::optional<BlockHeader> parse_block_header(std::string_view bytes);
 // True when crc covers header and payload correctly.
 bool block_checksum_ok(std::string_view block);
 
-// A record's body as stored: what is not implied by its position.
-struct StoredRecord {
-  std::optional<std::string> key;
-  std::string value;
-  TimestampNs timestamp = 0;
-};
-
-struct StoredRecordView {
-  std::optional<std::string_view> key;
-  std::string_view value;
-  TimestampNs timestamp = 0;
-  // The writer vouched that value is valid JSON text on one line.
-  bool value_is_json = false;
-};
-
 // Appends one encoded block holding `records` (first offset first_offset).
 // The block's JSON flag is set when every record's value_is_json is.
 void encode_block(const StoredRecordView* records, size_t count, uint64_t first_offset,
                   Compression compression, bool batch_end, std::string& out);
+
+// Lays out a batch of records (first offset first_offset) as blocks of at
+// most block_bytes raw bytes and k_max_block_records records each, the
+// last one marked as the batch's end, appended to out. Returns where each
+// block starts: (index of its first record, byte position in out).
+std::vector<std::pair<size_t, uint64_t>> encode_batch(const std::vector<StoredRecordView>& records,
+                                                      uint64_t first_offset,
+                                                      Compression compression, uint32_t block_bytes,
+                                                      std::string& out);
 
 // Decodes the records of a checksummed block into views over `scratch`.
 Status decode_block(std::string_view block, std::string& scratch,

@@ -242,4 +242,16 @@ bool verify_proof(const InclusionProof& proof, const Hash& root)
   return computed.is_ok() && *computed == root;
 }
 
+Hash subtree_hash(const std::vector<Hash>& leaves, uint64_t base_offset, size_t first,
+                  uint32_t height, Sha256& ctx)
+{
+  if (height == 0) {
+    return leaves[first];
+  }
+  const size_t half = size_t{1} << (height - 1);
+  Hash left = subtree_hash(leaves, base_offset, first, height - 1, ctx);
+  Hash right = subtree_hash(leaves, base_offset, first + half, height - 1, ctx);
+  return branch_hash(left, right, base_offset + first, base_offset + first + 2 * half - 1, ctx);
+}
+
 } // namespace merkql

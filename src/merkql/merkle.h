@@ -76,6 +76,11 @@ private:
 // Root over a list of peaks (oldest first), as the reference folds them.
 std::optional<Hash> fold_peaks(const std::vector<Peak>& peaks, Sha256& ctx);
 
+// Hash of the perfect subtree of height `height` over leaves[first, first +
+// 2^height), where leaves[0] is the leaf of offset base_offset.
+Hash subtree_hash(const std::vector<Hash>& leaves, uint64_t base_offset, size_t first,
+                  uint32_t height, Sha256& ctx);
+
 enum class Side { left, right };
 const char* side_name(Side side); // "Left" / "Right"
 

@@ -8,12 +8,22 @@
 // is durable, and serve only checksummed records below it. One Partition
 // object may be shared by threads: appends are serialised by a mutex;
 // create a PartitionReader per reading thread.
+//
+// Partition orchestrates; the formats live apart: the log's blocks in
+// log_block.h, reading them across segments in segment.h, HEAD, INDEX and
+// TREE in partition_meta.h, the offline audit in audit.h. partition.cc
+// holds open, append, roots, proofs, compaction and usage;
+// partition_recovery.cc the tail check and crash recovery;
+// partition_reader.cc PartitionReader.
 #pragma once
 
+#include <merkql/audit.h>
 #include <merkql/env.h>
 #include <merkql/log_block.h>
 #include <merkql/merkle.h>
+#include <merkql/partition_meta.h>
 #include <merkql/record.h>
+#include <merkql/segment.h>
 #include <merkql/status.h>
 
 #include <functional>
@@ -60,15 +70,6 @@ struct AppendedRecord {
   Hash record_hash{};
 };
 
-// The published end of the log, as HEAD records it.
-struct PartitionHead {
-  uint64_t sequence = 0;
-  uint64_t next_offset = 0;
-  uint32_t segment = 0;
-  uint64_t segment_end = 0;
-  std::vector<Hash> low_peaks; // peaks below chunk height, oldest first
-};
-
 struct CompactResult {
   uint64_t segments_removed = 0;
   uint64_t bytes_reclaimed = 0;
@@ -96,16 +97,6 @@ struct PartitionUsage {
   }
 };
 
-struct AuditReport {
-  uint64_t records_checked = 0;
-  uint64_t next_offset = 0;
-  std::optional<uint64_t> first_bad_offset;
-  std::string problem;          // why first_bad_offset is bad
-  uint64_t torn_tail_bytes = 0; // unacknowledged bytes past HEAD (not a failure)
-  std::optional<Hash> root;
-  bool ok() const { return !first_bad_offset; }
-};
-
 class Partition;
 
 // Sequential reader over one partition; keeps its place between calls.
@@ -119,23 +110,19 @@ public:
   // Calls fn(offset, stored record) for [offset, end); stops early if fn returns false.
   Status scan(uint64_t offset, uint64_t end,
               const std::function<bool(uint64_t, const StoredRecordView&)>& fn);
+  // Where the block holding the record scan passed last begins.
+  LogPosition block_position() const { return m_block_at; }
 
 private:
-  friend class Partition; // the audit checks INDEX against the block read
   Status seek(uint64_t offset);
-  Status load_block(); // decodes the block at the cursor
-  Status open_segment(uint32_t segment);
+  Status load_block(); // reads and decodes the next block of m_log
 
   Partition* m_partition;
-  std::shared_ptr<File> m_segment_file; // held only during a call
-  uint32_t m_segment = 0;
-  bool m_segment_open = false;
+  SegmentReader m_log; // its file is held only during a call
   // The decoded block under the cursor.
   bool m_have_block = false;
-  uint32_t m_block_segment = 0;
-  uint64_t m_block_pos = 0;
+  LogPosition m_block_at;
   uint64_t m_block_first = 0;
-  uint64_t m_block_size = 0;
   std::string m_block_bytes;
   std::string m_scratch;
   std::vector<StoredRecordView> m_records;
@@ -173,10 +160,12 @@ public:
 
   Result<CompactResult> compact();
   Result<PartitionUsage> usage();
-  Result<AuditReport> audit(const std::function<void(uint64_t, uint64_t)>& progress = {});
+  // The offline audit (audit.h).
+  Result<AuditReport> audit(const AuditProgress& progress = {});
 
 private:
   friend class PartitionReader;
+  friend Result<AuditReport> audit_partition(Partition&, const AuditProgress&);
   Partition(Env* env, std::string dir, std::string topic, uint32_t id, PartitionOptions options);
 
   struct Tail {
@@ -188,12 +177,23 @@ private:
     bool unacknowledged_bytes = false; // a failed append left bytes past segment_end
   };
 
+  // Where the stored log begins, and whether compaction explains the
+  // segments missing below it (see log_start).
+  struct LogStart {
+    std::optional<uint64_t> first;      // first offset stored (none: no valid block)
+    uint64_t keep = 0;                  // offsets retention keeps from
+    std::optional<PartitionHead> newer; // a newer HEAD read to explain a later start
+    bool explained() const { return first && *first <= keep; }
+  };
+
   Status open_files();
   // A file of this partition, opened as the partition's mode allows.
   Result<std::shared_ptr<File>> file(const std::string& path);
   Result<uint64_t> entries_bytes(const std::string& path);
   Result<std::optional<PartitionHead>> read_head();
   Status write_head();
+  // Whether the files hold exactly what `head` publishes.
+  Result<bool> head_matches_files(const PartitionHead& head);
   Status refresh_tail();
   Status recover(const std::optional<PartitionHead>& head);
   Result<std::vector<Peak>> high_peaks(uint64_t chunks);
@@ -201,7 +201,7 @@ private:
   Result<std::vector<Peak>> peaks_at(const PartitionHead& head);
   Result<uint64_t> tree_node_count();
   Result<uint64_t> index_entry_count();
-  Result<std::pair<uint32_t, uint64_t>> index_entry(uint64_t chunk);
+  Result<IndexEntry> index_entry(uint64_t chunk);
   Result<Hash> stored_node(const NodeId& node);
   Result<Hash> node_hash(const NodeId& node, uint64_t tree_size, std::vector<Hash>& leaf_cache,
                          uint64_t& leaf_cache_chunk);
@@ -213,21 +213,17 @@ private:
   // Frees the disk reserved past the end of a segment this object grew.
   // Under the partition lock.
   void release_preallocation(uint32_t segment);
-  Result<std::optional<uint32_t>> lowest_segment();
-  // The first offset of segments.front() (none: it has no valid first
-  // block). `segments` (ascending, not empty) is listed again when the
-  // lowest one vanished meanwhile, removed by compaction.
-  Result<std::optional<uint64_t>> lowest_segment_start(std::vector<uint32_t>& segments);
-  // Segment numbers present, ascending.
-  Result<std::vector<uint32_t>> segment_ids();
   // Compaction keeps every segment holding an offset at or above this.
   uint64_t keep_from(uint64_t next_offset) const;
+  // Where the log of `head` begins: the first offset of the lowest of
+  // `segments` (listed, not empty; listed again if compaction removes the
+  // lowest meanwhile), and the offsets retention keeps, from a newer HEAD
+  // when compaction in another process acted on one.
+  Result<LogStart> log_start(const PartitionHead& head, std::vector<uint32_t>& segments);
   // Corruption when the log is not what HEAD acknowledges and no crash can
   // explain it (cut short, a segment missing that compaction did not
   // remove, log data with no valid HEAD). Reads only; changes nothing.
   Status check_log(const std::optional<PartitionHead>& head);
-  // First offset stored in a segment; none if it is missing or empty.
-  Result<std::optional<uint64_t>> segment_first_offset(uint32_t segment);
   Result<std::unique_ptr<FileLock>> lock();
 
   Env* m_env;
@@ -249,10 +245,5 @@ private:
   uint64_t m_preallocated_end = 0;
   Sha256 m_sha; // under m_mutex
 };
-
-// Position of a stored node (height >= chunk height) in TREE, in nodes.
-uint64_t tree_position(const NodeId& node);
-// Nodes TREE holds once `chunks` chunks are complete.
-uint64_t tree_nodes_for_chunks(uint64_t chunks);
 
 } // namespace merkql

@@ -27,21 +27,29 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+void encode_fields(std::optional<std::string_view> key, std::string_view value,
+                   std::string_view topic, uint32_t partition, uint64_t offset,
+                   TimestampNs timestamp, std::string& out)
+{
+  if (key) {
+    out.push_back('\x01');
+    put_str(out, *key);
+  } else {
+    out.push_back('\x00');
+  }
+  put_str(out, value);
+  put_str(out, topic);
+  put_u32(out, partition);
+  put_u64(out, offset);
+  put_str(out, format_timestamp(timestamp));
+}
+
 } // namespace
 
 void encode_record(const Record& record, std::string& out)
 {
-  if (record.key) {
-    out.push_back('\x01');
-    put_str(out, *record.key);
-  } else {
-    out.push_back('\x00');
-  }
-  put_str(out, record.value);
-  put_str(out, record.topic);
-  put_u32(out, record.partition);
-  put_u64(out, record.offset);
-  put_str(out, format_timestamp(record.timestamp));
+  encode_fields(record.key ? std::optional<std::string_view>(*record.key) : std::nullopt,
+                record.value, record.topic, record.partition, record.offset, record.timestamp, out);
 }
 
 std::string encode_record(const Record& record)
@@ -56,6 +64,15 @@ Hash record_hash(const Record& record, Sha256& ctx)
   thread_local std::string buffer;
   buffer.clear();
   encode_record(record, buffer);
+  return ctx.digest(buffer);
+}
+
+Hash record_hash(const StoredRecordView& record, std::string_view topic, uint32_t partition,
+                 uint64_t offset, Sha256& ctx)
+{
+  thread_local std::string buffer;
+  buffer.clear();
+  encode_fields(record.key, record.value, topic, partition, offset, record.timestamp, buffer);
   return ctx.digest(buffer);
 }
 

@@ -31,6 +31,16 @@ struct Record {
   bool operator==(const Record&) const = default;
 };
 
+// A record's body as a log block stores it, viewing the block's bytes:
+// topic, partition and offset follow from where the block lives.
+struct StoredRecordView {
+  std::optional<std::string_view> key;
+  std::string_view value;
+  TimestampNs timestamp = 0;
+  // The writer vouched that value is valid JSON text on one line.
+  bool value_is_json = false;
+};
+
 // The canonical byte encoding the record hash covers.
 std::string encode_record(const Record& record);
 void encode_record(const Record& record, std::string& out);
@@ -38,6 +48,10 @@ void encode_record(const Record& record, std::string& out);
 // SHA-256 of encode_record(record); ctx is reused across calls.
 Hash record_hash(const Record& record, Sha256& ctx);
 Hash record_hash(const Record& record);
+// The hash of a stored record at `offset` of topic/partition: the one way
+// stored records are hashed (appends, recovery, proofs, the audit).
+Hash record_hash(const StoredRecordView& record, std::string_view topic, uint32_t partition,
+                 uint64_t offset, Sha256& ctx);
 
 // "YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z" (fraction as short as exact).
 std::string format_timestamp(TimestampNs ns);

@@ -24,6 +24,9 @@ constexpr uint32_t k_max_block_stored_size = 1u << 30;
 constexpr uint32_t k_max_block_records = 1u << 20;
 // A record's key plus value, at most: one record always fits in one block.
 constexpr uint64_t k_max_record_bytes = 256ull << 20;
+// The encoded blocks of one batch, at most: a batch fits in a segment, and
+// INDEX positions fit in 32 bits (§Index).
+constexpr uint64_t k_max_batch_bytes = 1ull << 30;
 // Segment sizes, and the highest segment number an 8-digit name holds.
 constexpr uint64_t k_min_segment_bytes = 4096;
 constexpr uint64_t k_max_segment_bytes = 1ull << 30;
@@ -34,7 +37,6 @@ constexpr uint32_t k_max_partitions = 100000;
 // HEAD (§Head): two slots, the valid one with the higher sequence wins.
 constexpr uint32_t k_head_magic = 0x4448514d; // "MQHD"
 constexpr uint32_t k_head_slot_size = 256;
-constexpr uint32_t k_head_max_low_peaks = k_chunk_height;
 
 // INDEX and TREE (§Index, §Tree): a 16-byte header, then fixed-size entries.
 constexpr uint32_t k_index_magic = 0x5849514d; // "MQIX"
