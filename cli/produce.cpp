@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "produce_line.h"
 
-#include <merkql/record_format.h>
+#include <merkql/options.h>
 
 #include <fmt/format.h>
 
@@ -51,7 +51,7 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
     ->add_option("--max-record-bytes", o.max_record_bytes,
                  "Maximum record size in bytes (default 1048576)")
     ->check(NonNegativeInteger)
-    ->check(CLI::Range(uint64_t{1}, format::k_max_record_bytes));
+    ->check(CLI::Range(uint64_t{1}, k_max_record_bytes));
   cmd->add_flag("--skip-bad", o.skip_bad, "Report and skip bad lines");
   return cmd;
 }

@@ -8,7 +8,7 @@
 #include "json_in.h"
 
 #include <merkql/merkql.h>
-#include <merkql/record_format.h>
+#include <merkql/options.h>
 
 #include <cstdint>
 #include <optional>
@@ -27,7 +27,7 @@ struct LineParserOptions {
   uint64_t max_record_bytes = 1048576;  // --max-record-bytes: longest line
   uint32_t partition_count = 1;         // of the topic written to
   // Most a record's key plus value may hold (the library's limit).
-  uint64_t max_key_value_bytes = format::k_max_record_bytes;
+  uint64_t max_key_value_bytes = k_max_record_bytes;
 };
 
 // One record read from a line. The views point into the line or into the

@@ -147,10 +147,10 @@ private:
     if (m_kind == StringKind::payload || m_kind == StringKind::payload_hex) {
       // Counted in hex digits: two for a byte of text, one for a digit.
       m_payload_digits += m_kind == StringKind::payload ? 2 * n : n;
-      if (m_payload_digits > 2 * format::k_max_record_bytes && m_over.empty()) {
+      if (m_payload_digits > 2 * k_max_record_bytes && m_over.empty()) {
         m_over = fmt::format("the record's key and value hold more than the {} bytes a record "
                              "can hold",
-                             format::k_max_record_bytes);
+                             k_max_record_bytes);
       }
       return;
     }

@@ -8,7 +8,7 @@
 #pragma once
 
 #include <merkql/merkql.h>
-#include <merkql/record_format.h>
+#include <merkql/options.h>
 
 #include <cstddef>
 #include <optional>
@@ -23,7 +23,7 @@ constexpr uint64_t k_proof_version = 1;
 constexpr size_t k_max_proof_siblings = 64;     // a tree of 2^64 records
 constexpr size_t k_max_proof_topic_bytes = 249; // the longest topic name
 // Everything but the record's key and value (which together hold at most
-// format::k_max_record_bytes): a proof's own members take a few KiB.
+// k_max_record_bytes): a proof's own members take a few KiB.
 constexpr size_t k_max_proof_other_bytes = 1 << 20;
 
 // The document of proof (pretty-printed JSON, two-space indents, ending in

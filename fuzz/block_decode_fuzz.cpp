@@ -8,8 +8,8 @@
 #include "fuzz_support.h"
 
 #include <merkql/coding.h>
+#include <merkql/format.h>
 #include <merkql/log_block.h>
-#include <merkql/record_format.h>
 
 #include <string>
 #include <vector>

@@ -6,7 +6,7 @@
 
 #include <merkql/broker.h>
 #include <merkql/coding.h>
-#include <merkql/record_format.h>
+#include <merkql/format.h>
 
 #include <string>
 

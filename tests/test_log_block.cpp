@@ -1,8 +1,8 @@
 #include "support/test_dir.h"
 
 #include <merkql/coding.h>
+#include <merkql/format.h>
 #include <merkql/log_block.h>
-#include <merkql/record_format.h>
 
 using namespace merkql;
 using merkql::test::require_ok;

@@ -6,8 +6,8 @@
 
 #include <merkql/coding.h>
 #include <merkql/filename.h>
+#include <merkql/format.h>
 #include <merkql/merkql.h>
-#include <merkql/record_format.h>
 #include <merkql/segment.h>
 
 #include <atomic>
@@ -355,7 +355,7 @@ TEST_CASE("a record too large for one block is refused before anything is writte
 {
   TestDir dir;
   auto p = open_partition(dir.path() + "/p");
-  std::string huge(format::k_max_record_bytes + 1, 'x');
+  std::string huge(k_max_record_bytes + 1, 'x');
   std::vector<AppendInput> batch{{std::nullopt, "small", std::nullopt},
                                  {std::nullopt, huge, std::nullopt}};
   CHECK(p->append(batch).status().is_invalid_argument());

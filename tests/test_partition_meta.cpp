@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <merkql/coding.h>
+#include <merkql/format.h>
 #include <merkql/partition_meta.h>
-#include <merkql/record_format.h>
 
 #include <bit>
 #include <string>

@@ -5,8 +5,8 @@
 
 #include <merkql/coding.h>
 #include <merkql/filename.h>
+#include <merkql/format.h>
 #include <merkql/merkql.h>
-#include <merkql/record_format.h>
 #include <merkql/segment.h>
 
 #include <fmt/format.h>

@@ -1,7 +1,10 @@
 #include <merkql/audit.h>
+#include <merkql/format.h>
 #include <merkql/json_text.h>
+#include <merkql/log_block.h>
 #include <merkql/partition.h>
-#include <merkql/record_format.h>
+#include <merkql/partition_meta.h>
+#include <merkql/segment.h>
 
 #include <fmt/format.h>
 

@@ -4,8 +4,8 @@
 #include <merkql/consumer.h>
 #include <merkql/file_cache.h>
 #include <merkql/filename.h>
+#include <merkql/format.h>
 #include <merkql/producer.h>
-#include <merkql/record_format.h>
 
 #include <fmt/format.h>
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include <merkql/env.h>
-#include <merkql/log_block.h>
+#include <merkql/options.h>
 #include <merkql/partition.h>
 #include <merkql/status.h>
 
@@ -19,26 +19,6 @@
 #include <vector>
 
 namespace merkql {
-
-struct TopicConfig {
-  uint32_t partitions = 1;
-  Compression compression = Compression::lz4;
-  std::optional<uint64_t> max_records; // retention: newest records kept visible
-  uint64_t segment_bytes = 128ull << 20;
-};
-
-struct BrokerConfig {
-  std::string dir;
-  Compression compression = Compression::lz4; // for auto-created topics
-  std::optional<uint64_t> max_records;        // default retention
-  bool auto_create_topics = true;
-  uint32_t default_partitions = 1;
-  uint64_t segment_bytes = 128ull << 20;
-  Create create = Create::if_missing; // create the directory if missing
-  Wait lock_wait = Wait::yes;         // wait for locks, or fail with busy
-  Repair repair = Repair::on_open;    // never: opening changes nothing on disk
-  Env* env = nullptr;                 // nullptr: Env::posix()
-};
 
 class Topic {
 public:

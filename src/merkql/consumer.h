@@ -10,6 +10,7 @@
 #pragma once
 
 #include <merkql/group.h>
+#include <merkql/options.h>
 #include <merkql/partition.h>
 #include <merkql/record.h>
 #include <merkql/status.h>
@@ -24,21 +25,6 @@
 namespace merkql {
 
 class Broker;
-
-enum class OffsetReset { earliest, latest };
-enum class Coordination { none, file_locks };
-
-struct ConsumerConfig {
-  std::string group_id;
-  bool auto_commit = false;
-  OffsetReset offset_reset = OffsetReset::latest;
-  size_t max_poll_records = 500;
-  Coordination coordination = Coordination::none;
-  // Like Kafka, commit the position a partition starts from when the group
-  // has no commit for it yet (so Latest skips only the history seen then).
-  bool commit_start_position = true;
-  std::chrono::milliseconds rebalance_interval{250};
-};
 
 // Where a member of a group starts reading partition: at `committed` (the
 // group's committed offset, if it has one), kept between the retention

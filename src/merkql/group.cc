@@ -1,8 +1,8 @@
 #include <merkql/atomic_file.h>
 #include <merkql/coding.h>
 #include <merkql/filename.h>
+#include <merkql/format.h>
 #include <merkql/group.h>
-#include <merkql/record_format.h>
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 #include <merkql/coding.h>
+#include <merkql/format.h>
 #include <merkql/log_block.h>
-#include <merkql/record_format.h>
 
 #include <fmt/format.h>
 #include <lz4.h>

@@ -5,6 +5,7 @@
 // where the block lives and its first offset. Pure code; thread-compatible.
 #pragma once
 
+#include <merkql/options.h>
 #include <merkql/record.h>
 #include <merkql/status.h>
 
@@ -15,10 +16,6 @@
 #include <vector>
 
 namespace merkql {
-
-enum class Compression : uint8_t { none = 0, lz4 = 1 };
-const char* compression_name(Compression c);
-std::optional<Compression> parse_compression(std::string_view name);
 
 struct BlockHeader {
   uint32_t crc = 0;

@@ -5,7 +5,9 @@
 #include <merkql/broker.h>
 #include <merkql/consumer.h>
 #include <merkql/group.h>
+#include <merkql/json_text.h>
 #include <merkql/merkle.h>
+#include <merkql/options.h>
 #include <merkql/partition.h>
 #include <merkql/producer.h>
 #include <merkql/proof.h>

@@ -19,11 +19,9 @@
 
 #include <merkql/audit.h>
 #include <merkql/env.h>
-#include <merkql/log_block.h>
 #include <merkql/merkle.h>
-#include <merkql/partition_meta.h>
+#include <merkql/options.h>
 #include <merkql/record.h>
-#include <merkql/segment.h>
 #include <merkql/status.h>
 
 #include <functional>
@@ -36,23 +34,8 @@
 namespace merkql {
 
 class FileCache;
+class SegmentReader;
 enum class Access;
-
-// Whether opening a partition repairs what a crash left (a torn tail, stale
-// HEAD, TREE or INDEX) under the partition lock, or leaves the files exactly
-// as they are (for audits and other read-only looks).
-enum class Repair { on_open, never };
-
-struct PartitionOptions {
-  Compression compression = Compression::lz4;
-  std::optional<uint64_t> max_records; // retention: newest records kept visible
-  uint64_t segment_bytes = 128ull << 20;
-  uint32_t block_bytes = 64u << 10; // uncompressed bytes per block, at most
-  Wait lock_wait = Wait::yes;
-  Repair repair = Repair::on_open; // never: open every file read-only, create nothing
-  // Open files shared with other partitions (a broker's); nullptr: its own.
-  std::shared_ptr<FileCache> file_cache;
-};
 
 // One record to append; the timestamp defaults to the wall clock.
 struct AppendInput {
@@ -62,6 +45,22 @@ struct AppendInput {
   // The caller vouches that value is valid JSON text on one line; readers
   // may then skip validating it (docs/FORMAT.md §Segment, flag bit 1).
   bool value_is_json = false;
+};
+
+// A byte position in the log: segment number, then position inside it.
+struct LogPosition {
+  uint32_t segment = 0;
+  uint64_t position = 0;
+  auto operator<=>(const LogPosition&) const = default;
+};
+
+// The published end of the log, as HEAD records it.
+struct PartitionHead {
+  uint64_t sequence = 0;
+  uint64_t next_offset = 0;
+  uint32_t segment = 0;
+  uint64_t segment_end = 0;
+  std::vector<Hash> low_peaks; // peaks below chunk height, oldest first
 };
 
 struct AppendedRecord {
@@ -118,7 +117,7 @@ private:
   Status load_block(); // reads and decodes the next block of m_log
 
   Partition* m_partition;
-  SegmentReader m_log; // its file is held only during a call
+  std::unique_ptr<SegmentReader> m_log; // its file is held only during a call
   // The decoded block under the cursor.
   bool m_have_block = false;
   LogPosition m_block_at;
@@ -201,7 +200,7 @@ private:
   Result<std::vector<Peak>> peaks_at(const PartitionHead& head);
   Result<uint64_t> tree_node_count();
   Result<uint64_t> index_entry_count();
-  Result<IndexEntry> index_entry(uint64_t chunk);
+  Result<LogPosition> index_entry(uint64_t chunk);
   Result<Hash> stored_node(const NodeId& node);
   Result<Hash> node_hash(const NodeId& node, uint64_t tree_size, std::vector<Hash>& leaf_cache,
                          uint64_t& leaf_cache_chunk);

@@ -1,7 +1,7 @@
 #include <merkql/coding.h>
 #include <merkql/file_cache.h>
+#include <merkql/format.h>
 #include <merkql/partition_meta.h>
-#include <merkql/record_format.h>
 
 #include <fmt/format.h>
 

@@ -8,6 +8,7 @@
 
 #include <merkql/env.h>
 #include <merkql/merkle.h>
+#include <merkql/partition.h>
 #include <merkql/status.h>
 
 #include <cstdint>
@@ -21,15 +22,6 @@
 namespace merkql {
 
 class FileCache;
-
-// The published end of the log, as HEAD records it.
-struct PartitionHead {
-  uint64_t sequence = 0;
-  uint64_t next_offset = 0;
-  uint32_t segment = 0;
-  uint64_t segment_end = 0;
-  std::vector<Hash> low_peaks; // peaks below chunk height, oldest first
-};
 
 // --- HEAD (§Head) ----------------------------------------------------------
 
@@ -60,11 +52,8 @@ Result<std::shared_ptr<File>> open_with_header(FileCache& files, const std::stri
 // --- INDEX (§Index) --------------------------------------------------------
 
 // Where the chunk's first record's block starts.
-struct IndexEntry {
-  uint32_t segment = 0;
-  uint64_t position = 0;
-  bool operator==(const IndexEntry&) const = default;
-};
+// An INDEX entry: where a chunk's first block begins.
+using IndexEntry = LogPosition;
 
 void put_index_entry(std::string& out, const IndexEntry& entry);
 IndexEntry decode_index_entry(const char* p);

@@ -1,6 +1,9 @@
 #include <merkql/filename.h>
+#include <merkql/format.h>
+#include <merkql/log_block.h>
 #include <merkql/partition.h>
-#include <merkql/record_format.h>
+#include <merkql/partition_meta.h>
+#include <merkql/segment.h>
 
 #include <fmt/format.h>
 
@@ -9,10 +12,11 @@
 namespace merkql {
 
 PartitionReader::PartitionReader(Partition* partition)
-  : m_partition(partition), m_log(partition->m_env, partition->m_dir, LogPosition{},
-                                  {.files = partition->m_files.get(),
-                                   .acknowledged_end = std::nullopt,
-                                   .order = BlockOrder::unchecked})
+  : m_partition(partition),
+    m_log(std::make_unique<SegmentReader>(partition->m_env, partition->m_dir, LogPosition{},
+                                          SegmentReaderOptions{.files = partition->m_files.get(),
+                                                               .acknowledged_end = std::nullopt,
+                                                               .order = BlockOrder::unchecked}))
 {}
 
 PartitionReader::~PartitionReader() = default;
@@ -20,10 +24,10 @@ PartitionReader::~PartitionReader() = default;
 Status PartitionReader::load_block()
 {
   SegmentReader::Block block;
-  MERKQL_ASSIGN_OR_RETURN(bool more, m_log.next(m_block_bytes, &block));
+  MERKQL_ASSIGN_OR_RETURN(bool more, m_log->next(m_block_bytes, &block));
   if (!more) {
     // Every stop is damage here: readers read only what HEAD acknowledges.
-    const SegmentStop& stop = m_log.stop();
+    const SegmentStop& stop = m_log->stop();
     const std::string path = segment_file(m_partition->m_dir, stop.at.segment);
     const uint64_t pos = stop.at.position;
     m_block_at = stop.at;
@@ -72,7 +76,7 @@ Status PartitionReader::seek(uint64_t offset)
     // its chunk starts.
     MERKQL_ASSIGN_OR_RETURN(IndexEntry entry,
                             m_partition->index_entry(offset / format::k_chunk_records));
-    m_log.seek(LogPosition{entry.segment, entry.position});
+    m_log->seek(LogPosition{entry.segment, entry.position});
   }
   m_have_block = false;
   for (;;) {
@@ -111,7 +115,7 @@ Status PartitionReader::scan(uint64_t offset, uint64_t end,
   // consumer of thousands of partitions holds no descriptor for each.
   struct Release {
     PartitionReader* reader;
-    ~Release() { reader->m_log.release(); }
+    ~Release() { reader->m_log->release(); }
   } release{this};
   while (offset < end) {
     MERKQL_TRY(seek(offset));

@@ -4,8 +4,11 @@
 // tail (cut here) from damage (reported, nothing changed).
 #include <merkql/file_cache.h>
 #include <merkql/filename.h>
+#include <merkql/format.h>
+#include <merkql/log_block.h>
 #include <merkql/partition.h>
-#include <merkql/record_format.h>
+#include <merkql/partition_meta.h>
+#include <merkql/segment.h>
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 #include <merkql/file_cache.h>
 #include <merkql/filename.h>
-#include <merkql/record_format.h>
+#include <merkql/format.h>
 #include <merkql/segment.h>
 
 #include <fmt/format.h>

@@ -10,6 +10,7 @@
 
 #include <merkql/env.h>
 #include <merkql/log_block.h>
+#include <merkql/partition.h>
 #include <merkql/status.h>
 
 #include <compare>
@@ -23,13 +24,6 @@
 namespace merkql {
 
 class FileCache;
-
-// A byte position in the log: segment number, then position inside it.
-struct LogPosition {
-  uint32_t segment = 0;
-  uint64_t position = 0;
-  auto operator<=>(const LogPosition&) const = default;
-};
 
 // Why a SegmentReader stopped short of another valid block.
 struct SegmentStop {

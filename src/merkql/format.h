@@ -2,6 +2,8 @@
 // See docs/FORMAT.md for the meaning of every field.
 #pragma once
 
+#include <merkql/options.h>
+
 #include <cstdint>
 
 namespace merkql::format {
@@ -22,8 +24,8 @@ constexpr uint32_t k_max_block_stored_size = 1u << 30;
 // memory (a view per record) whatever a header claims. Writers cut blocks
 // far below it (64 KiB of records by default).
 constexpr uint32_t k_max_block_records = 1u << 20;
-// A record's key plus value, at most: one record always fits in one block.
-constexpr uint64_t k_max_record_bytes = 256ull << 20;
+// A record's key plus value, at most: merkql::k_max_record_bytes (options.h,
+// a limit users see).
 // The encoded blocks of one batch, at most: a batch fits in a segment, and
 // INDEX positions fit in 32 bits (§Index).
 constexpr uint64_t k_max_batch_bytes = 1ull << 30;

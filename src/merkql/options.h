@@ -1,0 +1,81 @@
+// Every knob and limit a user of the library sets: compression, retention,
+// segment sizes, repair, locking and consumer settings, in one place (the
+// broker, partition and consumer headers take them from here). Plain values;
+// the on-disk meaning of each is in docs/FORMAT.md §Topic and §Segment.
+#pragma once
+
+#include <merkql/env.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace merkql {
+
+class FileCache;
+
+// How a block's records are stored (docs/FORMAT.md §Segment).
+enum class Compression : uint8_t { none = 0, lz4 = 1 };
+// "none" or "lz4", and back (none for any other name).
+const char* compression_name(Compression c);
+std::optional<Compression> parse_compression(std::string_view name);
+
+// A record's key plus value, at most: one record always fits in one block.
+constexpr uint64_t k_max_record_bytes = 256ull << 20;
+
+// Whether opening a partition repairs what a crash left (a torn tail, stale
+// HEAD, TREE or INDEX) under the partition lock, or leaves the files exactly
+// as they are (for audits and other read-only looks).
+enum class Repair { on_open, never };
+
+struct PartitionOptions {
+  Compression compression = Compression::lz4;
+  std::optional<uint64_t> max_records; // retention: newest records kept visible
+  uint64_t segment_bytes = 128ull << 20;
+  uint32_t block_bytes = 64u << 10; // uncompressed bytes per block, at most
+  Wait lock_wait = Wait::yes;
+  Repair repair = Repair::on_open; // never: open every file read-only, create nothing
+  // Open files shared with other partitions (a broker's); nullptr: its own.
+  std::shared_ptr<FileCache> file_cache;
+};
+
+struct TopicConfig {
+  uint32_t partitions = 1;
+  Compression compression = Compression::lz4;
+  std::optional<uint64_t> max_records; // retention: newest records kept visible
+  uint64_t segment_bytes = 128ull << 20;
+};
+
+struct BrokerConfig {
+  std::string dir;
+  Compression compression = Compression::lz4; // for auto-created topics
+  std::optional<uint64_t> max_records;        // default retention
+  bool auto_create_topics = true;
+  uint32_t default_partitions = 1;
+  uint64_t segment_bytes = 128ull << 20;
+  Create create = Create::if_missing; // create the directory if missing
+  Wait lock_wait = Wait::yes;         // wait for locks, or fail with busy
+  Repair repair = Repair::on_open;    // never: opening changes nothing on disk
+  Env* env = nullptr;                 // nullptr: Env::posix()
+};
+
+enum class OffsetReset { earliest, latest };
+enum class Coordination { none, file_locks };
+
+struct ConsumerConfig {
+  std::string group_id;
+  bool auto_commit = false;
+  OffsetReset offset_reset = OffsetReset::latest;
+  size_t max_poll_records = 500;
+  Coordination coordination = Coordination::none;
+  // Like Kafka, commit the position a partition starts from when the group
+  // has no commit for it yet (so Latest skips only the history seen then).
+  bool commit_start_position = true;
+  std::chrono::milliseconds rebalance_interval{250};
+};
+
+} // namespace merkql
