@@ -62,6 +62,14 @@ TEST_CASE("value() of a failed Result aborts with the status message, in every b
   CHECK(err.find("no such topic 'x'") != std::string::npos);
 }
 
+TEST_CASE("with_context puts the context before the message and keeps the code")
+{
+  const Status s = Status::busy("lock held").with_context("t/0");
+  CHECK(s.is_busy());
+  CHECK(s.message() == "t/0: lock held");
+  CHECK(Status::ok().with_context("t/0").is_ok());
+}
+
 TEST_CASE("value() of a temporary Result moves the value out")
 {
   auto make = [] { return Result<std::vector<std::string>>(std::vector<std::string>{"a", "b"}); };

@@ -10,29 +10,6 @@ namespace merkql {
 
 namespace {
 
-// status with "context: " before its message, its code kept.
-Status with_context(const Status& status, std::string_view context)
-{
-  std::string message = fmt::format("{}: {}", context, status.message());
-  switch (status.code()) {
-  case Status::Code::ok:
-    return status;
-  case Status::Code::not_found:
-    return Status::not_found(std::move(message));
-  case Status::Code::corruption:
-    return Status::corruption(std::move(message));
-  case Status::Code::io_error:
-    return Status::io_error(std::move(message));
-  case Status::Code::invalid_argument:
-    return Status::invalid_argument(std::move(message));
-  case Status::Code::busy:
-    return Status::busy(std::move(message));
-  case Status::Code::closed:
-    return Status::closed(std::move(message));
-  }
-  return Status::io_error(std::move(message));
-}
-
 // Records a group has still to read in a partition ending at next_offset
 // whose retention keeps offsets from watermark: what it has not read yet
 // minus what retention already hid from it.
@@ -139,7 +116,7 @@ Result<std::vector<GroupDescription>> describe_groups(Broker& broker,
     if (loaded.is_ok()) {
       offsets = std::move(loaded).value();
     } else if (!loaded.status().is_not_found()) {
-      return with_context(loaded.status(), fmt::format("group {}", name));
+      return loaded.status().with_context(fmt::format("group {}", name));
     }
     GroupDescription g{name, {}};
     for (const auto& [tp, committed] : offsets) {
@@ -182,11 +159,11 @@ Result<DiskUsage> disk_usage(Broker& broker,
       const std::string label = fmt::format("{}/{}", topic->name(), p);
       auto partition = topic->partition(p);
       if (!partition.is_ok()) {
-        return with_context(partition.status(), label);
+        return partition.status().with_context(label);
       }
       auto usage = (*partition)->usage();
       if (!usage.is_ok()) {
-        return with_context(usage.status(), label);
+        return usage.status().with_context(label);
       }
       t.usage.add(*usage);
       t.partitions.push_back(*usage);

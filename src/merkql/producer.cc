@@ -12,29 +12,6 @@ namespace merkql {
 
 namespace {
 
-// status with "context: " before its message.
-Status with_context(const Status& status, std::string_view context)
-{
-  std::string message = fmt::format("{}: {}", context, status.message());
-  switch (status.code()) {
-  case Status::Code::ok:
-    return status;
-  case Status::Code::not_found:
-    return Status::not_found(std::move(message));
-  case Status::Code::corruption:
-    return Status::corruption(std::move(message));
-  case Status::Code::io_error:
-    return Status::io_error(std::move(message));
-  case Status::Code::invalid_argument:
-    return Status::invalid_argument(std::move(message));
-  case Status::Code::busy:
-    return Status::busy(std::move(message));
-  case Status::Code::closed:
-    return Status::closed(std::move(message));
-  }
-  return Status::io_error(std::move(message));
-}
-
 // The one way records are appended. add() routes each record (the
 // partition it names, else Topic::route) and groups it with the others for
 // its (topic, partition); append() appends each group with one
@@ -207,7 +184,7 @@ Status send_batch_into(Broker& broker, const RecordBatch& batch, GroupAppender& 
   std::string failed_at;
   Status status = appender.append(out, &failed_at);
   if (!status.is_ok() && !failed_at.empty()) {
-    return with_context(status, failed_at);
+    return status.with_context(failed_at);
   }
   return status;
 }

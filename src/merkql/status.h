@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -50,6 +51,19 @@ public:
 
   Code code() const { return m_code; }
   const std::string& message() const { return m_message; }
+
+  // This status with "context: " before its message, its code kept (ok
+  // stays ok): for naming the partition or file a failure came from.
+  Status with_context(std::string_view context) const
+  {
+    if (is_ok()) {
+      return *this;
+    }
+    std::string message(context);
+    message += ": ";
+    message += m_message;
+    return Status(m_code, std::move(message));
+  }
 
 private:
   Status(Code code, std::string message) : m_code(code), m_message(std::move(message)) {}
