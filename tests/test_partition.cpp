@@ -630,4 +630,54 @@ TEST_CASE("an INDEX entry past the first block of its chunk is corruption")
   CHECK(read_bytes(segment_file(path, 0)) == data + "torn"); // nothing was cut
 }
 
+TEST_CASE("a block out of order in the log is corruption for readers, never served")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/p";
+  std::filesystem::create_directories(path);
+  // Three batches of 10 records, one block each, identical values and
+  // timestamps: a block claiming other offsets has the same length.
+  const std::string value = "v";
+  {
+    auto p = unwrap(Partition::open(Env::posix(), path, "t", 0, {}));
+    for (int b = 0; b < 3; ++b) {
+      std::vector<AppendInput> in(10, AppendInput{std::nullopt, value, 1, false});
+      unwrap(p->append(in));
+    }
+  }
+  SegmentReader log(Env::posix(), path, {});
+  std::string buffer;
+  SegmentReader::Block block;
+  for (int b = 0; b < 3; ++b) {
+    REQUIRE(unwrap(log.next(buffer, &block)));
+  }
+  REQUIRE(block.header.first_offset == 20);
+  log.release();
+  // Replace the third block (offsets 20..29) with a valid one claiming
+  // offsets 15..24, as a stale or planted copy would.
+  std::vector<StoredRecordView> views(10);
+  for (StoredRecordView& v : views) {
+    v.value = value;
+    v.timestamp = 1;
+  }
+  std::string stale;
+  encode_block(views.data(), views.size(), 15, block.header.compression, true, stale);
+  REQUIRE(stale.size() == block.header.total_size());
+  std::string data = read_bytes(segment_file(path, 0));
+  data.replace(block.at.position, stale.size(), stale);
+  write_bytes(segment_file(path, 0), data);
+
+  PartitionOptions look;
+  look.repair = Repair::never;
+  auto p = unwrap(Partition::open(Env::posix(), path, "t", 0, look));
+  PartitionReader reader(p.get());
+  std::vector<Record> out;
+  auto read = reader.read(0, 30, 30, out);
+  REQUIRE_FALSE(read.is_ok());
+  CHECK(read.status().is_corruption());
+  CHECK(read.status().message().find("starts at offset 15, where offset 20 was expected")
+        != std::string::npos);
+  CHECK(out.size() == 20); // offsets 0..19, nothing from the stale block
+}
+
 TEST_SUITE_END();

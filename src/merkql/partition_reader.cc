@@ -71,12 +71,17 @@ Status PartitionReader::seek(uint64_t offset)
   if (m_have_block && offset >= m_block_first && offset < m_block_first + m_records.size()) {
     return Status::ok();
   }
+  // The first offset the next block must have; none right after an INDEX
+  // seek, whose block may begin before offset.
+  std::optional<uint64_t> expected;
   if (!m_have_block || offset != m_block_first + m_records.size()) {
     // Not the record after the block under the cursor: INDEX says where
     // its chunk starts.
     MERKQL_ASSIGN_OR_RETURN(IndexEntry entry,
                             m_partition->index_entry(offset / format::k_chunk_records));
     m_log->seek(LogPosition{entry.segment, entry.position});
+  } else {
+    expected = offset;
   }
   m_have_block = false;
   for (;;) {
@@ -98,6 +103,16 @@ Status PartitionReader::seek(uint64_t offset)
                                            : std::string("the topic has no retention")));
     }
     MERKQL_TRY(loaded);
+    // Blocks follow each other: one out of order (a stale or planted copy)
+    // would serve records that are not the ones HEAD acknowledges.
+    if (expected && m_block_first != *expected) {
+      m_have_block = false;
+      return Status::corruption(fmt::format(
+        "{}: the block at position {} starts at offset {}, where offset {} was expected",
+        segment_file(m_partition->m_dir, m_block_at.segment), m_block_at.position, m_block_first,
+        *expected));
+    }
+    expected = m_block_first + m_records.size();
     if (offset < m_block_first) {
       return Status::corruption(fmt::format("{}/{}: the index points past offset {}",
                                             m_partition->m_topic, m_partition->m_id, offset));
