@@ -156,7 +156,7 @@ int run_commit(const CommitOptions& o)
   if (o.topic && !explicit_offset && !o.reset) {
     throw Exit(exit_usage, "--topic needs --partition and --offset, or --reset");
   }
-  auto broker = open_broker(*o.global, false);
+  auto broker = open_broker(*o.global, Create::no);
   GroupOffsets offsets(broker->env(), broker->dir(), o.group,
                        o.global->no_wait ? Wait::no : Wait::yes);
   if (explicit_offset) {

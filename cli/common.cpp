@@ -19,7 +19,7 @@ std::string data_dir(const GlobalOptions& global)
   return "./merkql-data";
 }
 
-std::shared_ptr<Broker> open_broker(const GlobalOptions& global, bool create, Repair repair)
+std::shared_ptr<Broker> open_broker(const GlobalOptions& global, Create create, Repair repair)
 {
   BrokerConfig config;
   config.dir = data_dir(global);
@@ -29,7 +29,7 @@ std::shared_ptr<Broker> open_broker(const GlobalOptions& global, bool create, Re
   if (env->exists(config.dir) && !env->is_dir(config.dir)) {
     throw Exit(exit_io_err, fmt::format("{}: not a directory", config.dir));
   }
-  config.create = create ? Create::if_missing : Create::no;
+  config.create = create;
   config.lock_wait = global.no_wait ? Wait::no : Wait::yes;
   config.auto_create_topics = false;
   config.repair = repair;

@@ -27,11 +27,11 @@ struct GlobalOptions {
 // The data directory the command works on.
 std::string data_dir(const GlobalOptions& global);
 
-// Opens the data directory; creates it only when create is true. A missing
-// directory gives exit 66.
-// Opens the data directory. Commands that only look (inspect, du,
-// verify-proof) pass Repair::never so that they change nothing on disk.
-std::shared_ptr<Broker> open_broker(const GlobalOptions& global, bool create,
+// Opens the data directory, creating it with Create::if_missing (only
+// produce does); a missing directory gives exit 66. Commands that only look
+// (inspect, du, verify-proof) pass Repair::never so that they change
+// nothing on disk.
+std::shared_ptr<Broker> open_broker(const GlobalOptions& global, Create create,
                                     Repair repair = Repair::on_open);
 
 // Throws Exit with the mapped code when status is not ok.

@@ -20,7 +20,7 @@ int run_compact(const CompactOptions& o)
   if (o.topic) {
     require_name(*o.topic, "topic");
   }
-  auto broker = open_broker(*o.global, false);
+  auto broker = open_broker(*o.global, Create::no);
   const std::vector<std::string> names = selected_topics(*broker, o.topic);
   uint64_t segments = 0;
   uint64_t bytes = 0;

@@ -207,7 +207,7 @@ int run_consume(const ConsumeOptions& o)
   }
   require_name(o.group, "group");
   install_signal_handlers();
-  auto broker = open_broker(*o.global, false);
+  auto broker = open_broker(*o.global, Create::no);
   for (const std::string& t : topics) {
     (void)unwrap(broker->topic(t));
   }

@@ -31,7 +31,7 @@ std::string usage_json(const Usage& u)
 
 int run_du(const DuOptions& o)
 {
-  auto broker = open_broker(*o.global, false, Repair::never);
+  auto broker = open_broker(*o.global, Create::no, Repair::never);
   const DiskUsage du = unwrap(disk_usage(*broker));
   const Usage& all = du.usage;
   const uint64_t total = du.allocated_bytes();

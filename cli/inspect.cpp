@@ -76,7 +76,7 @@ int run_inspect(const InspectOptions& o)
   if (o.partition && !o.topic) {
     throw Exit(exit_usage, "--partition and --offset need --topic");
   }
-  auto broker = open_broker(*o.global, false, Repair::never);
+  auto broker = open_broker(*o.global, Create::no, Repair::never);
   if (o.partition) {
     return show_record(o, *broker);
   }

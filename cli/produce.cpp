@@ -211,7 +211,7 @@ int run_produce(const ProduceOptions& o)
   if (o.key_field && o.input != "json") {
     throw Exit(exit_usage, "--key-field needs --input json");
   }
-  auto broker = open_broker(*o.global, true);
+  auto broker = open_broker(*o.global, Create::if_missing);
   // The settings are for a new topic; an existing one (even one another
   // producer creates this instant) is used as it is.
   TopicConfig config;

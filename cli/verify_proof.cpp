@@ -52,7 +52,7 @@ int fail(const std::string& reason)
 
 int export_proof(const VerifyProofOptions& o)
 {
-  auto broker = open_broker(*o.global, false, Repair::never);
+  auto broker = open_broker(*o.global, Create::no, Repair::never);
   Partition* partition = existing_partition(*broker, *o.topic, *o.partition);
   const RecordProof proof = unwrap(make_record_proof(*partition, *o.offset, o.tree_size),
                                    fmt::format("{}/{}", *o.topic, *o.partition));
@@ -123,7 +123,7 @@ int check_proof(const VerifyProofOptions& o)
 
 int audit(const VerifyProofOptions& o)
 {
-  auto broker = open_broker(*o.global, false, Repair::never);
+  auto broker = open_broker(*o.global, Create::no, Repair::never);
   const std::vector<std::string> names = selected_topics(*broker, o.topic);
   const bool progress = ::isatty(STDERR_FILENO);
   bool failed = false;
