@@ -76,9 +76,5 @@ inline std::string golden_dir()
 {
   return MERKQL_GOLDEN_DIR;
 }
-inline std::string example_binary()
-{
-  return MERKQL_EXAMPLE_BINARY;
-}
 
 } // namespace merkql::test
