@@ -89,15 +89,10 @@ Status validate_topic_config(const TopicConfig& config)
     return Status::invalid_argument(
       fmt::format("a topic needs 1 to {} partitions, not {}", k_max_partitions, config.partitions));
   }
-  if (config.segment_bytes < k_min_segment_bytes || config.segment_bytes > k_max_segment_bytes) {
-    return Status::invalid_argument(
-      fmt::format("segment size must be between {} and {} bytes, not {}", k_min_segment_bytes,
-                  k_max_segment_bytes, config.segment_bytes));
-  }
-  if (config.max_records && *config.max_records == 0) {
-    return Status::invalid_argument("retention must keep at least one record");
-  }
-  return Status::ok();
+  PartitionOptions partition;
+  partition.segment_bytes = config.segment_bytes;
+  partition.max_records = config.max_records;
+  return partition.validate();
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <merkql/env.h>
+#include <merkql/status.h>
 
 #include <chrono>
 #include <cstddef>
@@ -41,6 +42,9 @@ struct PartitionOptions {
   Repair repair = Repair::on_open; // never: open every file read-only, create nothing
   // Open files shared with other partitions (a broker's); nullptr: its own.
   std::shared_ptr<FileCache> file_cache;
+  // invalid_argument unless the segment size is within the format's bounds
+  // and retention keeps at least one record (TopicConfig's check uses it).
+  Status validate() const;
 };
 
 struct TopicConfig {

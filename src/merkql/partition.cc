@@ -62,17 +62,23 @@ void Partition::release_preallocation(uint32_t segment)
   m_preallocated_end = 0;
 }
 
+Status PartitionOptions::validate() const
+{
+  if (segment_bytes < k_min_segment_bytes || segment_bytes > k_max_segment_bytes) {
+    return Status::invalid_argument(
+      fmt::format("segment size must be between {} and {} bytes, not {}", k_min_segment_bytes,
+                  k_max_segment_bytes, segment_bytes));
+  }
+  if (max_records && *max_records == 0) {
+    return Status::invalid_argument("retention must keep at least one record");
+  }
+  return Status::ok();
+}
+
 Result<std::unique_ptr<Partition>> Partition::open(Env* env, std::string dir, std::string topic,
                                                    uint32_t id, PartitionOptions options)
 {
-  if (options.segment_bytes < k_min_segment_bytes || options.segment_bytes > k_max_segment_bytes) {
-    return Status::invalid_argument(
-      fmt::format("segment size must be between {} and {} bytes, not {}", k_min_segment_bytes,
-                  k_max_segment_bytes, options.segment_bytes));
-  }
-  if (options.max_records && *options.max_records == 0) {
-    return Status::invalid_argument("retention must keep at least one record");
-  }
+  MERKQL_TRY(options.validate());
   std::unique_ptr<Partition> p(new Partition(env, std::move(dir), std::move(topic), id, options));
   MERKQL_TRY(p->open_files());
   // Cheap consistency check; a crash leftover is repaired under the lock.
