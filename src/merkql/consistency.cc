@@ -115,7 +115,7 @@ Result<ConsistencyRoots> consistency_roots(const ConsistencyProof& proof, Sha256
                           consistency_shape(proof.from_size, proof.to_size));
   if (shape.proof_hashes() != proof.hashes.size()) {
     return Status::invalid_argument(
-      fmt::format("a consistency proof from {} to {} records holds {} hashes, not {}",
+      fmt::format("a consistency proof from {} to {} records needs {} hashes, not {}",
                   proof.from_size, proof.to_size, shape.proof_hashes(), proof.hashes.size()));
   }
   size_t next = 0;
