@@ -196,6 +196,20 @@ TEST_CASE("a malformed proof is refused with the reason")
           .is_invalid_argument());
 }
 
+TEST_CASE("the worked examples of FORMAT.md: 5 -> 13 and 12 -> 13")
+{
+  Reference ref(13);
+  const Hash fold = branch_hash(ref.levels[2][2], ref.levels[0][12], 8, 12, ref.ctx);
+  CHECK(ref.proof(5, 13).hashes
+        == std::vector<Hash>{ref.levels[2][0], ref.levels[0][4], ref.levels[0][5], ref.levels[1][3],
+                             fold});
+  CHECK(ref.proof(12, 13).hashes
+        == std::vector<Hash>{ref.levels[3][0], ref.levels[2][2], ref.levels[0][12]});
+  const Hash q = ref.levels[3][0];
+  CHECK(ref.roots[13] == branch_hash(q, fold, 0, 12, ref.ctx));
+  CHECK(ref.roots[5] == branch_hash(ref.levels[2][0], ref.levels[0][4], 0, 4, ref.ctx));
+}
+
 TEST_CASE("equal sizes: the proof is the peaks, and binds the root")
 {
   Reference ref(20);
