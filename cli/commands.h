@@ -84,6 +84,13 @@ struct VerifyProofOptions {
   std::optional<std::string> proof;
   std::optional<std::string> root;
   bool all = false;
+  // Consistency proofs: export (--from-size, --to-size) and check
+  // (--consistency, --from-root, --to-root).
+  std::optional<uint64_t> from_size;
+  std::optional<uint64_t> to_size;
+  std::optional<std::string> consistency;
+  std::optional<std::string> from_root;
+  std::optional<std::string> to_root;
 };
 CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& options, const GlobalOptions& global);
 int run_verify_proof(const VerifyProofOptions& options);

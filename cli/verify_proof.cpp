@@ -1,6 +1,7 @@
-// merkql verify-proof: export an inclusion proof, verify one offline, or
-// audit the data directory (man/merkql-verify-proof.1).
+// merkql verify-proof: export an inclusion or consistency proof, verify
+// one offline, or audit the data directory (man/merkql-verify-proof.1).
 #include "commands.h"
+#include "consistency_file.h"
 #include "proof_file.h"
 
 #include <fmt/format.h>
@@ -39,10 +40,86 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
   all->excludes(tree_size);
   root->needs(proof);
   all->excludes(partition)->excludes(offset)->excludes(out);
+
+  // Consistency proofs.
+  auto* from_size =
+    cmd
+      ->add_option("--from-size", o.from_size,
+                   "Export a consistency proof: the tree of the first M records is a prefix of "
+                   "the tree of --to-size")
+      ->check(NonNegativeInteger);
+  auto* to_size = cmd
+                    ->add_option("--to-size", o.to_size,
+                                 "With --from-size, the larger tree's size (default: now)")
+                    ->check(NonNegativeInteger);
+  auto* consistency =
+    cmd->add_option("--consistency", o.consistency, "Verify the consistency proof in FILE, or -");
+  auto* from_root = cmd->add_option("--from-root", o.from_root,
+                                    "With --consistency, the root of the smaller tree (64 hex)");
+  auto* to_root = cmd->add_option("--to-root", o.to_root,
+                                  "With --consistency, the root of the larger tree (64 hex)");
+  from_size->excludes(offset)->excludes(tree_size)->excludes(proof)->excludes(all);
+  to_size->needs(from_size);
+  consistency->excludes(topic)->excludes(partition)->excludes(offset)->excludes(out);
+  consistency->excludes(all)->excludes(proof)->excludes(tree_size)->excludes(from_size);
+  consistency->excludes(root);
+  from_root->needs(consistency);
+  to_root->needs(consistency);
   return cmd;
 }
 
 namespace {
+
+// Writes text to the file named by out, or to standard output.
+void write_output(const std::optional<std::string>& out, const std::string& text)
+{
+  if (!out) {
+    write_stdout(text);
+    return;
+  }
+  std::FILE* f = std::fopen(out->c_str(), "wb");
+  if (!f) {
+    throw Exit(exit_io_err, fmt::format("{}: {}", *out, std::strerror(errno)));
+  }
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !ok) {
+    throw Exit(exit_io_err, fmt::format("writing {}: {}", *out, std::strerror(errno)));
+  }
+}
+
+// Opens the proof file at path ("-": standard input) for reading.
+int open_input(const std::string& path)
+{
+  const std::string name = path == "-" ? "standard input" : path;
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw Exit(errno == ENOENT ? exit_no_input : exit_io_err,
+                 fmt::format("{}: {}", path, std::strerror(errno)));
+    }
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fd != STDIN_FILENO) {
+      ::close(fd);
+    }
+    throw Exit(exit_io_err, fmt::format("{}: {}", name, std::strerror(EISDIR)));
+  }
+  return fd;
+}
+
+Hash root_option(const std::optional<std::string>& text, const char* name)
+{
+  if (!text) {
+    throw Exit(exit_usage, fmt::format("--consistency needs {}", name));
+  }
+  auto hash = hash_from_hex(*text);
+  if (!hash || text->size() != 64) {
+    throw Exit(exit_usage, fmt::format("{} {}: not 64 hexadecimal digits", name, *text));
+  }
+  return *hash;
+}
 
 int fail(const std::string& reason)
 {
@@ -63,19 +140,7 @@ int export_proof(const VerifyProofOptions& o)
                  o.topic->c_str(), *o.partition);
     return exit_verify_failed;
   }
-  const std::string text = write_proof_json(proof);
-  if (o.out) {
-    std::FILE* f = std::fopen(o.out->c_str(), "wb");
-    if (!f) {
-      throw Exit(exit_io_err, fmt::format("{}: {}", *o.out, std::strerror(errno)));
-    }
-    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (std::fclose(f) != 0 || !ok) {
-      throw Exit(exit_io_err, fmt::format("writing {}: {}", *o.out, std::strerror(errno)));
-    }
-  } else {
-    write_stdout(text);
-  }
+  write_output(o.out, write_proof_json(proof));
   return exit_ok;
 }
 
@@ -90,21 +155,7 @@ int check_proof(const VerifyProofOptions& o)
   }
   const std::string& path = *o.proof;
   const std::string name = path == "-" ? "standard input" : path;
-  int fd = STDIN_FILENO;
-  if (path != "-") {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      throw Exit(errno == ENOENT ? exit_no_input : exit_io_err,
-                 fmt::format("{}: {}", path, std::strerror(errno)));
-    }
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    if (fd != STDIN_FILENO) {
-      ::close(fd);
-    }
-    throw Exit(exit_io_err, fmt::format("{}: {}", name, std::strerror(EISDIR)));
-  }
+  const int fd = open_input(path);
   const ProofVerdict verdict = check_proof_fd(fd, trusted);
   if (fd != STDIN_FILENO) {
     ::close(fd);
@@ -119,6 +170,51 @@ int check_proof(const VerifyProofOptions& o)
     break;
   }
   return fail(verdict.message);
+}
+
+int export_consistency(const VerifyProofOptions& o)
+{
+  if (!o.topic || !o.partition) {
+    throw Exit(exit_usage, "--from-size needs --topic and --partition");
+  }
+  auto broker = open_broker(*o.global, Create::no, Repair::never);
+  Partition* partition = existing_partition(*broker, *o.topic, *o.partition);
+  const std::string label = fmt::format("{}/{}", *o.topic, *o.partition);
+  const ConsistencyProof proof =
+    unwrap(partition->consistency_proof(*o.from_size, o.to_size), label);
+  write_output(o.out, write_consistency_json(proof));
+  return exit_ok;
+}
+
+int check_consistency_file(const VerifyProofOptions& o)
+{
+  const Hash from_root = root_option(o.from_root, "--from-root");
+  const Hash to_root = root_option(o.to_root, "--to-root");
+  const std::string& path = *o.consistency;
+  const std::string name = path == "-" ? "standard input" : path;
+  const int fd = open_input(path);
+  ConsistencyRead read = read_consistency_fd(fd);
+  if (fd != STDIN_FILENO) {
+    ::close(fd);
+  }
+  switch (read.kind) {
+  case ConsistencyRead::Kind::io_error:
+    throw Exit(exit_io_err, fmt::format("reading {}: {}", name, read.message));
+  case ConsistencyRead::Kind::invalid:
+    return fail(read.message);
+  case ConsistencyRead::Kind::ok:
+    break;
+  }
+  const ConsistencyProof& p = read.proof;
+  const Status verified = check_consistency(p, from_root, to_root);
+  if (!verified.is_ok()) {
+    return fail(verified.message());
+  }
+  write_stdout(fmt::format("consistency proof valid: the tree of {} record{} with root {} is a "
+                           "prefix of the tree of {} record{} with root {}\n",
+                           p.from_size, p.from_size == 1 ? "" : "s", to_hex(from_root), p.to_size,
+                           p.to_size == 1 ? "" : "s", to_hex(to_root)));
+  return exit_ok;
 }
 
 int audit(const VerifyProofOptions& o)
@@ -188,6 +284,12 @@ int run_verify_proof(const VerifyProofOptions& o)
   if (o.proof) {
     return check_proof(o);
   }
+  if (o.consistency) {
+    return check_consistency_file(o);
+  }
+  if (o.from_size) {
+    return export_consistency(o);
+  }
   if (o.all) {
     return audit(o);
   }
@@ -195,7 +297,8 @@ int run_verify_proof(const VerifyProofOptions& o)
     return export_proof(o);
   }
   throw Exit(exit_usage, "give --topic, --partition and --offset to export a proof, --proof FILE "
-                         "to verify one, or --all to audit");
+                         "to verify one, --from-size to export a consistency proof, "
+                         "--consistency FILE to verify one, or --all to audit");
 }
 
 } // namespace merkql::cli

@@ -149,6 +149,7 @@ _merkql()
             ;;
         verify-proof)
             opts="--topic -t --partition --offset --tree-size --out --proof --root --all
+                --from-size --to-size --consistency --from-root --to-root
                 --help -h"
             ;;
         du)

@@ -162,6 +162,12 @@ complete -c merkql -n $c -l out -r -F -d 'File to write the proof to'
 complete -c merkql -n $c -l proof -r -F -a - -d 'Proof to verify (- for stdin)'
 complete -c merkql -n $c -l root -x -d 'Required merkle root (hex)'
 complete -c merkql -n $c -l all -d 'Audit the data directory'
+# consistency proofs: --from-size M --to-size N | --consistency FILE --from-root HEX --to-root HEX
+complete -c merkql -n $c -l from-size -x -d 'Export a consistency proof from the tree of M records'
+complete -c merkql -n $c -l to-size -x -d 'Size of the larger tree (default: now)'
+complete -c merkql -n $c -l consistency -r -F -a - -d 'Consistency proof to verify (- for stdin)'
+complete -c merkql -n $c -l from-root -x -d 'Trusted root of the smaller tree (hex)'
+complete -c merkql -n $c -l to-root -x -d 'Trusted root of the larger tree (hex)'
 
 # merkql du --json --bytes
 set c '__merkql_using_command du'

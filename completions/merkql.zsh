@@ -130,6 +130,11 @@ _merkql() {
             '(-t --topic --partition --offset --tree-size --out --all)--proof=[proof to verify]:proof file (- for stdin):_files' \
             '(-t --topic --partition --offset --tree-size --out --all)--root=[required merkle root]:root (hex)' \
             '(--partition --offset --tree-size --out --proof --root)--all[audit the data directory]' \
+            '(--offset --tree-size --proof --root --all --consistency)--from-size=[export a consistency proof from the tree of M records]:records' \
+            '(--offset --tree-size --proof --root --all --consistency)--to-size=[size of the larger tree]:records' \
+            '(-t --topic --partition --offset --tree-size --out --all --proof --root --from-size --to-size)--consistency=[consistency proof to verify]:proof file (- for stdin):_files' \
+            '(-t --topic --partition --offset --tree-size --out --all --proof --root --from-size --to-size)--from-root=[trusted root of the smaller tree]:root (hex)' \
+            '(-t --topic --partition --offset --tree-size --out --all --proof --root --from-size --to-size)--to-root=[trusted root of the larger tree]:root (hex)' \
             $help && ret=0
           ;;
         (du)

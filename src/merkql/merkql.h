@@ -3,6 +3,7 @@
 
 #include <merkql/admin.h>
 #include <merkql/broker.h>
+#include <merkql/consistency.h>
 #include <merkql/consumer.h>
 #include <merkql/group.h>
 #include <merkql/json_text.h>

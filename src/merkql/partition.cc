@@ -493,6 +493,30 @@ Result<InclusionProof> Partition::proof(uint64_t offset, std::optional<uint64_t>
     m_sha);
 }
 
+Result<ConsistencyProof> Partition::consistency_proof(uint64_t from_size,
+                                                      std::optional<uint64_t> to_size)
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t next, next_offset());
+  const uint64_t n = to_size.value_or(next);
+  if (from_size == 0) {
+    return Status::invalid_argument("a consistency proof starts from a tree of at least 1 record");
+  }
+  if (std::max(from_size, n) > next) {
+    return Status::not_found(
+      fmt::format("{}/{} has {} records, not {}", m_topic, m_id, next, std::max(from_size, n)));
+  }
+  if (from_size > n) {
+    return Status::invalid_argument(
+      fmt::format("the tree of {} records cannot be a prefix of the tree of {}", from_size, n));
+  }
+  std::lock_guard guard(m_mutex);
+  std::vector<Hash> cache;
+  uint64_t cache_chunk = UINT64_MAX;
+  return build_consistency_proof(
+    from_size, n, [&](const NodeId& node) { return node_hash(node, n, cache, cache_chunk); },
+    m_sha);
+}
+
 Result<Record> Partition::read(uint64_t offset)
 {
   MERKQL_ASSIGN_OR_RETURN(uint64_t next, next_offset());

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <merkql/audit.h>
+#include <merkql/consistency.h>
 #include <merkql/env.h>
 #include <merkql/merkle.h>
 #include <merkql/options.h>
@@ -155,6 +156,12 @@ public:
   Result<std::optional<Hash>> merkle_root_at(uint64_t tree_size);
   // Inclusion proof of offset in the tree of tree_size records (default: now).
   Result<InclusionProof> proof(uint64_t offset, std::optional<uint64_t> tree_size = {});
+  // Consistency proof that the tree of from_size records is a prefix of the
+  // tree of to_size (default: now). invalid_argument unless 1 <= from_size
+  // <= to_size; not_found when either size is beyond the log or a node it needs
+  // is no longer stored (compacted).
+  Result<ConsistencyProof> consistency_proof(uint64_t from_size,
+                                             std::optional<uint64_t> to_size = {});
   Result<Record> read(uint64_t offset);
 
   Result<CompactResult> compact();
