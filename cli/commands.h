@@ -84,6 +84,9 @@ struct VerifyProofOptions {
   std::optional<std::string> proof;
   std::optional<std::string> root;
   bool all = false;
+  // --checkpoint FILE --key PUBFILE: check a signed checkpoint.
+  std::optional<std::string> checkpoint;
+  std::optional<std::string> key;
 };
 CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& options, const GlobalOptions& global);
 int run_verify_proof(const VerifyProofOptions& options);
@@ -102,5 +105,26 @@ struct CompactOptions {
 };
 CLI::App* add_compact(CLI::App& app, CompactOptions& options, const GlobalOptions& global);
 int run_compact(const CompactOptions& options);
+
+// Signed checkpoints (cli/keygen.cpp, cli/checkpoint.cpp).
+struct KeygenOptions {
+  std::string name;
+  std::string out;
+};
+CLI::App* add_keygen(CLI::App& app, KeygenOptions& options);
+int run_keygen(const KeygenOptions& options);
+
+struct CheckpointOptions {
+  const GlobalOptions* global = nullptr;
+  std::string topic;
+  uint32_t partition = 0;
+  std::optional<uint64_t> size;
+  std::optional<std::string> origin;
+  std::optional<std::string> sign;
+};
+CLI::App* add_checkpoint(CLI::App& app, CheckpointOptions& options, const GlobalOptions& global);
+int run_checkpoint(const CheckpointOptions& options);
+// One line of a key file (a final newline dropped), read bounded.
+std::string read_key_line(const std::string& path);
 
 } // namespace merkql::cli

@@ -3,6 +3,9 @@
 #include "commands.h"
 #include "proof_file.h"
 
+#include <merkql/env.h>
+#include <merkql/note.h>
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -39,6 +42,14 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
   all->excludes(tree_size);
   root->needs(proof);
   all->excludes(partition)->excludes(offset)->excludes(out);
+  // Signed checkpoints: --checkpoint FILE --key PUBFILE.
+  auto* checkpoint =
+    cmd->add_option("--checkpoint", o.checkpoint, "Verify the signed checkpoint note in FILE");
+  auto* key =
+    cmd->add_option("--key", o.key, "Verifier key FILE (from merkql keygen) for --checkpoint");
+  checkpoint->needs(key)->excludes(topic)->excludes(partition)->excludes(offset)->excludes(out);
+  checkpoint->excludes(all)->excludes(tree_size)->excludes(root);
+  key->needs(checkpoint);
   return cmd;
 }
 
@@ -178,12 +189,44 @@ int audit(const VerifyProofOptions& o)
   return exit_ok;
 }
 
+// A checkpoint note is a few lines; a file beyond this is not one.
+constexpr uint64_t k_max_checkpoint_bytes = 64 * 1024;
+
+int check_checkpoint(const VerifyProofOptions& o)
+{
+  auto key = parse_verifier_key(read_key_line(*o.key));
+  if (!key.is_ok()) {
+    throw Exit(exit_data_err, fmt::format("{}: {}", *o.key, key.status().message()));
+  }
+  auto note = read_file(Env::posix(), *o.checkpoint, k_max_checkpoint_bytes);
+  if (note.status().is_corruption()) {
+    std::fprintf(stderr, "merkql: checkpoint invalid: %s: larger than %llu bytes\n",
+                 printable(*o.checkpoint).c_str(),
+                 static_cast<unsigned long long>(k_max_checkpoint_bytes));
+    return exit_verify_failed;
+  }
+  const std::string text = unwrap(std::move(note), *o.checkpoint);
+  auto checkpoint = verify_checkpoint(text, key.value());
+  if (!checkpoint.is_ok()) {
+    std::fprintf(stderr, "merkql: checkpoint invalid: %s\n",
+                 printable(checkpoint.status().message()).c_str());
+    return exit_verify_failed;
+  }
+  write_stdout(fmt::format("checkpoint valid: signed by {}\norigin {}\nsize {}\nroot {}\n",
+                           format_verifier_key(key.value()), checkpoint->origin, checkpoint->size,
+                           to_hex(checkpoint->root)));
+  return exit_ok;
+}
+
 } // namespace
 
 int run_verify_proof(const VerifyProofOptions& o)
 {
   if (o.topic) {
     require_name(*o.topic, "topic");
+  }
+  if (o.checkpoint) {
+    return check_checkpoint(o);
   }
   if (o.proof) {
     return check_proof(o);

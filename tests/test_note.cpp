@@ -225,6 +225,7 @@ TEST_CASE("keys are parsed strictly, each failure named")
                  "key name"));
   CHECK(contains(verr(""), "key name"));
   CHECK(contains(serr(k_peter_vkey), "PRIVATE+KEY+"));
+  CHECK(contains(verr(k_peter_skey), "signer (private) key"));
   CHECK(
     contains(serr("PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"),
              "key hash does not match"));

@@ -326,6 +326,10 @@ Result<NoteSigner> parse_signer_key(std::string_view text)
 
 Result<NoteVerifier> parse_verifier_key(std::string_view text)
 {
+  if (text.substr(0, 12) == "PRIVATE+KEY+") {
+    return Status::invalid_argument(
+      "verifier key: this is a signer (private) key; give the verifier key (.pub)");
+  }
   NoteVerifier verifier;
   const Status status =
     parse_key_tail(text, "verifier key", verifier.name, verifier.key_hash, verifier.public_key);
