@@ -114,6 +114,26 @@ TEST_CASE("Go's note test vectors: same signature bytes out, both notes open")
   CHECK(contains(error_of(open_note(many, peter_v).status()), "more than 100"));
 }
 
+TEST_CASE("the checkpoint of docs/FORMAT.md's worked example, signed by Go, verifies and re-signs")
+{
+  Hash root{};
+  for (size_t i = 0; i < root.size(); ++i) {
+    root[i] = static_cast<uint8_t>(i);
+  }
+  const std::string body = format_checkpoint({"example.com/log/events/0", 5, root}).value();
+  CHECK(body == "example.com/log/events/0\n5\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
+  const std::string go_note = body
+                              + "\n\xe2\x80\x94 PeterNeumann "
+                                "x08go4oe3ioh+Mq76VIVzsmGT1Lfr6v1M3zGkoh5oIH6L3lqHxa7BbOLoPivxSa"
+                                "JRYCrZCow3lkOW1CjCNK0i13qTg0=\n";
+  CHECK(sign_note(body, signer_of(k_peter_skey)).value() == go_note);
+  auto cp = verify_checkpoint(go_note, verifier_of(k_peter_vkey));
+  REQUIRE(cp.is_ok());
+  CHECK(cp.value().origin == "example.com/log/events/0");
+  CHECK(cp.value().size == 5);
+  CHECK(cp.value().root == root);
+}
+
 TEST_CASE("generated keys round trip: sign, open, checkpoint")
 {
   auto pair = generate_note_key("example.com/log");
