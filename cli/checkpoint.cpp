@@ -38,6 +38,32 @@ std::string read_key_line(const std::string& path)
   return text;
 }
 
+NoteVerifier read_verifier_key(const std::string& path)
+{
+  auto key = parse_verifier_key(read_key_line(path));
+  if (!key.is_ok()) {
+    throw Exit(exit_data_err, fmt::format("{}: {}", path, key.status().message()));
+  }
+  return std::move(key).value();
+}
+
+Result<Checkpoint> read_signed_checkpoint(const std::string& path, const NoteVerifier& key)
+{
+  // A checkpoint note is a few lines; a file beyond this is not one.
+  constexpr uint64_t max_bytes = 64 * 1024;
+  auto note = read_file(Env::posix(), path, max_bytes);
+  if (note.status().is_corruption()) {
+    return Status::invalid_argument(
+      fmt::format("{}: larger than {} bytes, not a checkpoint note", path, max_bytes));
+  }
+  const std::string text = unwrap(std::move(note), path);
+  auto checkpoint = verify_checkpoint(text, key);
+  if (!checkpoint.is_ok()) {
+    return checkpoint.status().with_context(path);
+  }
+  return checkpoint;
+}
+
 int run_checkpoint(const CheckpointOptions& o)
 {
   require_name(o.topic, "topic");

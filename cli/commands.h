@@ -5,6 +5,7 @@
 #include "common.h"
 
 #include <CLI/CLI.hpp>
+#include <merkql/note.h>
 
 #include <cstdint>
 #include <optional>
@@ -126,5 +127,12 @@ CLI::App* add_checkpoint(CLI::App& app, CheckpointOptions& options, const Global
 int run_checkpoint(const CheckpointOptions& options);
 // One line of a key file (a final newline dropped), read bounded.
 std::string read_key_line(const std::string& path);
+// The verifier key in the file at path: exit 65 when it holds none, 66 when
+// the file does not exist.
+NoteVerifier read_verifier_key(const std::string& path);
+// The checkpoint in the signed note file at path, when one of its signatures
+// is by key; otherwise why not (the caller exits 1). A missing or unreadable
+// file throws Exit (66, 74).
+Result<Checkpoint> read_signed_checkpoint(const std::string& path, const NoteVerifier& key);
 
 } // namespace merkql::cli

@@ -3,7 +3,6 @@
 #include "commands.h"
 #include "proof_file.h"
 
-#include <merkql/env.h>
 #include <merkql/note.h>
 
 #include <fmt/format.h>
@@ -48,7 +47,7 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
   auto* key =
     cmd->add_option("--key", o.key, "Verifier key FILE (from merkql keygen) for --checkpoint");
   checkpoint->needs(key)->excludes(topic)->excludes(partition)->excludes(offset)->excludes(out);
-  checkpoint->excludes(all)->excludes(tree_size)->excludes(root);
+  checkpoint->excludes(all)->excludes(tree_size)->excludes(root)->excludes(proof);
   key->needs(checkpoint);
   return cmd;
 }
@@ -189,31 +188,17 @@ int audit(const VerifyProofOptions& o)
   return exit_ok;
 }
 
-// A checkpoint note is a few lines; a file beyond this is not one.
-constexpr uint64_t k_max_checkpoint_bytes = 64 * 1024;
-
 int check_checkpoint(const VerifyProofOptions& o)
 {
-  auto key = parse_verifier_key(read_key_line(*o.key));
-  if (!key.is_ok()) {
-    throw Exit(exit_data_err, fmt::format("{}: {}", *o.key, key.status().message()));
-  }
-  auto note = read_file(Env::posix(), *o.checkpoint, k_max_checkpoint_bytes);
-  if (note.status().is_corruption()) {
-    std::fprintf(stderr, "merkql: checkpoint invalid: %s: larger than %llu bytes\n",
-                 printable(*o.checkpoint).c_str(),
-                 static_cast<unsigned long long>(k_max_checkpoint_bytes));
-    return exit_verify_failed;
-  }
-  const std::string text = unwrap(std::move(note), *o.checkpoint);
-  auto checkpoint = verify_checkpoint(text, key.value());
+  const NoteVerifier key = read_verifier_key(*o.key);
+  auto checkpoint = read_signed_checkpoint(*o.checkpoint, key);
   if (!checkpoint.is_ok()) {
     std::fprintf(stderr, "merkql: checkpoint invalid: %s\n",
                  printable(checkpoint.status().message()).c_str());
     return exit_verify_failed;
   }
   write_stdout(fmt::format("checkpoint valid: signed by {}\norigin {}\nsize {}\nroot {}\n",
-                           format_verifier_key(key.value()), checkpoint->origin, checkpoint->size,
+                           format_verifier_key(key), checkpoint->origin, checkpoint->size,
                            to_hex(checkpoint->root)));
   return exit_ok;
 }
