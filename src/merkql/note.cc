@@ -261,7 +261,7 @@ bool is_valid_key_name(std::string_view name)
   for (size_t i = 0; i < name.size();) {
     size_t length = 0;
     const int32_t cp = decode_utf8(name, i, length);
-    if (cp < 0 || cp == '+' || cp < 0x20 || cp == 0x7f || is_unicode_space(cp)) {
+    if (cp < 0 || cp == '+' || cp < 0x20 || is_unicode_space(cp)) {
       return false;
     }
     i += length;

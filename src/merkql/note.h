@@ -21,7 +21,7 @@ using Ed25519PublicKey = std::array<uint8_t, 32>;
 using Ed25519Seed = std::array<uint8_t, 32>;
 
 // A key name as Go's note package accepts it: non-empty valid UTF-8, no '+',
-// no Unicode white space; merkql also refuses control characters (a note
+// no Unicode white space; merkql also refuses C0 control characters (a note
 // signed under such a name could never be opened).
 bool is_valid_key_name(std::string_view name);
 
