@@ -5,6 +5,7 @@
 #include "common.h"
 
 #include <CLI/CLI.hpp>
+#include <merkql/note.h>
 
 #include <cstdint>
 #include <optional>
@@ -91,6 +92,9 @@ struct VerifyProofOptions {
   std::optional<std::string> consistency;
   std::optional<std::string> from_root;
   std::optional<std::string> to_root;
+  // --checkpoint FILE --key PUBFILE: check a signed checkpoint.
+  std::optional<std::string> checkpoint;
+  std::optional<std::string> key;
 };
 CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& options, const GlobalOptions& global);
 int run_verify_proof(const VerifyProofOptions& options);
@@ -109,5 +113,33 @@ struct CompactOptions {
 };
 CLI::App* add_compact(CLI::App& app, CompactOptions& options, const GlobalOptions& global);
 int run_compact(const CompactOptions& options);
+
+// Signed checkpoints (cli/keygen.cpp, cli/checkpoint.cpp).
+struct KeygenOptions {
+  std::string name;
+  std::string out;
+};
+CLI::App* add_keygen(CLI::App& app, KeygenOptions& options);
+int run_keygen(const KeygenOptions& options);
+
+struct CheckpointOptions {
+  const GlobalOptions* global = nullptr;
+  std::string topic;
+  uint32_t partition = 0;
+  std::optional<uint64_t> size;
+  std::optional<std::string> origin;
+  std::optional<std::string> sign;
+};
+CLI::App* add_checkpoint(CLI::App& app, CheckpointOptions& options, const GlobalOptions& global);
+int run_checkpoint(const CheckpointOptions& options);
+// One line of a key file (a final newline dropped), read bounded.
+std::string read_key_line(const std::string& path);
+// The verifier key in the file at path: exit 65 when it holds none, 66 when
+// the file does not exist.
+NoteVerifier read_verifier_key(const std::string& path);
+// The checkpoint in the signed note file at path, when one of its signatures
+// is by key; otherwise why not (the caller exits 1). A missing or unreadable
+// file throws Exit (66, 74).
+Result<Checkpoint> read_signed_checkpoint(const std::string& path, const NoteVerifier& key);
 
 } // namespace merkql::cli

@@ -62,6 +62,8 @@ int main(int argc, char** argv)
   VerifyProofOptions verify_proof;
   DuOptions du;
   CompactOptions compact;
+  KeygenOptions keygen;
+  CheckpointOptions checkpoint;
   CLI::App* produce_cmd = add_produce(app, produce, global);
   CLI::App* consume_cmd = add_consume(app, consume, global);
   CLI::App* commit_cmd = add_commit(app, commit, global);
@@ -69,6 +71,8 @@ int main(int argc, char** argv)
   CLI::App* verify_proof_cmd = add_verify_proof(app, verify_proof, global);
   CLI::App* du_cmd = add_du(app, du, global);
   CLI::App* compact_cmd = add_compact(app, compact, global);
+  CLI::App* keygen_cmd = add_keygen(app, keygen);
+  CLI::App* checkpoint_cmd = add_checkpoint(app, checkpoint, global);
 
   try {
     app.parse(argc, argv);
@@ -125,6 +129,12 @@ int main(int argc, char** argv)
     }
     if (compact_cmd->parsed()) {
       return run_compact(compact);
+    }
+    if (keygen_cmd->parsed()) {
+      return run_keygen(keygen);
+    }
+    if (checkpoint_cmd->parsed()) {
+      return run_checkpoint(checkpoint);
     }
     std::fprintf(stderr, "merkql: error: no command given\n");
     return exit_usage;

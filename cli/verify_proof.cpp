@@ -4,6 +4,8 @@
 #include "consistency_file.h"
 #include "proof_file.h"
 
+#include <merkql/note.h>
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -65,6 +67,15 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
   consistency->excludes(root);
   from_root->needs(consistency);
   to_root->needs(consistency);
+  // Signed checkpoints: --checkpoint FILE --key PUBFILE.
+  auto* checkpoint =
+    cmd->add_option("--checkpoint", o.checkpoint, "Verify the signed checkpoint note in FILE");
+  auto* key =
+    cmd->add_option("--key", o.key, "Verifier key FILE (from merkql keygen) for --checkpoint");
+  checkpoint->needs(key)->excludes(topic)->excludes(partition)->excludes(offset)->excludes(out);
+  checkpoint->excludes(all)->excludes(tree_size)->excludes(root)->excludes(proof);
+  checkpoint->excludes(consistency)->excludes(from_size);
+  key->needs(checkpoint);
   return cmd;
 }
 
@@ -274,12 +285,30 @@ int audit(const VerifyProofOptions& o)
   return exit_ok;
 }
 
+int check_checkpoint(const VerifyProofOptions& o)
+{
+  const NoteVerifier key = read_verifier_key(*o.key);
+  auto checkpoint = read_signed_checkpoint(*o.checkpoint, key);
+  if (!checkpoint.is_ok()) {
+    std::fprintf(stderr, "merkql: checkpoint invalid: %s\n",
+                 printable(checkpoint.status().message()).c_str());
+    return exit_verify_failed;
+  }
+  write_stdout(fmt::format("checkpoint valid: signed by {}\norigin {}\nsize {}\nroot {}\n",
+                           format_verifier_key(key), checkpoint->origin, checkpoint->size,
+                           to_hex(checkpoint->root)));
+  return exit_ok;
+}
+
 } // namespace
 
 int run_verify_proof(const VerifyProofOptions& o)
 {
   if (o.topic) {
     require_name(*o.topic, "topic");
+  }
+  if (o.checkpoint) {
+    return check_checkpoint(o);
   }
   if (o.proof) {
     return check_proof(o);

@@ -42,7 +42,7 @@ _merkql()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
 
-    local commands="produce consume commit inspect verify-proof du compact"
+    local commands="produce consume commit inspect verify-proof du compact keygen checkpoint"
     local global_opts="--dir -d --no-wait --help -h --version -V"
 
     # Find the command word, skipping global options and their arguments.
@@ -114,8 +114,21 @@ _merkql()
             compopt -o filenames 2>/dev/null
             return
             ;;
-        --key | --key-field | --partition | --partitions | --retention-records | \
-            --batch | --max-record-bytes | --max | --offset | --root)
+        --checkpoint | --sign)
+            # Signed checkpoints: files.
+            COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+            return
+            ;;
+        --key)
+            if [[ $cmd == verify-proof ]]; then
+                COMPREPLY=($(compgen -f -- "$cur"))
+                compopt -o filenames 2>/dev/null
+            fi
+            return
+            ;;
+        --key-field | --partition | --partitions | --retention-records | \
+            --batch | --max-record-bytes | --max | --offset | --root | --name | --size | --origin)
             # Free-form argument.
             return
             ;;
@@ -150,13 +163,19 @@ _merkql()
         verify-proof)
             opts="--topic -t --partition --offset --tree-size --out --proof --root --all
                 --from-size --to-size --consistency --from-root --to-root
-                --help -h"
+                --checkpoint --key --help -h"
             ;;
         du)
             opts="--json --bytes --help -h"
             ;;
         compact)
             opts="--topic -t --help -h"
+            ;;
+        keygen)
+            opts="--name --out --help -h"
+            ;;
+        checkpoint)
+            opts="--topic -t --partition --size --origin --sign --help -h"
             ;;
         *)
             return

@@ -2,7 +2,7 @@
 # Install as ~/.config/fish/completions/merkql.fish or in a directory of
 # $fish_complete_path.
 
-set -l merkql_commands produce consume commit inspect verify-proof du compact
+set -l merkql_commands produce consume commit inspect verify-proof du compact keygen checkpoint
 
 # The data directory the command line refers to: --dir/-d on the line,
 # else $MERKQL_DIR, else ./merkql-data.
@@ -101,6 +101,8 @@ complete -c merkql -n __merkql_needs_command -a inspect -d 'Show topics, partiti
 complete -c merkql -n __merkql_needs_command -a verify-proof -d 'Export or check a merkle proof, or audit the directory'
 complete -c merkql -n __merkql_needs_command -a du -d 'Report allocated disk space'
 complete -c merkql -n __merkql_needs_command -a compact -d 'Delete log segments below the retention watermark'
+complete -c merkql -n __merkql_needs_command -a keygen -d 'Generate a key pair for signing checkpoints'
+complete -c merkql -n __merkql_needs_command -a checkpoint -d 'Print a partition checkpoint, optionally signed'
 
 # Help for every command: --help/-h.
 for cmd in $merkql_commands
@@ -168,6 +170,8 @@ complete -c merkql -n $c -l to-size -x -d 'Size of the larger tree (default: now
 complete -c merkql -n $c -l consistency -r -F -a - -d 'Consistency proof to verify (- for stdin)'
 complete -c merkql -n $c -l from-root -x -d 'Trusted root of the smaller tree (hex)'
 complete -c merkql -n $c -l to-root -x -d 'Trusted root of the larger tree (hex)'
+complete -c merkql -n $c -l checkpoint -r -F -d 'Signed checkpoint to verify'
+complete -c merkql -n $c -l key -r -F -d 'Verifier key for --checkpoint'
 
 # merkql du --json --bytes
 set c '__merkql_using_command du'
@@ -177,3 +181,16 @@ complete -c merkql -n $c -l bytes -d 'Show exact byte counts'
 # merkql compact --topic/-t T
 set c '__merkql_using_command compact'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d 'Compact only this topic'
+
+# merkql keygen --name NAME --out PREFIX
+set c '__merkql_using_command keygen'
+complete -c merkql -n $c -l name -x -d 'Key name'
+complete -c merkql -n $c -l out -r -F -d 'Write PREFIX.key and PREFIX.pub'
+
+# merkql checkpoint --topic/-t T --partition P --size N --origin O --sign KEYFILE
+set c '__merkql_using_command checkpoint'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
+complete -c merkql -n $c -l partition -x -d Partition
+complete -c merkql -n $c -l size -x -d 'The tree of the first N records'
+complete -c merkql -n $c -l origin -x -d 'First line of the checkpoint'
+complete -c merkql -n $c -l sign -r -F -d 'Signer key file'

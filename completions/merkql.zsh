@@ -51,6 +51,8 @@ _merkql_commands() {
     'verify-proof:export or check a merkle proof, or audit the directory'
     'du:report allocated disk space'
     'compact:delete log segments below the retention watermark'
+    'keygen:generate a key pair for signing checkpoints'
+    'checkpoint:print a partition checkpoint, optionally signed'
   )
   _describe -t commands 'merkql command' commands
 }
@@ -135,6 +137,8 @@ _merkql() {
             '(-t --topic --partition --offset --tree-size --out --all --proof --root --from-size --to-size)--consistency=[consistency proof to verify]:proof file (- for stdin):_files' \
             '(-t --topic --partition --offset --tree-size --out --all --proof --root --from-size --to-size)--from-root=[trusted root of the smaller tree]:root (hex)' \
             '(-t --topic --partition --offset --tree-size --out --all --proof --root --from-size --to-size)--to-root=[trusted root of the larger tree]:root (hex)' \
+            '(-t --topic --partition --offset --tree-size --out --all --root)--checkpoint=[signed checkpoint to verify]:checkpoint file:_files' \
+            '--key=[verifier key for --checkpoint]:verifier key file:_files' \
             $help && ret=0
           ;;
         (du)
@@ -146,6 +150,21 @@ _merkql() {
         (compact)
           _arguments -S \
             '(-t --topic)'{-t+,--topic=}'[compact only this topic]:topic:_merkql_topics' \
+            $help && ret=0
+          ;;
+        (keygen)
+          _arguments -S \
+            '--name=[key name]:name' \
+            '--out=[write PREFIX.key and PREFIX.pub]:prefix:_files' \
+            $help && ret=0
+          ;;
+        (checkpoint)
+          _arguments -S \
+            '(-t --topic)'{-t+,--topic=}'[topic]:topic:_merkql_topics' \
+            '--partition=[partition]:partition' \
+            '--size=[the tree of the first N records]:records' \
+            '--origin=[first line of the checkpoint]:origin' \
+            '--sign=[signer key file]:signer key file:_files' \
             $help && ret=0
           ;;
         (*)

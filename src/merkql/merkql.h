@@ -8,6 +8,7 @@
 #include <merkql/group.h>
 #include <merkql/json_text.h>
 #include <merkql/merkle.h>
+#include <merkql/note.h>
 #include <merkql/options.h>
 #include <merkql/partition.h>
 #include <merkql/producer.h>

@@ -1,7 +1,7 @@
 // SHA-256, the hash of every record, tree node and routing decision.
-// The only file that touches OpenSSL. A Sha256 object reuses one context
-// across digests (much cheaper than the one-shot SHA256() for small inputs);
-// it is not thread-safe: give each thread its own.
+// With note.cc (Ed25519), the only file that touches OpenSSL. A Sha256
+// object reuses one context across digests (much cheaper than the one-shot
+// SHA256() for small inputs); it is not thread-safe: give each thread its own.
 #pragma once
 
 #include <array>

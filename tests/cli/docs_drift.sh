@@ -45,7 +45,7 @@ check()
 mapfile -t global < <(options_of)
 [[ ${#global[@]} -ge 4 ]] || fail "no global options found"
 check "$root/man/merkql.1" "__merkql_needs_command" "${global[@]}"
-for cmd in produce consume commit inspect verify-proof du compact; do
+for cmd in produce consume commit inspect verify-proof du compact keygen checkpoint; do
     mapfile -t opts < <(options_of "$cmd")
     [[ ${#opts[@]} -ge 2 ]] || fail "no options found for $cmd"
     [[ -e $root/man/merkql-$cmd.1 ]] || fail "no man page for $cmd"
