@@ -92,9 +92,13 @@ struct VerifyProofOptions {
   std::optional<std::string> consistency;
   std::optional<std::string> from_root;
   std::optional<std::string> to_root;
-  // --checkpoint FILE --key PUBFILE: check a signed checkpoint.
+  // --checkpoint FILE --key PUBFILE: check a signed checkpoint (alone, or
+  // as the trusted root and size of --proof).
   std::optional<std::string> checkpoint;
   std::optional<std::string> key;
+  // --consistency FILE --from-checkpoint A --to-checkpoint B --key PUBFILE.
+  std::optional<std::string> from_checkpoint;
+  std::optional<std::string> to_checkpoint;
 };
 CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& options, const GlobalOptions& global);
 int run_verify_proof(const VerifyProofOptions& options);

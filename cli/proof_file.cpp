@@ -595,7 +595,8 @@ ProofRead read_proof(ProofInput& in)
   return read;
 }
 
-ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted)
+ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted,
+                   std::optional<uint64_t> tree_size)
 {
   ProofRead read = read_proof(in);
   switch (read.kind) {
@@ -607,6 +608,12 @@ ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted)
     break;
   }
   const RecordProof& p = read.proof;
+  if (tree_size && p.proof.tree_size != *tree_size) {
+    return ProofVerdict{ProofVerdict::Kind::invalid,
+                        fmt::format("the proof is in the tree of {} records, the checkpoint's "
+                                    "tree has {} (export it with --tree-size {})",
+                                    p.proof.tree_size, *tree_size, *tree_size)};
+  }
   const Status verified = verify_record_proof(p, trusted);
   if (!verified.is_ok()) {
     return ProofVerdict{ProofVerdict::Kind::invalid, verified.message()};
@@ -674,16 +681,18 @@ ProofRead read_proof_text(std::string_view text)
   return read_proof(in);
 }
 
-ProofVerdict check_proof_fd(int fd, const std::optional<Hash>& trusted_root)
+ProofVerdict check_proof_fd(int fd, const std::optional<Hash>& trusted_root,
+                            std::optional<uint64_t> tree_size)
 {
   ProofInput in(fd);
-  return check(in, trusted_root);
+  return check(in, trusted_root, tree_size);
 }
 
-ProofVerdict check_proof_text(std::string_view text, const std::optional<Hash>& trusted_root)
+ProofVerdict check_proof_text(std::string_view text, const std::optional<Hash>& trusted_root,
+                              std::optional<uint64_t> tree_size)
 {
   ProofInput in(text);
-  return check(in, trusted_root);
+  return check(in, trusted_root, tree_size);
 }
 
 } // namespace merkql::cli

@@ -58,9 +58,12 @@ struct ProofVerdict {
 };
 
 // Reads the proof document and verifies it (verify_record_proof); with
-// trusted_root, the proof must lead to it.
-ProofVerdict check_proof_fd(int fd, const std::optional<Hash>& trusted_root);
+// trusted_root, the proof must lead to it; with tree_size (a checkpoint's),
+// it must be a proof in the tree of that many records.
+ProofVerdict check_proof_fd(int fd, const std::optional<Hash>& trusted_root,
+                            std::optional<uint64_t> tree_size = std::nullopt);
 // The same for a document held in memory.
-ProofVerdict check_proof_text(std::string_view text, const std::optional<Hash>& trusted_root);
+ProofVerdict check_proof_text(std::string_view text, const std::optional<Hash>& trusted_root,
+                              std::optional<uint64_t> tree_size = std::nullopt);
 
 } // namespace merkql::cli

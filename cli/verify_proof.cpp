@@ -68,14 +68,24 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
   from_root->needs(consistency);
   to_root->needs(consistency);
   // Signed checkpoints: --checkpoint FILE --key PUBFILE.
-  auto* checkpoint =
-    cmd->add_option("--checkpoint", o.checkpoint, "Verify the signed checkpoint note in FILE");
+  auto* checkpoint = cmd->add_option(
+    "--checkpoint", o.checkpoint,
+    "Verify the signed checkpoint note in FILE; with --proof, check the proof against it");
   auto* key =
-    cmd->add_option("--key", o.key, "Verifier key FILE (from merkql keygen) for --checkpoint");
+    cmd->add_option("--key", o.key, "Verifier key FILE (from merkql keygen) for the checkpoints");
+  auto* from_checkpoint =
+    cmd->add_option("--from-checkpoint", o.from_checkpoint,
+                    "With --consistency, the signed checkpoint of the smaller tree");
+  auto* to_checkpoint =
+    cmd->add_option("--to-checkpoint", o.to_checkpoint,
+                    "With --consistency, the signed checkpoint of the larger tree");
   checkpoint->needs(key)->excludes(topic)->excludes(partition)->excludes(offset)->excludes(out);
-  checkpoint->excludes(all)->excludes(tree_size)->excludes(root)->excludes(proof);
+  checkpoint->excludes(all)->excludes(tree_size)->excludes(root);
   checkpoint->excludes(consistency)->excludes(from_size);
-  key->needs(checkpoint);
+  from_checkpoint->needs(consistency)->needs(to_checkpoint)->needs(key);
+  to_checkpoint->needs(consistency)->needs(from_checkpoint)->needs(key);
+  from_checkpoint->excludes(from_root)->excludes(to_root);
+  to_checkpoint->excludes(from_root)->excludes(to_root);
   return cmd;
 }
 
@@ -158,6 +168,19 @@ int export_proof(const VerifyProofOptions& o)
 int check_proof(const VerifyProofOptions& o)
 {
   std::optional<Hash> trusted;
+  std::optional<uint64_t> tree_size;
+  if (o.checkpoint) {
+    // The checkpoint says which tree the proof must be in.
+    const NoteVerifier key = read_verifier_key(*o.key);
+    auto checkpoint = read_signed_checkpoint(*o.checkpoint, key);
+    if (!checkpoint.is_ok()) {
+      std::fprintf(stderr, "merkql: checkpoint invalid: %s\n",
+                   printable(checkpoint.status().message()).c_str());
+      return exit_verify_failed;
+    }
+    trusted = checkpoint->root;
+    tree_size = checkpoint->size;
+  }
   if (o.root) {
     trusted = hash_from_hex(*o.root);
     if (!trusted || o.root->size() != 64) {
@@ -167,7 +190,7 @@ int check_proof(const VerifyProofOptions& o)
   const std::string& path = *o.proof;
   const std::string name = path == "-" ? "standard input" : path;
   const int fd = open_input(path);
-  const ProofVerdict verdict = check_proof_fd(fd, trusted);
+  const ProofVerdict verdict = check_proof_fd(fd, trusted, tree_size);
   if (fd != STDIN_FILENO) {
     ::close(fd);
   }
@@ -199,8 +222,36 @@ int export_consistency(const VerifyProofOptions& o)
 
 int check_consistency_file(const VerifyProofOptions& o)
 {
-  const Hash from_root = root_option(o.from_root, "--from-root");
-  const Hash to_root = root_option(o.to_root, "--to-root");
+  Hash from_root{};
+  Hash to_root{};
+  // With checkpoints, their sizes must be the proof's.
+  std::optional<uint64_t> from_size;
+  std::optional<uint64_t> to_size;
+  if (o.from_checkpoint) {
+    const NoteVerifier key = read_verifier_key(*o.key);
+    auto from = read_signed_checkpoint(*o.from_checkpoint, key);
+    auto to = read_signed_checkpoint(*o.to_checkpoint, key);
+    const std::pair<const Result<Checkpoint>*, const std::string*> read[] = {
+      {&from, &*o.from_checkpoint}, {&to, &*o.to_checkpoint}};
+    for (const auto& [cp, path] : read) {
+      if (!cp->is_ok()) {
+        std::fprintf(stderr, "merkql: checkpoint invalid: %s: %s\n", printable(*path).c_str(),
+                     printable(cp->status().message()).c_str());
+        return exit_verify_failed;
+      }
+    }
+    if (from->origin != to->origin) {
+      return fail(fmt::format("the checkpoints are of two logs: origin {} and origin {}",
+                              from->origin, to->origin));
+    }
+    from_root = from->root;
+    to_root = to->root;
+    from_size = from->size;
+    to_size = to->size;
+  } else {
+    from_root = root_option(o.from_root, "--from-root");
+    to_root = root_option(o.to_root, "--to-root");
+  }
   const std::string& path = *o.consistency;
   const std::string name = path == "-" ? "standard input" : path;
   const int fd = open_input(path);
@@ -217,6 +268,11 @@ int check_consistency_file(const VerifyProofOptions& o)
     break;
   }
   const ConsistencyProof& p = read.proof;
+  if (from_size && (p.from_size != *from_size || p.to_size != *to_size)) {
+    return fail(fmt::format("the proof is from size {} to {}, the checkpoints are of sizes {} "
+                            "and {}",
+                            p.from_size, p.to_size, *from_size, *to_size));
+  }
   const Status verified = check_consistency(p, from_root, to_root);
   if (!verified.is_ok()) {
     return fail(verified.message());
@@ -307,11 +363,14 @@ int run_verify_proof(const VerifyProofOptions& o)
   if (o.topic) {
     require_name(*o.topic, "topic");
   }
-  if (o.checkpoint) {
-    return check_checkpoint(o);
+  if (o.key && !o.checkpoint && !o.from_checkpoint) {
+    throw Exit(exit_usage, "--key needs --checkpoint, or --from-checkpoint and --to-checkpoint");
   }
   if (o.proof) {
-    return check_proof(o);
+    return check_proof(o); // against --checkpoint when given
+  }
+  if (o.checkpoint) {
+    return check_checkpoint(o);
   }
   if (o.consistency) {
     return check_consistency_file(o);

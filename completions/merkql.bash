@@ -114,7 +114,7 @@ _merkql()
             compopt -o filenames 2>/dev/null
             return
             ;;
-        --checkpoint | --sign)
+        --checkpoint | --from-checkpoint | --to-checkpoint | --sign)
             # Signed checkpoints: files.
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
@@ -163,7 +163,7 @@ _merkql()
         verify-proof)
             opts="--topic -t --partition --offset --tree-size --out --proof --root --all
                 --from-size --to-size --consistency --from-root --to-root
-                --checkpoint --key --help -h"
+                --checkpoint --key --from-checkpoint --to-checkpoint --help -h"
             ;;
         du)
             opts="--json --bytes --help -h"

@@ -171,7 +171,9 @@ complete -c merkql -n $c -l consistency -r -F -a - -d 'Consistency proof to veri
 complete -c merkql -n $c -l from-root -x -d 'Trusted root of the smaller tree (hex)'
 complete -c merkql -n $c -l to-root -x -d 'Trusted root of the larger tree (hex)'
 complete -c merkql -n $c -l checkpoint -r -F -d 'Signed checkpoint to verify'
-complete -c merkql -n $c -l key -r -F -d 'Verifier key for --checkpoint'
+complete -c merkql -n $c -l key -r -F -d 'Verifier key for the checkpoints'
+complete -c merkql -n $c -l from-checkpoint -r -F -d 'Signed checkpoint of the smaller tree'
+complete -c merkql -n $c -l to-checkpoint -r -F -d 'Signed checkpoint of the larger tree'
 
 # merkql du --json --bytes
 set c '__merkql_using_command du'

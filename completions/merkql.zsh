@@ -138,7 +138,9 @@ _merkql() {
             '(-t --topic --partition --offset --tree-size --out --all --proof --root --from-size --to-size)--from-root=[trusted root of the smaller tree]:root (hex)' \
             '(-t --topic --partition --offset --tree-size --out --all --proof --root --from-size --to-size)--to-root=[trusted root of the larger tree]:root (hex)' \
             '(-t --topic --partition --offset --tree-size --out --all --root)--checkpoint=[signed checkpoint to verify]:checkpoint file:_files' \
-            '--key=[verifier key for --checkpoint]:verifier key file:_files' \
+            '--key=[verifier key for the checkpoints]:verifier key file:_files' \
+            '--from-checkpoint=[signed checkpoint of the smaller tree]:checkpoint file:_files' \
+            '--to-checkpoint=[signed checkpoint of the larger tree]:checkpoint file:_files' \
             $help && ret=0
           ;;
         (du)
