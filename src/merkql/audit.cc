@@ -26,11 +26,21 @@ Result<AuditReport> audit_partition(Partition& p, const AuditProgress& progress)
     return report;
   };
   MERKQL_ASSIGN_OR_RETURN(auto head, p.read_head());
-  if (Status log = p.check_log(head); !log.is_ok()) {
+  for (int attempt = 0;; ++attempt) {
+    Status log = p.check_log(head);
+    if (log.is_ok()) {
+      break;
+    }
     if (!log.is_corruption()) {
       return log;
     }
-    return fail(0, log.message());
+    // A writer in another thread or process may have moved on and compacted
+    // away a segment our HEAD still names: damage only if HEAD stood still.
+    MERKQL_ASSIGN_OR_RETURN(auto newer, p.read_head());
+    if (attempt >= 1000 || !newer || !head || newer->sequence == head->sequence) {
+      return fail(0, log.message());
+    }
+    head = newer;
   }
   if (!head) {
     return report; // an empty partition
