@@ -148,6 +148,21 @@ int fail(const std::string& reason)
   return exit_verify_failed;
 }
 
+// The checkpoint in `path`, signed by `key`; else "checkpoint invalid: ..."
+// on stderr (naming the file when `name_file`) and exit 1.
+Checkpoint signed_checkpoint_or_exit(const std::string& path, const NoteVerifier& key,
+                                     bool name_file)
+{
+  auto checkpoint = read_signed_checkpoint(path, key);
+  if (!checkpoint.is_ok()) {
+    const std::string reason = checkpoint.status().message();
+    std::fprintf(stderr, "merkql: checkpoint invalid: %s\n",
+                 printable(name_file ? fmt::format("{}: {}", path, reason) : reason).c_str());
+    throw Exit(exit_verify_failed, "");
+  }
+  return std::move(checkpoint).value();
+}
+
 int export_proof(const VerifyProofOptions& o)
 {
   auto broker = open_broker(*o.global, Create::no, Repair::never);
@@ -171,15 +186,10 @@ int check_proof(const VerifyProofOptions& o)
   std::optional<uint64_t> tree_size;
   if (o.checkpoint) {
     // The checkpoint says which tree the proof must be in.
-    const NoteVerifier key = read_verifier_key(*o.key);
-    auto checkpoint = read_signed_checkpoint(*o.checkpoint, key);
-    if (!checkpoint.is_ok()) {
-      std::fprintf(stderr, "merkql: checkpoint invalid: %s\n",
-                   printable(checkpoint.status().message()).c_str());
-      return exit_verify_failed;
-    }
-    trusted = checkpoint->root;
-    tree_size = checkpoint->size;
+    const Checkpoint checkpoint =
+      signed_checkpoint_or_exit(*o.checkpoint, read_verifier_key(*o.key), false);
+    trusted = checkpoint.root;
+    tree_size = checkpoint.size;
   }
   if (o.root) {
     trusted = hash_from_hex(*o.root);
@@ -229,25 +239,16 @@ int check_consistency_file(const VerifyProofOptions& o)
   std::optional<uint64_t> to_size;
   if (o.from_checkpoint) {
     const NoteVerifier key = read_verifier_key(*o.key);
-    auto from = read_signed_checkpoint(*o.from_checkpoint, key);
-    auto to = read_signed_checkpoint(*o.to_checkpoint, key);
-    const std::pair<const Result<Checkpoint>*, const std::string*> read[] = {
-      {&from, &*o.from_checkpoint}, {&to, &*o.to_checkpoint}};
-    for (const auto& [cp, path] : read) {
-      if (!cp->is_ok()) {
-        std::fprintf(stderr, "merkql: checkpoint invalid: %s: %s\n", printable(*path).c_str(),
-                     printable(cp->status().message()).c_str());
-        return exit_verify_failed;
-      }
-    }
-    if (from->origin != to->origin) {
+    const Checkpoint from = signed_checkpoint_or_exit(*o.from_checkpoint, key, true);
+    const Checkpoint to = signed_checkpoint_or_exit(*o.to_checkpoint, key, true);
+    if (from.origin != to.origin) {
       return fail(fmt::format("the checkpoints are of two logs: origin {} and origin {}",
-                              from->origin, to->origin));
+                              from.origin, to.origin));
     }
-    from_root = from->root;
-    to_root = to->root;
-    from_size = from->size;
-    to_size = to->size;
+    from_root = from.root;
+    to_root = to.root;
+    from_size = from.size;
+    to_size = to.size;
   } else {
     from_root = root_option(o.from_root, "--from-root");
     to_root = root_option(o.to_root, "--to-root");
@@ -344,15 +345,10 @@ int audit(const VerifyProofOptions& o)
 int check_checkpoint(const VerifyProofOptions& o)
 {
   const NoteVerifier key = read_verifier_key(*o.key);
-  auto checkpoint = read_signed_checkpoint(*o.checkpoint, key);
-  if (!checkpoint.is_ok()) {
-    std::fprintf(stderr, "merkql: checkpoint invalid: %s\n",
-                 printable(checkpoint.status().message()).c_str());
-    return exit_verify_failed;
-  }
+  const Checkpoint checkpoint = signed_checkpoint_or_exit(*o.checkpoint, key, false);
   write_stdout(fmt::format("checkpoint valid: signed by {}\norigin {}\nsize {}\nroot {}\n",
-                           format_verifier_key(key), checkpoint->origin, checkpoint->size,
-                           to_hex(checkpoint->root)));
+                           format_verifier_key(key), checkpoint.origin, checkpoint.size,
+                           to_hex(checkpoint.root)));
   return exit_ok;
 }
 
