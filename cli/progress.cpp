@@ -77,6 +77,7 @@ Progress::~Progress()
 void Progress::set_item(std::string item)
 {
   m_item = std::move(item);
+  m_drawn_once = false; // news: the next update draws at once
 }
 
 void Progress::set_total_records(uint64_t total)

@@ -31,7 +31,8 @@ public:
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
-  // What is being worked on now, after the label ("orders/0").
+  // What is being worked on now, after the label ("orders/0"); the next
+  // update() draws at once.
   void set_item(std::string item);
   // Totals, when known, give the percentage done: of bytes when a byte total
   // is set, else of records.
@@ -39,6 +40,7 @@ public:
   void set_total_bytes(uint64_t total);
   // The work done so far (counts since the start, not increments). Draws at
   // the first call, then when 100 ms have passed since the last drawing.
+  // The rate shown is records since the Progress was made per second.
   void update(uint64_t records, uint64_t bytes = 0);
   // Erases the line, e.g. before writing to standard output when that is
   // the same terminal; the next update() draws it again.
