@@ -1,11 +1,75 @@
 #include "common.h"
 
+#include "progress.h"
+
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cmath>
 #include <cstdlib>
 
 namespace merkql::cli {
+
+namespace {
+
+void declare_global_options(CLI::App& cmd, GlobalOptions& global, const std::string& group)
+{
+  // An option of the same name declared by the command itself wins.
+  if (!cmd.get_option_no_throw("--dir")) {
+    cmd
+      .add_option("-d,--dir", global.dir,
+                  "Data directory (default: $MERKQL_DIR, else ./merkql-data)")
+      ->check(CLI::Validator(
+        [](std::string& dir) -> std::string {
+          return dir.empty() ? "the data directory must not be an empty string" : "";
+        },
+        "", "NOT-EMPTY"))
+      ->group(group);
+  }
+  if (!cmd.get_option_no_throw("--no-wait")) {
+    cmd
+      .add_flag("--no-wait", global.no_wait,
+                "Fail with exit status 75 instead of waiting for a lock")
+      ->group(group);
+  }
+  if (!cmd.get_option_no_throw("--no-progress")) {
+    cmd
+      .add_flag("--no-progress", global.no_progress,
+                "Show no progress or lock-wait notice on a terminal")
+      ->group(group);
+  }
+}
+
+void declare_below(CLI::App& cmd, GlobalOptions& global)
+{
+  for (CLI::App* sub : cmd.get_subcommands([](CLI::App*) { return true; })) {
+    // Nameless subcommands are CLI11's option groups, not commands.
+    if (sub->get_name().empty()) {
+      continue;
+    }
+    declare_global_options(*sub, global, "Global options");
+    declare_below(*sub, global);
+  }
+}
+
+// The Env of the data directory: on a terminal, one that tells when a lock
+// held by another process makes the command wait.
+Env* command_env()
+{
+  if (!progress_enabled()) {
+    return Env::posix();
+  }
+  static const std::unique_ptr<Env> env = notify_lock_waits(Env::posix(), notice_lock_wait);
+  return env.get();
+}
+
+} // namespace
+
+void add_global_options(CLI::App& app, GlobalOptions& global)
+{
+  declare_global_options(app, global, "Options");
+  declare_below(app, global);
+}
 
 std::string data_dir(const GlobalOptions& global)
 {
@@ -33,6 +97,7 @@ std::shared_ptr<Broker> open_broker(const GlobalOptions& global, Create create, 
   config.lock_wait = global.no_wait ? Wait::no : Wait::yes;
   config.auto_create_topics = false;
   config.repair = repair;
+  config.env = command_env();
   return unwrap(Broker::open(std::move(config)));
 }
 

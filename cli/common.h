@@ -1,5 +1,6 @@
-// Glue shared by the subcommands: global options, opening the data
-// directory, turning Status into exits, names and sizes for people. JSON
+// Glue shared by the subcommands: global options (declared on every
+// command by add_global_options), opening the data directory, turning
+// Status into exits, names and sizes for people. JSON
 // output is json_out.h, reading lines and writing output line_io.h (both
 // included here for the subcommands).
 #pragma once
@@ -17,12 +18,25 @@
 #include <string_view>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace merkql::cli {
 
 struct GlobalOptions {
-  std::string dir;      // --dir; empty: $MERKQL_DIR, else ./merkql-data
-  bool no_wait = false; // --no-wait
+  std::string dir;          // --dir; empty: $MERKQL_DIR, else ./merkql-data
+  bool no_wait = false;     // --no-wait
+  bool no_progress = false; // --no-progress
 };
+
+// Declares the global options (--dir/-d, --no-wait, --no-progress) on app
+// and again, under the heading "Global options", on every command and
+// command of a command below it, all writing to global: they are accepted
+// before and after the command name, and every --help lists them. main
+// calls it once, after every command is declared, so that a new command
+// gets them without a line of its own.
+void add_global_options(CLI::App& app, GlobalOptions& global);
 
 // The data directory the command works on.
 std::string data_dir(const GlobalOptions& global);
@@ -30,7 +44,8 @@ std::string data_dir(const GlobalOptions& global);
 // Opens the data directory, creating it with Create::if_missing (only
 // produce does); a missing directory gives exit 66. Commands that only look
 // (inspect, du, verify-proof) pass Repair::never so that they change
-// nothing on disk.
+// nothing on disk. A wait for a lock another process holds is announced on
+// a terminal (progress.h).
 std::shared_ptr<Broker> open_broker(const GlobalOptions& global, Create create,
                                     Repair repair = Repair::on_open);
 

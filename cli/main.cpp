@@ -2,8 +2,13 @@
 // subcommands, parses, runs the chosen one and turns failures into exit
 // statuses (cli/exit_codes.h).
 #include "commands.h"
+#include "progress.h"
+
+#include <merkql/version.h>
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include <cerrno>
 #include <cstdio>
@@ -33,6 +38,109 @@ bool fill_closed_standard_descriptors()
   return true;
 }
 
+// "merkql topic create": the names from the program down to cmd.
+std::string command_path(const CLI::App* cmd)
+{
+  std::string path = cmd->get_name();
+  for (const CLI::App* up = cmd->get_parent(); up; up = up->get_parent()) {
+    path = up->get_name() + " " + path;
+  }
+  return path;
+}
+
+// The innermost command the line named (app itself when none).
+CLI::App* innermost_command(CLI::App* app)
+{
+  for (;;) {
+    std::vector<CLI::App*> parsed = app->get_subcommands();
+    if (parsed.empty()) {
+      return app;
+    }
+    app = parsed.front();
+  }
+}
+
+// Edits (insertions, deletions, substitutions, swaps of neighbours) that
+// turn a into b.
+size_t edit_distance(std::string_view a, std::string_view b)
+{
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) {
+    d[i][0] = i;
+  }
+  for (size_t j = 0; j <= b.size(); ++j) {
+    d[0][j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min(
+        {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The long option of cmd nearest to name ("--topik": "--topic"), when one
+// is near enough to be the one meant; else empty.
+std::string nearest_option(const CLI::App* cmd, std::string_view name)
+{
+  if (name.substr(0, 2) != "--") {
+    return {};
+  }
+  name.remove_prefix(2);
+  std::string best;
+  size_t best_distance = name.size() < 5 ? 1 : 2;
+  for (const CLI::Option* opt : cmd->get_options()) {
+    for (const std::string& lname : opt->get_lnames()) {
+      const size_t distance = edit_distance(name, lname);
+      if (distance <= best_distance && (best.empty() || distance < best_distance)) {
+        best = "--" + lname;
+        best_distance = distance;
+      }
+    }
+  }
+  return best;
+}
+
+// What to say of a parse error: an unknown command, then an unknown option,
+// are named before anything else CLI11 found (a missing --topic is
+// secondary when --topik was given).
+std::string usage_message(CLI::App& app, const CLI::ParseError& e, int argc, char** argv,
+                          std::string& help_command)
+{
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-d" || arg == "--dir") {
+      ++i;
+      continue;
+    }
+    if (!arg.empty() && arg[0] != '-') {
+      auto known = app.get_subcommands([&arg](CLI::App* sub) { return sub->check_name(arg); });
+      if (known.empty()) {
+        return "unknown command '" + arg + "'";
+      }
+      break;
+    }
+  }
+  CLI::App* cmd = innermost_command(&app);
+  help_command = command_path(cmd);
+  for (const std::string& arg : app.remaining(true)) {
+    if (arg.size() < 2 || arg[0] != '-') {
+      continue;
+    }
+    const std::string name = arg.substr(0, arg.find('='));
+    std::string message = "unknown option " + name;
+    if (std::string near = nearest_option(cmd, name); !near.empty()) {
+      message += " (did you mean " + near + "?)";
+    }
+    return message;
+  }
+  return e.what();
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -42,18 +150,9 @@ int main(int argc, char** argv)
   }
   CLI::App app{"merkql: append-only topic log with merkle proofs over a plain data directory",
                "merkql"};
-  app.set_version_flag("-V,--version", "merkql 0.1.0");
-  GlobalOptions global;
-  app
-    .add_option("-d,--dir", global.dir, "Data directory (default: $MERKQL_DIR, else ./merkql-data)")
-    ->check(CLI::Validator(
-      [](std::string& dir) -> std::string {
-        return dir.empty() ? "the data directory must not be an empty string" : "";
-      },
-      "", "NOT-EMPTY"));
-  app.add_flag("--no-wait", global.no_wait,
-               "Fail with exit status 75 instead of waiting for a lock");
+  app.set_version_flag("-V,--version", "merkql " MERKQL_VERSION);
   app.require_subcommand(1);
+  GlobalOptions global;
 
   ProduceOptions produce;
   ConsumeOptions consume;
@@ -73,6 +172,9 @@ int main(int argc, char** argv)
   CLI::App* compact_cmd = add_compact(app, compact, global);
   CLI::App* keygen_cmd = add_keygen(app, keygen);
   CLI::App* checkpoint_cmd = add_checkpoint(app, checkpoint, global);
+  // After every command: each one, and each command of a command, takes
+  // the global options too.
+  add_global_options(app, global);
 
   try {
     app.parse(argc, argv);
@@ -86,26 +188,14 @@ int main(int argc, char** argv)
     if (e.get_exit_code() == 0) {
       return app.exit(e);
     }
-    // "merkql bogus" reads better as an unknown command than CLI11's
-    // "A subcommand is required".
-    std::string message = e.what();
-    for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      if (arg == "-d" || arg == "--dir") {
-        ++i;
-        continue;
-      }
-      if (!arg.empty() && arg[0] != '-') {
-        auto known = app.get_subcommands([&arg](CLI::App* sub) { return sub->check_name(arg); });
-        if (known.empty()) {
-          message = "unknown command '" + arg + "'";
-        }
-        break;
-      }
-    }
-    std::fprintf(stderr, "merkql: error: %s\nRun 'merkql --help' for usage.\n",
-                 printable(message).c_str());
+    std::string help_command = "merkql";
+    const std::string message = usage_message(app, e, argc, argv, help_command);
+    std::fprintf(stderr, "merkql: error: %s\nRun '%s --help' for usage.\n",
+                 printable(message).c_str(), printable(help_command).c_str());
     return exit_usage;
+  }
+  if (global.no_progress) {
+    disable_progress();
   }
 
   try {

@@ -8,6 +8,7 @@
 // this thread parses the next batch.
 #include "commands.h"
 #include "produce_line.h"
+#include "progress.h"
 
 #include <merkql/options.h>
 
@@ -78,7 +79,9 @@ class LineProducer {
 public:
   LineProducer(const ProduceOptions& o, std::shared_ptr<Broker> broker, Topic* topic)
     : m_o(o), m_parser(parser_options(o, topic->partition_count())), m_batch(topic->name()),
-      m_pipeline(std::move(broker), ack_callback())
+      m_pipeline(std::move(broker), ack_callback()),
+      // Not while lines are typed on the terminal or acks printed to it.
+      m_progress("produce", !is_terminal(STDIN_FILENO) && !(o.ack && is_terminal(STDOUT_FILENO)))
   {}
 
   int run();
@@ -98,15 +101,18 @@ private:
   LineParser m_parser;
   ParsedLine m_parsed;
   uint64_t m_line = 0;
+  uint64_t m_bytes = 0; // of the lines read
   uint64_t m_skipped = 0;
   RecordBatch m_batch;
   std::string m_acks; // used by the writer thread only
   RecordJson m_ack_json;
   ProducerPipeline m_pipeline;
+  Progress m_progress;
 };
 
 bool LineProducer::report_bad(const std::string& reason)
 {
+  m_progress.clear();
   std::fprintf(stderr, "merkql: stdin line %llu: %s\n", static_cast<unsigned long long>(m_line),
                printable(reason).c_str());
   ++m_skipped;
@@ -116,6 +122,8 @@ bool LineProducer::report_bad(const std::string& reason)
 bool LineProducer::handle_line(std::string_view line)
 {
   ++m_line;
+  m_bytes += line.size() + 1;
+  m_progress.update(m_line, m_bytes);
   std::string bad = m_parser.parse(line, m_parsed);
   if (!bad.empty()) {
     return report_bad(bad);
@@ -170,6 +178,7 @@ int LineProducer::run()
     check(m_pipeline.status());
   };
   LineReader reader(STDIN_FILENO, std::move(options));
+  m_progress.set_total_bytes(bytes_left_to_read(STDIN_FILENO));
   for (;;) {
     std::string_view line;
     const LineReader::Next next = reader.next(line);
@@ -195,6 +204,7 @@ int LineProducer::run()
     }
   }
   finish();
+  m_progress.clear();
   if (m_skipped > 0) {
     std::fprintf(stderr, "merkql: skipped %llu bad line%s\n",
                  static_cast<unsigned long long>(m_skipped), m_skipped == 1 ? "" : "s");

@@ -2,6 +2,7 @@
 // one offline, or audit the data directory (man/merkql-verify-proof.1).
 #include "commands.h"
 #include "consistency_file.h"
+#include "progress.h"
 #include "proof_file.h"
 
 #include <merkql/note.h>
@@ -289,7 +290,7 @@ int audit(const VerifyProofOptions& o)
 {
   auto broker = open_broker(*o.global, Create::no, Repair::never);
   const std::vector<std::string> names = selected_topics(*broker, o.topic);
-  const bool progress = ::isatty(STDERR_FILENO);
+  Progress progress("verify-proof --all");
   bool failed = false;
   uint64_t partitions = 0;
   for (const std::string& name : names) {
@@ -298,18 +299,14 @@ int audit(const VerifyProofOptions& o)
       ++partitions;
       const std::string label = fmt::format("{}/{}", name, p);
       Partition* partition = unwrap(topic->partition(p), label);
-      std::function<void(uint64_t, uint64_t)> report_progress;
-      if (progress) {
-        report_progress = [&label](uint64_t done, uint64_t total) {
-          std::fprintf(stderr, "\r%s: %llu/%llu records", label.c_str(),
-                       static_cast<unsigned long long>(done),
-                       static_cast<unsigned long long>(total));
-        };
-      }
-      auto result = partition->audit(report_progress);
-      if (progress) {
-        std::fprintf(stderr, "\r\033[K");
-      }
+      progress.set_item(label);
+      progress.set_total_records(0);
+      progress.update(0);
+      auto result = partition->audit([&progress](uint64_t done, uint64_t total) {
+        progress.set_total_records(total);
+        progress.update(done);
+      });
+      progress.clear();
       std::string line;
       if (!result.is_ok()) {
         if (!result.status().is_corruption()) {

@@ -3,18 +3,47 @@
 # Install as /usr/share/bash-completion/completions/merkql, or source it
 # from ~/.bashrc.
 
+# Sets words and cword: COMP_WORDS and COMP_CWORD with "--opt", "=",
+# "value" (readline splits words at "=") joined back into "--opt=value".
+_merkql_join_words()
+{
+    words=()
+    cword=0
+    local i
+    for ((i = 0; i < ${#COMP_WORDS[@]}; i++)); do
+        if [[ ${COMP_WORDS[i]} == = && ${#words[@]} -gt 0 && ${words[-1]} == --* &&
+            ${words[-1]} != *=* ]]; then
+            words[-1]+==
+            ((i == COMP_CWORD)) && cword=$((${#words[@]} - 1))
+            if ((i < COMP_CWORD)); then
+                ((i++))
+                words[-1]+=${COMP_WORDS[i]}
+                ((i == COMP_CWORD)) && cword=$((${#words[@]} - 1))
+            fi
+            continue
+        fi
+        words+=("${COMP_WORDS[i]}")
+        ((i == COMP_CWORD)) && cword=$((${#words[@]} - 1))
+    done
+}
+
 # Print the data directory the command line being completed refers to:
-# --dir/-d on the line, else $MERKQL_DIR, else ./merkql-data.
+# --dir/-d anywhere on the line (before or after the command), else
+# $MERKQL_DIR, else ./merkql-data. Needs words and cword.
 _merkql_datadir()
 {
     local i dir=
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        case ${COMP_WORDS[i]} in
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
             --dir | -d)
-                dir=${COMP_WORDS[i + 1]}
+                dir=${words[i + 1]}
+                ((i++))
                 ;;
             --dir=*)
-                dir=${COMP_WORDS[i]#--dir=}
+                dir=${words[i]#--dir=}
+                ;;
+            -d?*)
+                dir=${words[i]#-d}
                 ;;
         esac
     done
@@ -38,24 +67,39 @@ _merkql_names()
 
 _merkql()
 {
-    local cur prev
-    cur=${COMP_WORDS[COMP_CWORD]}
-    prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local words cword
+    _merkql_join_words
+    local cur=${words[cword]} prev=${words[cword - 1]}
+    # "--opt=value": readline completes the value alone, as the value of --opt.
+    if [[ $cur == --*=* ]]; then
+        prev=${cur%%=*}
+        cur=${cur#*=}
+    fi
 
     local commands="produce consume commit inspect verify-proof du compact keygen checkpoint"
-    local global_opts="--dir -d --no-wait --help -h --version -V"
+    # Accepted before and after the command; --version/-V only before.
+    local global_opts="--dir -d --no-wait --no-progress --help -h"
+    # Commands that have commands of their own ("merkql topic create"):
+    # subcommands[cmd]="sub1 sub2 ...".
+    local -A subcommands=()
 
-    # Find the command word, skipping global options and their arguments.
-    local i cmd=
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        case ${COMP_WORDS[i]} in
+    # Find the command word (and the command of a command), skipping the
+    # global options and their arguments.
+    local i cmd= sub=
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
             --dir | -d)
                 ((i++))
                 ;;
             -*) ;;
             *)
-                cmd=${COMP_WORDS[i]}
-                break
+                if [[ -z $cmd ]]; then
+                    cmd=${words[i]}
+                    [[ -n ${subcommands[$cmd]-} ]] || break
+                else
+                    sub=${words[i]}
+                    break
+                fi
                 ;;
         esac
     done
@@ -136,53 +180,63 @@ _merkql()
 
     if [[ -z $cmd ]]; then
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+            COMPREPLY=($(compgen -W "$global_opts --version -V" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         fi
         return
     fi
+    if [[ -n ${subcommands[$cmd]-} && -z $sub ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "${subcommands[$cmd]}" -- "$cur"))
+        fi
+        return
+    fi
 
+    # Each command's own options ("cmd sub" for a command of a command); the
+    # global options are added to every one.
     local opts
-    case $cmd in
+    case $cmd${sub:+ $sub} in
         produce)
             opts="--topic -t --input --key --key-field --partition --partitions
                 --compression --retention-records --batch --ack
-                --max-record-bytes --skip-bad --help -h"
+                --max-record-bytes --skip-bad"
             ;;
         consume)
             opts="--topic -t --group -g --format --from --max --follow -f
-                --no-commit --help -h"
+                --no-commit"
             ;;
         commit)
-            opts="--group -g --topic -t --partition --offset --reset --help -h"
+            opts="--group -g --topic -t --partition --offset --reset"
             ;;
         inspect)
-            opts="--json --topic -t --partition --offset --help -h"
+            opts="--json --topic -t --partition --offset"
             ;;
         verify-proof)
             opts="--topic -t --partition --offset --tree-size --out --proof --root --all
                 --from-size --to-size --consistency --from-root --to-root
-                --checkpoint --key --from-checkpoint --to-checkpoint --help -h"
+                --checkpoint --key --from-checkpoint --to-checkpoint"
             ;;
         du)
-            opts="--json --bytes --help -h"
+            opts="--json --bytes"
             ;;
         compact)
-            opts="--topic -t --help -h"
+            opts="--topic -t"
             ;;
         keygen)
-            opts="--name --out --help -h"
+            opts="--name --out"
             ;;
         checkpoint)
-            opts="--topic -t --partition --size --origin --sign --help -h"
+            opts="--topic -t --partition --size --origin --sign"
             ;;
         *)
             return
             ;;
     esac
 
-    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    COMPREPLY=($(compgen -W "$opts $global_opts" -- "$cur"))
 } &&
     complete -F _merkql merkql
 

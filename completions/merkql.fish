@@ -4,8 +4,8 @@
 
 set -l merkql_commands produce consume commit inspect verify-proof du compact keygen checkpoint
 
-# The data directory the command line refers to: --dir/-d on the line,
-# else $MERKQL_DIR, else ./merkql-data.
+# The data directory the command line refers to: --dir/-d anywhere on the
+# line (before or after the command), else $MERKQL_DIR, else ./merkql-data.
 function __merkql_datadir
     set -l tokens (commandline -opc)
     set -l dir
@@ -19,6 +19,8 @@ function __merkql_datadir
                 end
             case '--dir=*'
                 set dir (string replace -- --dir= '' $tokens[$i])
+            case '-d?*'
+                set dir (string sub -s 3 -- $tokens[$i])
         end
         set i (math $i + 1)
     end
@@ -43,15 +45,16 @@ end
 
 # Topics, completing the last element of a comma-separated list.
 function __merkql_topic_list
-    set -l token (commandline -ct)
-    set -l head (string match -r '^.*,' -- $token)
+    # What precedes the element being completed: "" or "a,b,".
+    set -l head (string replace -r -- '[^,]*$' '' (commandline -ct))
     for topic in (__merkql_names topics)
         echo $head$topic
     end
 end
 
-# True when no command has been given yet.
-function __merkql_needs_command
+# The words of the line that are not options, without the global options'
+# values: the command, the command of a command, then option values.
+function __merkql_words
     set -l tokens (commandline -opc)
     set -l i 2
     while test $i -le (count $tokens)
@@ -60,37 +63,41 @@ function __merkql_needs_command
                 set i (math $i + 1)
             case '-*'
             case '*'
-                return 1
+                echo $tokens[$i]
         end
         set i (math $i + 1)
     end
-    return 0
 end
 
-# True when the command being completed is $argv[1].
+# True when no command has been given yet.
+function __merkql_needs_command
+    test (count (__merkql_words)) -eq 0
+end
+
+# True when the command being completed is $argv[1] (and, for a command of
+# a command, $argv[2]: "__merkql_using_command topic create").
 function __merkql_using_command
-    set -l tokens (commandline -opc)
-    set -l i 2
-    while test $i -le (count $tokens)
-        switch $tokens[$i]
-            case --dir -d
-                set i (math $i + 1)
-            case '-*'
-            case '*'
-                test "$tokens[$i]" = "$argv[1]"
-                return
-        end
-        set i (math $i + 1)
+    set -l words (__merkql_words)
+    test (count $words) -ge (count $argv); or return 1
+    for i in (seq (count $argv))
+        test "$words[$i]" = "$argv[$i]"; or return 1
     end
-    return 1
+end
+
+# True when the command is $argv[1] and its own command is still to come.
+function __merkql_needs_subcommand
+    set -l words (__merkql_words)
+    test (count $words) -eq 1; and test "$words[1]" = "$argv[1]"
 end
 
 complete -c merkql -f
 
-# Global options: --dir/-d DIR, --no-wait, --help/-h, --version/-V.
-complete -c merkql -n __merkql_needs_command -s d -l dir -r -F -a '(__fish_complete_directories)' -d 'Data directory'
-complete -c merkql -n __merkql_needs_command -l no-wait -d 'Fail with exit status 75 instead of waiting for a lock'
-complete -c merkql -n __merkql_needs_command -s h -l help -d 'Show help'
+# Global options, accepted before and after the command: --dir/-d DIR,
+# --no-wait, --no-progress, --help/-h; --version/-V before it only.
+complete -c merkql -s d -l dir -x -a '(__fish_complete_directories (commandline -ct | string replace -r -- "^--dir=" ""))' -d 'Data directory'
+complete -c merkql -l no-wait -d 'Fail with exit status 75 instead of waiting for a lock'
+complete -c merkql -l no-progress -d 'Show no progress or lock-wait notice on a terminal'
+complete -c merkql -s h -l help -d 'Show help'
 complete -c merkql -n __merkql_needs_command -s V -l version -d 'Show version'
 
 # Commands.
@@ -103,11 +110,6 @@ complete -c merkql -n __merkql_needs_command -a du -d 'Report allocated disk spa
 complete -c merkql -n __merkql_needs_command -a compact -d 'Delete log segments below the retention watermark'
 complete -c merkql -n __merkql_needs_command -a keygen -d 'Generate a key pair for signing checkpoints'
 complete -c merkql -n __merkql_needs_command -a checkpoint -d 'Print a partition checkpoint, optionally signed'
-
-# Help for every command: --help/-h.
-for cmd in $merkql_commands
-    complete -c merkql -n "__merkql_using_command $cmd" -s h -l help -d 'Show help'
-end
 
 # merkql produce --topic/-t T --input json|raw|envelope --key K --key-field F
 #   --partition P --partitions N --compression lz4|none --retention-records N

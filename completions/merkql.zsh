@@ -3,11 +3,19 @@
 # zsh completion for merkql.
 # Install as a file named _merkql in a directory of $fpath.
 
-# The data directory the command line refers to: --dir/-d on the line
+# The data directory the command line refers to: --dir/-d after the
+# command (in $words, which then holds the command's words), else before it
 # (kept in $_merkql_dir by _merkql), else $MERKQL_DIR, else ./merkql-data.
 (( $+functions[_merkql_datadir] )) ||
 _merkql_datadir() {
-  local dir=$_merkql_dir
+  local dir=$_merkql_dir i
+  for (( i = 1; i < CURRENT; i++ )); do
+    case $words[i] in
+      (-d|--dir) dir=$words[i+1] ;;
+      (--dir=*) dir=${words[i]#--dir=} ;;
+      (-d?*) dir=${words[i]#-d} ;;
+    esac
+  done
   [[ -z $dir ]] && dir=${MERKQL_DIR:-./merkql-data}
   print -r -- ${~dir}
 }
@@ -64,6 +72,7 @@ _merkql() {
   _arguments -C \
     '(-d --dir)'{-d+,--dir=}'[data directory]:directory:_directories' \
     '--no-wait[fail with exit status 75 instead of waiting for a lock]' \
+    '--no-progress[show no progress or lock-wait notice on a terminal]' \
     '(- *)'{-h,--help}'[show help]' \
     '(- *)'{-V,--version}'[show version]' \
     '1: :_merkql_commands' \
@@ -75,8 +84,14 @@ _merkql() {
     (command)
       local cmd=${words[1]}
       curcontext=${curcontext%:*:*}:merkql-$cmd:
-      local -a help
-      help=( '(- *)'{-h,--help}'[show help]' )
+      # The global options, accepted after the command too, for every command.
+      local -a global
+      global=(
+        '(-d --dir)'{-d+,--dir=}'[data directory]:directory:_directories'
+        '--no-wait[fail with exit status 75 instead of waiting for a lock]'
+        '--no-progress[show no progress or lock-wait notice on a terminal]'
+        '(- *)'{-h,--help}'[show help]'
+      )
       case $cmd in
         (produce)
           _arguments -S \
@@ -92,7 +107,7 @@ _merkql() {
             '--ack[print one JSON line per durable record]' \
             '--max-record-bytes=[maximum record size in bytes]:bytes' \
             '--skip-bad[report and skip bad lines]' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (consume)
           _arguments -S \
@@ -103,7 +118,7 @@ _merkql() {
             '--max=[stop after this many records]:count' \
             '(-f --follow)'{-f,--follow}'[keep waiting for new records]' \
             '--no-commit[do not commit offsets]' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (commit)
           _arguments -S \
@@ -112,7 +127,7 @@ _merkql() {
             '(--reset)--partition=[partition whose offset to set]:partition' \
             '(--reset)--offset=[offset of the next record to read]:offset' \
             '(--partition --offset)--reset=[move to the start or the end]:position:(earliest latest)' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (inspect)
           _arguments -S \
@@ -120,7 +135,7 @@ _merkql() {
             '(-t --topic)'{-t+,--topic=}'[topic]:topic:_merkql_topics' \
             '--partition=[partition of the record to show]:partition' \
             '--offset=[offset of the record to show]:offset' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (verify-proof)
           _arguments -S \
@@ -141,24 +156,24 @@ _merkql() {
             '--key=[verifier key for the checkpoints]:verifier key file:_files' \
             '--from-checkpoint=[signed checkpoint of the smaller tree]:checkpoint file:_files' \
             '--to-checkpoint=[signed checkpoint of the larger tree]:checkpoint file:_files' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (du)
           _arguments -S \
             '--json[write JSON]' \
             '--bytes[show exact byte counts]' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (compact)
           _arguments -S \
             '(-t --topic)'{-t+,--topic=}'[compact only this topic]:topic:_merkql_topics' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (keygen)
           _arguments -S \
             '--name=[key name]:name' \
             '--out=[write PREFIX.key and PREFIX.pub]:prefix:_files' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (checkpoint)
           _arguments -S \
@@ -167,7 +182,7 @@ _merkql() {
             '--size=[the tree of the first N records]:records' \
             '--origin=[first line of the checkpoint]:origin' \
             '--sign=[signer key file]:signer key file:_files' \
-            $help && ret=0
+            $global && ret=0
           ;;
         (*)
           _message "unknown merkql command: $cmd"

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <fcntl.h>
@@ -576,6 +577,43 @@ TEST_CASE("a data directory on a read-only mount can be opened, locked and read"
     return;
   }
   CHECK(WEXITSTATUS(wstatus) == 0);
+}
+
+TEST_CASE("notify_lock_waits tells of a wait for a busy lock, then waits for it")
+{
+  TestDir dir;
+  const std::string path = dir.path() + "/LOCK";
+  std::mutex mutex;
+  std::vector<std::string> told;
+  auto told_count = [&] {
+    std::lock_guard<std::mutex> guard(mutex);
+    return told.size();
+  };
+  auto env = notify_lock_waits(Env::posix(), [&](const std::string& p) {
+    std::lock_guard<std::mutex> guard(mutex);
+    told.push_back(p);
+  });
+  // A free lock is taken without a word.
+  unwrap(env->lock_file(path, LockMode::exclusive, Wait::yes)).reset();
+  CHECK(told_count() == 0);
+
+  auto held = unwrap(Env::posix()->lock_file(path, LockMode::exclusive, Wait::no));
+  // Wait::no fails at once, as before, and says nothing.
+  CHECK(env->lock_file(path, LockMode::exclusive, Wait::no).status().is_busy());
+  CHECK(told_count() == 0);
+  auto waiter = std::async(std::launch::async, [&] {
+    return env->lock_file(path, LockMode::exclusive, Wait::yes).status();
+  });
+  for (int i = 0; i < 1000 && told_count() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(told_count() == 1);
+  CHECK(told[0] == path);
+  // Told, and still waiting while the lock is held.
+  CHECK(waiter.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+  held.reset();
+  require_ok(waiter.get());
+  CHECK(told_count() == 1);
 }
 
 TEST_SUITE_END();

@@ -46,4 +46,72 @@ Status create_dirs(Env* env, const std::string& path)
   }
 }
 
+namespace {
+
+class LockWaitNotifyingEnv final : public Env {
+public:
+  LockWaitNotifyingEnv(Env* base, std::function<void(const std::string&)> on_wait)
+    : m_base(base), m_on_wait(std::move(on_wait))
+  {}
+
+  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
+                                              Wait wait) override
+  {
+    if (wait == Wait::yes) {
+      auto lock = m_base->lock_file(path, mode, Wait::no);
+      if (!lock.status().is_busy()) {
+        return lock;
+      }
+      m_on_wait(path);
+    }
+    return m_base->lock_file(path, mode, wait);
+  }
+
+  Result<std::unique_ptr<File>> open_file(const std::string& path, Create create) override
+  {
+    return m_base->open_file(path, create);
+  }
+  Result<std::unique_ptr<File>> open_read_only(const std::string& path) override
+  {
+    return m_base->open_read_only(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override
+  {
+    return m_base->rename(from, to);
+  }
+  Status remove(const std::string& path) override { return m_base->remove(path); }
+  Status sync_dir(const std::string& path) override { return m_base->sync_dir(path); }
+  Status create_dir(const std::string& path) override { return m_base->create_dir(path); }
+  Result<std::vector<std::string>> list_dir(const std::string& path) override
+  {
+    return m_base->list_dir(path);
+  }
+  bool exists(const std::string& path) override { return m_base->exists(path); }
+  bool is_dir(const std::string& path) override { return m_base->is_dir(path); }
+  Result<uint64_t> file_size(const std::string& path) override { return m_base->file_size(path); }
+  Result<FileStat> stat(const std::string& path) override { return m_base->stat(path); }
+  Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
+  {
+    return m_base->open_byte_locks(path);
+  }
+  Result<std::string> canonical_path(const std::string& path) override
+  {
+    return m_base->canonical_path(path);
+  }
+  int64_t now_ns() override { return m_base->now_ns(); }
+  void sleep_ms(int ms) override { m_base->sleep_ms(ms); }
+
+private:
+  Env* m_base;
+  std::function<void(const std::string&)> m_on_wait;
+};
+
+} // namespace
+
+std::unique_ptr<Env> notify_lock_waits(Env* base,
+                                       std::function<void(const std::string& path)> on_wait)
+{
+  return std::make_unique<LockWaitNotifyingEnv>(base, std::move(on_wait));
+}
+
 } // namespace merkql

@@ -17,6 +17,7 @@
 #include <merkql/status.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -134,6 +135,14 @@ Result<std::string> read_file(Env* env, const std::string& path, uint64_t max_by
 // Creates path and each missing directory above it (mkdir -p); a directory
 // made by another process at the same moment is fine.
 Status create_dirs(Env* env, const std::string& path);
+
+// An Env that forwards every call to base (which must outlive it), except
+// that lock_file() with Wait::yes first tries without waiting and, when
+// another process holds the lock, calls on_wait(path) once before it waits.
+// For telling a person why a command pauses; the locking is unchanged.
+// on_wait may be called from any thread that takes a lock.
+std::unique_ptr<Env> notify_lock_waits(Env* base,
+                                       std::function<void(const std::string& path)> on_wait);
 
 namespace detail {
 // Env::posix() as it works where openat2() is unavailable (Linux before 5.6,

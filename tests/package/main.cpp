@@ -1,7 +1,9 @@
-// Built against an installed merkql through find_package(merkql): the
-// README's library example, as a user would write it, over a scratch
-// directory. Prints the pinned SHA-256 of "merk", then "example: ok".
+// Built against an installed merkql, through find_package(merkql) or
+// `pkg-config --cflags --libs merkql`: the README's library example, as a
+// user would write it, over a scratch directory. Prints the version from
+// <merkql/version.h>, the pinned SHA-256 of "merk", then "example: ok".
 #include <merkql/merkql.h>
+#include <merkql/version.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +42,7 @@ int readme_example(const std::string& dir)
 
 int main(int argc, char** argv)
 {
+  std::printf("version %s\n", MERKQL_VERSION);
   std::printf("%s\n", merkql::to_hex(merkql::sha256("merk")).c_str());
   if (argc > 1) {
     if (readme_example(argv[1]) != 0) {
