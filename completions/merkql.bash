@@ -42,7 +42,7 @@ _merkql()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
 
-    local commands="produce consume commit inspect verify-proof du compact keygen checkpoint"
+    local commands="produce consume commit group inspect verify-proof du compact keygen checkpoint"
     local global_opts="--dir -d --no-wait --help -h --version -V"
 
     # Find the command word, skipping global options and their arguments.
@@ -59,6 +59,19 @@ _merkql()
                 ;;
         esac
     done
+    # merkql group list|describe|delete: the word after the command.
+    local sub=
+    if [[ $cmd == group ]]; then
+        for ((i++; i < COMP_CWORD; i++)); do
+            case ${COMP_WORDS[i]} in
+                -*) ;;
+                *)
+                    sub=${COMP_WORDS[i]}
+                    break
+                    ;;
+            esac
+        done
+    fi
 
     # Values of options.
     case $prev in
@@ -80,6 +93,10 @@ _merkql()
             ;;
         --from | --reset)
             COMPREPLY=($(compgen -W "earliest latest" -- "$cur"))
+            return
+            ;;
+        --offset)
+            [[ $cmd == consume ]] && COMPREPLY=($(compgen -W "beginning end" -- "$cur"))
             return
             ;;
         --topic | -t)
@@ -128,7 +145,8 @@ _merkql()
             return
             ;;
         --key-field | --partition | --partitions | --retention-records | \
-            --batch | --max-record-bytes | --max | --offset | --root | --name | --size | --origin)
+            --batch | --max-record-bytes | --max | --root | --name | --size | --origin | \
+            --to-datetime)
             # Free-form argument.
             return
             ;;
@@ -151,11 +169,26 @@ _merkql()
                 --max-record-bytes --skip-bad --help -h"
             ;;
         consume)
-            opts="--topic -t --group -g --format --from --max --follow -f
-                --no-commit --help -h"
+            opts="--topic -t --group -g --partition --offset --format --from --max
+                --follow -f --no-commit --help -h"
             ;;
         commit)
-            opts="--group -g --topic -t --partition --offset --reset --help -h"
+            opts="--group -g --topic -t --partition --offset --reset --to-datetime
+                --dry-run --help -h"
+            ;;
+        group)
+            case $sub in
+                list) opts="--json --help -h" ;;
+                describe) opts="--group -g --json --help -h" ;;
+                delete) opts="--group -g --help -h" ;;
+                *)
+                    if [[ $cur == -* ]]; then
+                        opts="--help -h"
+                    else
+                        opts="list describe delete"
+                    fi
+                    ;;
+            esac
             ;;
         inspect)
             opts="--json --topic -t --partition --offset --help -h"

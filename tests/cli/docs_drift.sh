@@ -52,4 +52,14 @@ for cmd in produce consume commit inspect verify-proof du compact keygen checkpo
     check "$root/man/merkql-$cmd.1" "$cmd" "${opts[@]}"
     grep -q -- "$cmd" <<< "$(sed 's/\\-/-/g' "$root/man/merkql.1")" || fail "$cmd missing from merkql.1"
 done
+# Commands with subcommands: each subcommand's options, in the command's
+# man page and completions.
+for cmd in "group list" "group describe" "group delete"; do
+    mapfile -t opts < <(options_of $cmd)
+    [[ ${#opts[@]} -ge 1 ]] || fail "no options found for $cmd"
+    check "$root/man/merkql-${cmd%% *}.1" "${cmd%% *}" "${opts[@]}"
+    grep -q -- "${cmd#* }" <<< "$(sed 's/\\-/-/g' "$root/man/merkql-${cmd%% *}.1")" ||
+        fail "$cmd missing from merkql-${cmd%% *}.1"
+    grep -q -- "${cmd%% *}" <<< "$(sed 's/\\-/-/g' "$root/man/merkql.1")" || fail "${cmd%% *} missing from merkql.1"
+done
 echo "docs_drift: ok"
