@@ -214,7 +214,7 @@ int run_commit(const CommitOptions& o)
     if (!at.is_ok()) {
       throw Exit(exit_usage, fmt::format("--to-datetime: {}", at.status().message()));
     }
-    to = StartPosition{StartPosition::Kind::time, static_cast<uint64_t>(*at)};
+    to = StartPosition::at_time(*at);
   }
   auto broker = open_broker(*o.global, Create::no, o.dry_run ? Repair::never : Repair::on_open);
   GroupOffsets offsets(broker->env(), broker->dir(), o.group,

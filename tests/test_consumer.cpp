@@ -124,7 +124,7 @@ TEST_CASE("a start time is the first record at or after it, else the end")
   append(*broker, "t", 0, 10, 1000); // offset i stamped at 1000 + i seconds
   Partition& p = *unwrap(unwrap(broker->topic("t"))->partition(0));
   auto at = [&](int64_t second) {
-    return start(p, StartPosition::Kind::time, static_cast<uint64_t>(second * 1000000000LL));
+    return unwrap(start_offset(p, StartPosition::at_time(second * 1000000000LL)));
   };
   CHECK(at(0) == 0);
   CHECK(at(1000) == 0);
@@ -132,7 +132,9 @@ TEST_CASE("a start time is the first record at or after it, else the end")
   CHECK(at(1009) == 9);
   CHECK(at(1010) == 10); // none: the end
   // Half a second after record 4's time: record 5.
-  CHECK(start(p, StartPosition::Kind::time, 1004500000000ULL) == 5);
+  CHECK(unwrap(start_offset(p, StartPosition::at_time(1004500000000LL))) == 5);
+  // Before the epoch: every record.
+  CHECK(at(-5) == 0);
 }
 
 TEST_CASE("without a group a consumer reads, commits nothing and creates no group state")

@@ -51,7 +51,7 @@ Result<uint64_t> start_offset(Partition& partition, const StartPosition& where)
     uint64_t found = next;
     PartitionReader reader(&partition);
     MERKQL_TRY(reader.scan(watermark, next, [&](uint64_t offset, const StoredRecordView& r) {
-      if (r.timestamp >= static_cast<TimestampNs>(where.value)) {
+      if (r.timestamp >= where.time()) {
         found = offset;
         return false;
       }
@@ -66,12 +66,12 @@ Result<uint64_t> start_offset(Partition& partition, const StartPosition& where)
 Result<uint64_t> start_offset(Partition& partition, OffsetReset reset,
                               std::optional<uint64_t> committed)
 {
-  MERKQL_ASSIGN_OR_RETURN(uint64_t next, partition.next_offset());
-  const uint64_t watermark = partition.watermark_for(next);
+  using Kind = StartPosition::Kind;
   if (committed) {
-    return std::min(std::max(*committed, watermark), next);
+    return start_offset(partition, StartPosition{Kind::offset, *committed});
   }
-  return reset == OffsetReset::earliest ? watermark : next;
+  return start_offset(
+    partition, StartPosition{reset == OffsetReset::earliest ? Kind::beginning : Kind::end, 0});
 }
 
 Result<std::unique_ptr<Consumer>> Consumer::open(std::shared_ptr<Broker> broker,

@@ -46,10 +46,12 @@ struct StartPosition {
     end,       // the next record appended
     offset,    // an absolute offset
     last,      // the last `value` records
-    time,      // the first record whose timestamp is at or after `value` (ns)
+    time,      // the first record whose timestamp is at or after time()
   };
   Kind kind = Kind::beginning;
-  uint64_t value = 0;
+  uint64_t value = 0; // the offset, the count, or the time's nanoseconds as two's complement
+  static StartPosition at_time(TimestampNs ns) { return {Kind::time, static_cast<uint64_t>(ns)}; }
+  TimestampNs time() const { return static_cast<TimestampNs>(value); }
   // "beginning", "end", "N" (an offset) or "-N" (the last N records);
   // invalid_argument otherwise.
   static Result<StartPosition> parse(std::string_view text);
