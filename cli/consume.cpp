@@ -242,7 +242,10 @@ int run_consume(const ConsumeOptions& o)
     start = unwrap(StartPosition::parse(*o.offset));
   }
   install_signal_handlers();
-  auto broker = open_broker(*o.global, Create::no);
+  // Without a group nothing is written: open as the commands that only look
+  // do, so that reading works on a read-only mount and repairs nothing.
+  auto broker =
+    open_broker(*o.global, Create::no, o.group.empty() ? Repair::never : Repair::on_open);
   for (const std::string& t : topics) {
     Topic* topic = unwrap(broker->topic(t));
     if (o.partition) {

@@ -270,10 +270,15 @@ Result<bool> partition_owned(Env* env, const std::string& dir, const std::string
   if (!env->exists(path)) {
     return false;
   }
-  MERKQL_ASSIGN_OR_RETURN(auto locks, env->open_byte_locks(path));
-  MERKQL_ASSIGN_OR_RETURN(bool free, locks->try_lock(tp.second));
+  auto locks = env->open_byte_locks(path);
+  if (!locks.is_ok()) {
+    // Not writable here (a read-only mount): then no process can hold it
+    // either, as taking the lock needs the file open for writing.
+    return false;
+  }
+  MERKQL_ASSIGN_OR_RETURN(bool free, (*locks)->try_lock(tp.second));
   if (free) {
-    locks->unlock(tp.second);
+    (*locks)->unlock(tp.second);
   }
   return !free;
 }

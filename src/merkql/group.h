@@ -102,7 +102,8 @@ Result<std::vector<std::string>> live_group_members(Env* env, const std::string&
 // the member joined, in nanoseconds since the epoch.
 std::optional<int64_t> member_join_time(std::string_view member_id);
 // Whether a process of group holds the owner lock of tp now (it is being
-// read). Creates nothing.
+// read). Creates nothing; false where the owner file cannot be opened for
+// writing (a read-only mount), as no process could lock it there.
 Result<bool> partition_owned(Env* env, const std::string& dir, const std::string& group,
                              const TopicPartition& tp);
 // Removes group's directory and everything in it. Under the group's LOCK

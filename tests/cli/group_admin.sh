@@ -123,4 +123,27 @@ assert_eq "u/0: none -> 3" \
     "--dry-run for a new group"
 expect_exit 65 "$M" commit -g c -t t --partition 1 --offset 9 --dry-run 2> /dev/null
 assert_eq "$before" "$(tree)" "--dry-run changed nothing"
+
+# On a read-only mount (a tmpfs, where mounting is allowed): list, describe
+# and a read without a group work; delete fails (74) and changes nothing.
+mkdir ro
+if mount -t tmpfs -o size=16m tmpfs ro 2> /dev/null; then
+    trap 'umount "$T/ro" 2> /dev/null || true; cleanup' EXIT
+    export MERKQL_DIR=$T/ro/data
+    seq 1 5 | "$M" produce -t r
+    "$M" consume -t r -g g --max 2 > /dev/null
+    before=$(tree)
+    mount -o remount,ro "$T/ro"
+    assert_eq g "$("$M" group list)" "group list on a read-only mount"
+    assert_eq '[{"topic":"r","partition":0,"committed":2,"end":5,"lag":3,"reading":false}]' \
+        "$("$M" group describe -g g --json | jq -c .offsets)" "describe on a read-only mount"
+    assert_eq 5 "$("$M" consume -t r | wc -l | tr -d ' ')" "read without a group on a read-only mount"
+    assert_eq "0:3 0:4" "$("$M" consume -t r --offset -2 | jq -r '"\(.partition):\(.offset)"' | tr '\n' ' ' | sed 's/ $//')" \
+        "--offset on a read-only mount"
+    expect_exit 74 "$M" group delete -g g 2> /dev/null
+    assert_eq "$before" "$(tree)" "nothing changed on the read-only mount"
+    umount "$T/ro"
+else
+    echo "group_admin: cannot mount a tmpfs here: read-only part skipped"
+fi
 echo "group_admin: ok"
