@@ -44,7 +44,9 @@ int run_produce(const ProduceOptions& options);
 struct ConsumeOptions {
   const GlobalOptions* global = nullptr;
   std::string topics;
-  std::string group;
+  std::string group; // empty: read without a group
+  std::optional<uint32_t> partition;
+  std::optional<std::string> offset;
   std::string format = "json";
   std::string from = "earliest";
   std::optional<uint64_t> max;
@@ -61,9 +63,24 @@ struct CommitOptions {
   std::optional<uint32_t> partition;
   std::optional<uint64_t> offset;
   std::optional<std::string> reset;
+  std::optional<std::string> to_datetime;
+  bool dry_run = false;
 };
 CLI::App* add_commit(CLI::App& app, CommitOptions& options, const GlobalOptions& global);
 int run_commit(const CommitOptions& options);
+
+// merkql group list|describe|delete (cli/group.cpp).
+struct GroupOptions {
+  const GlobalOptions* global = nullptr;
+  std::string group;
+  bool json = false;
+  // The subcommands, to tell which one was given.
+  CLI::App* list = nullptr;
+  CLI::App* describe = nullptr;
+  CLI::App* remove = nullptr;
+};
+CLI::App* add_group(CLI::App& app, GroupOptions& options, const GlobalOptions& global);
+int run_group(const GroupOptions& options);
 
 struct InspectOptions {
   const GlobalOptions* global = nullptr;

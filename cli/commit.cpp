@@ -1,11 +1,15 @@
 // merkql commit: set a consumer group's committed offsets
-// (man/merkql-commit.1).
+// (man/merkql-commit.1): from consumed records on standard input, one
+// partition's offset, or every partition of a topic moved to its start, its
+// end or a time (positions from the library's start_offset); --dry-run
+// prints what would change instead.
 #include "commands.h"
 #include "json_in.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -29,18 +33,51 @@ CLI::App* add_commit(CLI::App& app, CommitOptions& o, const GlobalOptions& globa
                                "Move to the start or the end of every partition: earliest or "
                                "latest")
                   ->check(CLI::IsMember({"earliest", "latest"}));
+  auto* to_datetime =
+    cmd->add_option("--to-datetime", o.to_datetime,
+                    "Move every partition to its first record at or after this RFC 3339 time");
+  cmd->add_flag("--dry-run", o.dry_run, "Print what would be committed; change nothing");
   partition->needs(offset);
   offset->needs(partition);
   reset->excludes(partition);
   reset->excludes(offset);
+  to_datetime->excludes(partition);
+  to_datetime->excludes(offset);
+  to_datetime->excludes(reset);
   return cmd;
 }
 
 namespace {
 
+// --dry-run: one line per partition, "TOPIC/PARTITION: CURRENT -> NEW"
+// (CURRENT "none" when the group has no committed offset there).
+void print_plan(GroupOffsets& offsets, const std::map<TopicPartition, uint64_t>& planned)
+{
+  const auto current = unwrap(offsets.load());
+  std::string out;
+  for (const auto& [tp, next] : planned) {
+    auto it = current.find(tp);
+    fmt::format_to(std::back_inserter(out), "{}/{}: {} -> {}\n", tp.first, tp.second,
+                   it == current.end() ? std::string("none") : std::to_string(it->second), next);
+  }
+  write_stdout(out);
+}
+
+void commit_or_print(GroupOffsets& offsets, const std::map<TopicPartition, uint64_t>& positions,
+                     bool dry_run)
+{
+  if (dry_run) {
+    print_plan(offsets, positions);
+  } else {
+    check(offsets.commit(positions));
+  }
+}
+
 class StdinCommitter {
 public:
-  StdinCommitter(Broker& broker, GroupOffsets& offsets) : m_broker(broker), m_offsets(offsets) {}
+  StdinCommitter(Broker& broker, GroupOffsets& offsets, bool dry_run)
+    : m_broker(broker), m_offsets(offsets), m_dry_run(dry_run)
+  {}
 
   int run()
   {
@@ -66,6 +103,9 @@ public:
       }
     }
     commit();
+    if (m_dry_run) {
+      print_plan(m_offsets, m_planned);
+    }
     return exit_ok;
   }
 
@@ -128,6 +168,12 @@ private:
 
   void commit()
   {
+    if (m_dry_run) {
+      for (const auto& [tp, next] : m_max) {
+        m_planned[tp] = std::max(m_planned[tp], next);
+      }
+      m_max.clear();
+    }
     if (!m_max.empty()) {
       check(m_offsets.commit(m_max));
       m_max.clear();
@@ -136,6 +182,8 @@ private:
 
   Broker& m_broker;
   GroupOffsets& m_offsets;
+  bool m_dry_run;
+  std::map<TopicPartition, uint64_t> m_planned; // --dry-run: what would be committed
   uint64_t m_line = 0;
   std::set<TopicPartition> m_known;
   std::map<TopicPartition, uint64_t> m_max; // not yet committed
@@ -150,32 +198,50 @@ int run_commit(const CommitOptions& o)
     require_name(*o.topic, "topic");
   }
   const bool explicit_offset = o.partition.has_value();
-  if ((explicit_offset || o.reset) && !o.topic) {
-    throw Exit(exit_usage, "--partition/--offset and --reset need --topic");
+  const bool move_all = o.reset || o.to_datetime;
+  if ((explicit_offset || move_all) && !o.topic) {
+    throw Exit(exit_usage, "--partition/--offset, --reset and --to-datetime need --topic");
   }
-  if (o.topic && !explicit_offset && !o.reset) {
-    throw Exit(exit_usage, "--topic needs --partition and --offset, or --reset");
+  if (o.topic && !explicit_offset && !move_all) {
+    throw Exit(exit_usage, "--topic needs --partition and --offset, --reset or --to-datetime");
   }
-  auto broker = open_broker(*o.global, Create::no);
+  std::optional<StartPosition> to;
+  if (o.reset) {
+    to = StartPosition{
+      *o.reset == "earliest" ? StartPosition::Kind::beginning : StartPosition::Kind::end, 0};
+  } else if (o.to_datetime) {
+    auto at = parse_timestamp(*o.to_datetime);
+    if (!at.is_ok()) {
+      throw Exit(exit_usage, fmt::format("--to-datetime: {}", at.status().message()));
+    }
+    to = StartPosition::at_time(*at);
+  }
+  auto broker = open_broker(*o.global, Create::no, o.dry_run ? Repair::never : Repair::on_open);
   GroupOffsets offsets(broker->env(), broker->dir(), o.group,
                        o.global->no_wait ? Wait::no : Wait::yes);
   if (explicit_offset) {
-    (void)existing_partition(*broker, *o.topic, *o.partition);
-    check(offsets.commit({{{*o.topic, *o.partition}, *o.offset}}));
+    Partition* partition = existing_partition(*broker, *o.topic, *o.partition);
+    const uint64_t next = unwrap(partition->next_offset());
+    if (*o.offset > next) {
+      throw Exit(exit_data_err,
+                 fmt::format("offset {} is past the end of {}/{} (its next offset is {}); "
+                             "nothing committed",
+                             *o.offset, *o.topic, *o.partition, next));
+    }
+    commit_or_print(offsets, {{{*o.topic, *o.partition}, *o.offset}}, o.dry_run);
     return exit_ok;
   }
-  if (o.reset) {
+  if (to) {
     Topic* topic = existing_topic(*broker, *o.topic);
-    const OffsetReset reset = *o.reset == "earliest" ? OffsetReset::earliest : OffsetReset::latest;
     std::map<TopicPartition, uint64_t> positions;
     for (uint32_t p = 0; p < topic->partition_count(); ++p) {
       Partition* partition = unwrap(topic->partition(p));
-      positions[{*o.topic, p}] = unwrap(start_offset(*partition, reset));
+      positions[{*o.topic, p}] = unwrap(start_offset(*partition, *to));
     }
-    check(offsets.commit(positions));
+    commit_or_print(offsets, positions, o.dry_run);
     return exit_ok;
   }
-  StdinCommitter committer(*broker, offsets);
+  StdinCommitter committer(*broker, offsets, o.dry_run);
   return committer.run();
 }
 

@@ -1,12 +1,13 @@
 // merkql consume: write records of topics as JSON lines, as a member of a
-// consumer group (man/merkql-consume.1).
+// consumer group, or without one as kcat reads (man/merkql-consume.1).
 //
 // Records are polled in bounded batches, formatted into one buffer, written
 // with write(2), and then the positions of what was written are committed.
 // Members of one group divide the partitions through the library's file-lock
-// coordination. With --no-commit nothing may be committed, not even the
-// starting positions the library's Consumer records, so that mode reads the
-// partitions directly from the group's committed offsets.
+// coordination; --partition reads one partition, holding it as the group's
+// without joining. With --no-commit, or without a group, nothing is
+// committed, not even the starting positions the library's Consumer records.
+// Where reading starts (--offset, --from) is the library's start_offset.
 #include "commands.h"
 
 #include <fmt/format.h>
@@ -25,11 +26,17 @@ namespace merkql::cli {
 CLI::App* add_consume(CLI::App& app, ConsumeOptions& o, const GlobalOptions& global)
 {
   o.global = &global;
-  CLI::App* cmd =
-    app.add_subcommand("consume", "Read records of topics as a member of a consumer group");
+  CLI::App* cmd = app.add_subcommand(
+    "consume", "Read records of topics, as a member of a consumer group or without one");
   cmd->add_option("-t,--topic", o.topics, "Topic or topics to read, separated by commas")
     ->required();
-  cmd->add_option("-g,--group", o.group, "Consumer group to read as")->required();
+  cmd->add_option("-g,--group", o.group,
+                  "Consumer group to read as (without one, nothing is committed)");
+  cmd->add_option("--partition", o.partition, "Read only this partition (of one topic)")
+    ->check(NonNegativeInteger);
+  cmd->add_option("--offset", o.offset,
+                  "Start at beginning, end, an offset N, or -N (the last N records) of each "
+                  "partition; with --group, once, instead of the committed offset");
   cmd->add_option("--format", o.format, "Output format: json or value")
     ->check(CLI::IsMember({"json", "value"}));
   cmd
@@ -125,21 +132,40 @@ size_t add_records(Writer& writer, const std::vector<Record>& records, uint64_t 
   return n;
 }
 
-int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
-              const std::vector<std::string>& topics)
+int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
+              const std::vector<std::string>& topics, const std::optional<StartPosition>& start)
 {
+  const bool grouped = !o.group.empty();
+  const bool commit = grouped && !o.no_commit;
   ConsumerConfig config;
   config.group_id = o.group;
   config.auto_commit = false; // commit exactly what was written, after each write
   config.offset_reset = o.from == "latest" ? OffsetReset::latest : OffsetReset::earliest;
   config.max_poll_records = k_max_poll;
-  config.coordination = Coordination::file_locks;
-  config.commit_start_position = !o.no_commit; // --no-commit commits nothing at all
+  config.coordination = grouped ? Coordination::file_locks : Coordination::none;
+  config.commit_start_position = commit; // --no-commit commits nothing at all
   auto consumer = unwrap(broker->consumer(config));
-  check(consumer->subscribe(topics));
+  if (start) {
+    consumer->start_from(*start);
+  }
   size_t total_partitions = 0;
-  for (const std::string& t : topics) {
-    total_partitions += unwrap(broker->topic(t))->partition_count();
+  if (o.partition) {
+    check(consumer->assign({{topics.front(), *o.partition}}));
+    total_partitions = 1;
+  } else if (grouped) {
+    check(consumer->subscribe(topics));
+    for (const std::string& t : topics) {
+      total_partitions += unwrap(broker->topic(t))->partition_count();
+    }
+  } else {
+    std::vector<TopicPartition> all;
+    for (const std::string& t : topics) {
+      for (uint32_t p = 0; p < unwrap(broker->topic(t))->partition_count(); ++p) {
+        all.emplace_back(t, p);
+      }
+    }
+    check(consumer->assign(all));
+    total_partitions = all.size();
   }
 
   Writer writer(o);
@@ -171,7 +197,7 @@ int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
     if (!writer.flush()) {
       // Commit the lines written whole, then stop: quietly when the reader
       // has gone (a closed pipe), with exit 74 on any other failure.
-      if (!o.no_commit && writer.complete() > 0) {
+      if (commit && writer.complete() > 0) {
         std::map<TopicPartition, uint64_t> whole;
         for (size_t k = 0; k < writer.complete(); ++k) {
           whole[{records[k].topic, records[k].partition}] = records[k].offset + 1;
@@ -185,7 +211,7 @@ int run_group(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
       }
       break;
     }
-    if (!o.no_commit) {
+    if (commit) {
       if (n == records.size()) {
         check(consumer->commit_sync());
       } else {
@@ -205,16 +231,31 @@ int run_consume(const ConsumeOptions& o)
   for (const std::string& t : topics) {
     require_name(t, "topic");
   }
-  require_name(o.group, "group");
+  if (!o.group.empty()) {
+    require_name(o.group, "group");
+  }
+  if (o.partition && topics.size() != 1) {
+    throw Exit(exit_usage, "--partition needs exactly one topic");
+  }
+  std::optional<StartPosition> start;
+  if (o.offset) {
+    start = unwrap(StartPosition::parse(*o.offset));
+  }
   install_signal_handlers();
-  auto broker = open_broker(*o.global, Create::no);
+  // Without a group nothing is written: open as the commands that only look
+  // do, so that reading works on a read-only mount and repairs nothing.
+  auto broker =
+    open_broker(*o.global, Create::no, o.group.empty() ? Repair::never : Repair::on_open);
   for (const std::string& t : topics) {
-    (void)unwrap(broker->topic(t));
+    Topic* topic = unwrap(broker->topic(t));
+    if (o.partition) {
+      (void)unwrap(topic->partition(*o.partition));
+    }
   }
   if (o.max && *o.max == 0) {
     return exit_ok;
   }
-  return run_group(o, broker, topics);
+  return run_reads(o, broker, topics, start);
 }
 
 } // namespace merkql::cli

@@ -163,6 +163,7 @@ int main(int argc, char** argv)
   CompactOptions compact;
   KeygenOptions keygen;
   CheckpointOptions checkpoint;
+  GroupOptions group;
   CLI::App* produce_cmd = add_produce(app, produce, global);
   CLI::App* consume_cmd = add_consume(app, consume, global);
   CLI::App* commit_cmd = add_commit(app, commit, global);
@@ -172,6 +173,7 @@ int main(int argc, char** argv)
   CLI::App* compact_cmd = add_compact(app, compact, global);
   CLI::App* keygen_cmd = add_keygen(app, keygen);
   CLI::App* checkpoint_cmd = add_checkpoint(app, checkpoint, global);
+  CLI::App* group_cmd = add_group(app, group, global);
   // After every command: each one, and each command of a command, takes
   // the global options too.
   add_global_options(app, global);
@@ -225,6 +227,9 @@ int main(int argc, char** argv)
     }
     if (checkpoint_cmd->parsed()) {
       return run_checkpoint(checkpoint);
+    }
+    if (group_cmd->parsed()) {
+      return run_group(group);
     }
     std::fprintf(stderr, "merkql: error: no command given\n");
     return exit_usage;

@@ -76,12 +76,12 @@ _merkql()
         cur=${cur#*=}
     fi
 
-    local commands="produce consume commit inspect verify-proof du compact keygen checkpoint"
+    local commands="produce consume commit group inspect verify-proof du compact keygen checkpoint"
     # Accepted before and after the command; --version/-V only before.
     local global_opts="--dir -d --no-wait --no-progress --help -h"
     # Commands that have commands of their own ("merkql topic create"):
     # subcommands[cmd]="sub1 sub2 ...".
-    local -A subcommands=()
+    local -A subcommands=([group]="list describe delete")
 
     # Find the command word (and the command of a command), skipping the
     # global options and their arguments.
@@ -124,6 +124,10 @@ _merkql()
             ;;
         --from | --reset)
             COMPREPLY=($(compgen -W "earliest latest" -- "$cur"))
+            return
+            ;;
+        --offset)
+            [[ $cmd == consume ]] && COMPREPLY=($(compgen -W "beginning end" -- "$cur"))
             return
             ;;
         --topic | -t)
@@ -172,7 +176,8 @@ _merkql()
             return
             ;;
         --key-field | --partition | --partitions | --retention-records | \
-            --batch | --max-record-bytes | --max | --offset | --root | --name | --size | --origin)
+            --batch | --max-record-bytes | --max | --root | --name | --size | --origin | \
+            --to-datetime)
             # Free-form argument.
             return
             ;;
@@ -205,11 +210,21 @@ _merkql()
                 --max-record-bytes --skip-bad"
             ;;
         consume)
-            opts="--topic -t --group -g --format --from --max --follow -f
-                --no-commit"
+            opts="--topic -t --group -g --partition --offset --format --from --max
+                --follow -f --no-commit"
             ;;
         commit)
-            opts="--group -g --topic -t --partition --offset --reset"
+            opts="--group -g --topic -t --partition --offset --reset --to-datetime
+                --dry-run"
+            ;;
+        "group list")
+            opts="--json"
+            ;;
+        "group describe")
+            opts="--group -g --json"
+            ;;
+        "group delete")
+            opts="--group -g"
             ;;
         inspect)
             opts="--json --topic -t --partition --offset"

@@ -2,7 +2,7 @@
 # Install as ~/.config/fish/completions/merkql.fish or in a directory of
 # $fish_complete_path.
 
-set -l merkql_commands produce consume commit inspect verify-proof du compact keygen checkpoint
+set -l merkql_commands produce consume commit group inspect verify-proof du compact keygen checkpoint
 
 # The data directory the command line refers to: --dir/-d anywhere on the
 # line (before or after the command), else $MERKQL_DIR, else ./merkql-data.
@@ -102,8 +102,9 @@ complete -c merkql -n __merkql_needs_command -s V -l version -d 'Show version'
 
 # Commands.
 complete -c merkql -n __merkql_needs_command -a produce -d 'Append records read from standard input to a topic'
-complete -c merkql -n __merkql_needs_command -a consume -d 'Read records as a member of a consumer group'
+complete -c merkql -n __merkql_needs_command -a consume -d 'Read records, with a consumer group or without'
 complete -c merkql -n __merkql_needs_command -a commit -d 'Commit consumer group offsets'
+complete -c merkql -n __merkql_needs_command -a group -d 'List, describe or delete consumer groups'
 complete -c merkql -n __merkql_needs_command -a inspect -d 'Show topics, partitions, groups or one record'
 complete -c merkql -n __merkql_needs_command -a verify-proof -d 'Export or check a merkle proof, or audit the directory'
 complete -c merkql -n __merkql_needs_command -a du -d 'Report allocated disk space'
@@ -128,11 +129,14 @@ complete -c merkql -n $c -l ack -d 'Print one JSON line per durable record'
 complete -c merkql -n $c -l max-record-bytes -x -d 'Maximum record size in bytes'
 complete -c merkql -n $c -l skip-bad -d 'Report and skip bad lines'
 
-# merkql consume --topic/-t T[,T...] --group/-g G --format json|value
+# merkql consume --topic/-t T[,T...] --group/-g G --partition P
+#   --offset beginning|end|N|-N --format json|value
 #   --from earliest|latest --max N --follow/-f --no-commit
 set c '__merkql_using_command consume'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_topic_list)' -d 'Topics to read, comma-separated'
 complete -c merkql -n $c -s g -l group -x -a '(__merkql_names groups)' -d 'Consumer group'
+complete -c merkql -n $c -l partition -x -d 'Read only this partition'
+complete -c merkql -n $c -l offset -x -a 'beginning end' -d 'Start: beginning, end, N or -N'
 complete -c merkql -n $c -l format -x -a 'json value' -d 'Output format'
 complete -c merkql -n $c -l from -x -a 'earliest latest' -d 'Start of a partition without commit'
 complete -c merkql -n $c -l max -x -d 'Stop after this many records'
@@ -140,13 +144,27 @@ complete -c merkql -n $c -s f -l follow -d 'Keep waiting for new records'
 complete -c merkql -n $c -l no-commit -d 'Do not commit offsets'
 
 # merkql commit --group/-g G --topic/-t T --partition P --offset O
-#   --reset earliest|latest
+#   --reset earliest|latest --to-datetime TIME --dry-run
 set c '__merkql_using_command commit'
 complete -c merkql -n $c -s g -l group -x -a '(__merkql_names groups)' -d 'Consumer group'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
 complete -c merkql -n $c -l partition -x -d 'Partition whose offset to set'
 complete -c merkql -n $c -l offset -x -d 'Offset of the next record to read'
 complete -c merkql -n $c -l reset -x -a 'earliest latest' -d 'Move to the start or the end'
+complete -c merkql -n $c -l to-datetime -x -d 'Move to the first record at or after this time'
+complete -c merkql -n $c -l dry-run -d 'Print what would be committed'
+
+# merkql group list --json | describe --group/-g G --json | delete --group/-g G
+complete -c merkql -n '__merkql_needs_subcommand group' -a list -d 'List the consumer groups'
+complete -c merkql -n '__merkql_needs_subcommand group' -a describe -d 'Offsets, lag and live members'
+complete -c merkql -n '__merkql_needs_subcommand group' -a delete -d 'Delete a group with no live member'
+set c '__merkql_using_command group list'
+complete -c merkql -n $c -l json -d 'Write JSON'
+set c '__merkql_using_command group describe'
+complete -c merkql -n $c -s g -l group -x -a '(__merkql_names groups)' -d 'Consumer group'
+complete -c merkql -n $c -l json -d 'Write JSON'
+set c '__merkql_using_command group delete'
+complete -c merkql -n $c -s g -l group -x -a '(__merkql_names groups)' -d 'Consumer group'
 
 # merkql inspect --json --topic/-t T --partition P --offset O
 set c '__merkql_using_command inspect'

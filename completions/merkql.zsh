@@ -53,8 +53,9 @@ _merkql_commands() {
   local -a commands
   commands=(
     'produce:append records read from standard input to a topic'
-    'consume:read records as a member of a consumer group'
+    'consume:read records, as a member of a consumer group or without one'
     'commit:commit consumer group offsets'
+    'group:list, describe or delete consumer groups'
     'inspect:show topics, partitions, groups or one record'
     'verify-proof:export or check a merkle proof, or audit the directory'
     'du:report allocated disk space'
@@ -113,6 +114,8 @@ _merkql() {
           _arguments -S \
             '(-t --topic)'{-t+,--topic=}'[topics to read, comma-separated]:topics:_merkql_topic_list' \
             '(-g --group)'{-g+,--group=}'[consumer group]:group:_merkql_groups' \
+            '--partition=[read only this partition]:partition' \
+            '--offset=[where to start: beginning, end, N or -N]:offset:(beginning end)' \
             '--format=[output format]:format:(json value)' \
             '--from=[start of a partition without commit]:position:(earliest latest)' \
             '--max=[stop after this many records]:count' \
@@ -124,10 +127,40 @@ _merkql() {
           _arguments -S \
             '(-g --group)'{-g+,--group=}'[consumer group]:group:_merkql_groups' \
             '(-t --topic)'{-t+,--topic=}'[topic]:topic:_merkql_topics' \
-            '(--reset)--partition=[partition whose offset to set]:partition' \
-            '(--reset)--offset=[offset of the next record to read]:offset' \
-            '(--partition --offset)--reset=[move to the start or the end]:position:(earliest latest)' \
+            '(--reset --to-datetime)--partition=[partition whose offset to set]:partition' \
+            '(--reset --to-datetime)--offset=[offset of the next record to read]:offset' \
+            '(--partition --offset --to-datetime)--reset=[move to the start or the end]:position:(earliest latest)' \
+            '(--partition --offset --reset)--to-datetime=[move to the first record at or after this RFC 3339 time]:time' \
+            '--dry-run[print what would be committed; change nothing]' \
             $global && ret=0
+          ;;
+        (group)
+          local -a subs
+          subs=(
+            'list:list the consumer groups'
+            'describe:show committed offsets, lag and live members'
+            'delete:delete a group that has no live member'
+          )
+          if (( CURRENT == 2 )); then
+            _describe -t commands 'merkql group command' subs && ret=0
+          else
+            case ${words[2]} in
+              (list)
+                _arguments -S '--json[write JSON]' $global && ret=0
+                ;;
+              (describe)
+                _arguments -S \
+                  '(-g --group)'{-g+,--group=}'[consumer group]:group:_merkql_groups' \
+                  '--json[write JSON]' \
+                  $global && ret=0
+                ;;
+              (delete)
+                _arguments -S \
+                  '(-g --group)'{-g+,--group=}'[consumer group]:group:_merkql_groups' \
+                  $global && ret=0
+                ;;
+            esac
+          fi
           ;;
         (inspect)
           _arguments -S \

@@ -194,6 +194,65 @@ TEST_CASE("lag does not count records retention already hid")
   CHECK(find_group(groups, "ahead")->offsets[0].lag == 0);
 }
 
+TEST_CASE("describing a group names its live members, the ends and the partitions being read")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  unwrap(broker->create_topic("t", topic_config(2)));
+  append(*broker, "t", 0, 6);
+  commit(*broker, "g", {{{"t", 0}, 2}, {{"t", 1}, 0}});
+  auto member = unwrap(GroupMembership::join(broker->env(), broker->dir(), "g"));
+  CHECK(unwrap(member->try_acquire({"t", 1})));
+
+  GroupQuery query;
+  query.group = "g";
+  query.members = true;
+  const auto groups = unwrap(describe_groups(*broker, unwrap(describe_topics(*broker)), query));
+  REQUIRE(groups.size() == 1);
+  const GroupDescription& g = groups[0];
+  REQUIRE(g.members.size() == 1);
+  CHECK(g.members[0].id == member->member_id());
+  CHECK(g.members[0].joined_ns.has_value());
+  REQUIRE(g.offsets.size() == 2);
+  CHECK(g.offsets[0].end == 6);
+  CHECK(g.offsets[0].lag == 4);
+  CHECK_FALSE(g.offsets[0].owned);
+  CHECK(g.offsets[1].end == 0);
+  CHECK(g.offsets[1].owned);
+  // Without asking for members, none are probed.
+  const auto plain = unwrap(describe_groups(*broker, {}));
+  CHECK(plain[0].members.empty());
+  CHECK_FALSE(plain[0].offsets[1].owned);
+  query.group = "nosuch";
+  CHECK(describe_groups(*broker, {}, query).status().is_not_found());
+}
+
+TEST_CASE("delete_group is refused while a member lives or a partition is held")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  unwrap(broker->create_topic("t", topic_config(2)));
+  commit(*broker, "g", {{{"t", 0}, 1}});
+  {
+    auto member = unwrap(GroupMembership::join(broker->env(), broker->dir(), "g"));
+    const Status refused = delete_group(*broker, "g");
+    CHECK(refused.is_busy());
+    CHECK(refused.message().find("live member") != std::string::npos);
+  }
+  {
+    auto holder = unwrap(GroupMembership::open_owner(broker->env(), broker->dir(), "g"));
+    CHECK(unwrap(holder->try_acquire({"t", 1})));
+    const Status refused = delete_group(*broker, "g");
+    CHECK(refused.is_busy());
+    CHECK(refused.message().find("partition 1 of topic t") != std::string::npos);
+  }
+  CHECK(unwrap(GroupOffsets(broker->env(), broker->dir(), "g").load()).size() == 1);
+  require_ok(delete_group(*broker, "g"));
+  CHECK(unwrap(broker->group_names()).empty());
+  CHECK(delete_group(*broker, "g").is_not_found());
+  CHECK(delete_group(*broker, "bad name").is_invalid_argument());
+}
+
 TEST_CASE("a group that never committed is listed with no offsets")
 {
   TestDir dir;

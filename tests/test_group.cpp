@@ -67,4 +67,53 @@ TEST_CASE("members share partitions round-robin and a dead member's share moves"
   CHECK(unwrap(a->try_acquire({"t", 0})));
 }
 
+TEST_CASE("looking at a group's members removes nothing, and a dead member is not live")
+{
+  TestDir dir;
+  std::filesystem::create_directories(dir.path() + "/groups");
+  CHECK(unwrap(live_group_members(Env::posix(), dir.path(), "g")).empty());
+  auto a = unwrap(GroupMembership::join(Env::posix(), dir.path(), "g"));
+  const auto live = unwrap(live_group_members(Env::posix(), dir.path(), "g"));
+  REQUIRE(live.size() == 1);
+  CHECK(live[0] == a->member_id());
+  const auto joined = member_join_time(a->member_id());
+  REQUIRE(joined.has_value());
+  CHECK(*joined > 0);
+  CHECK_FALSE(member_join_time("not-a-member-id").has_value());
+  // A member file nobody holds (a killed member's) is dead, but stays.
+  const std::string dead = group_members_dir(dir.path(), "g") + "/00000000000000000001-00000000";
+  merkql::test::write_bytes(dead, "");
+  CHECK(unwrap(live_group_members(Env::posix(), dir.path(), "g")).size() == 1);
+  CHECK(std::filesystem::exists(dead));
+}
+
+TEST_CASE("deleting a group removes its directory, only once check_idle allows it")
+{
+  TestDir dir;
+  std::filesystem::create_directories(dir.path() + "/groups");
+  GroupOffsets offsets(Env::posix(), dir.path(), "g");
+  require_ok(offsets.commit({{{"t", 0}, 3}}));
+  {
+    auto m = unwrap(GroupMembership::join(Env::posix(), dir.path(), "g"));
+    CHECK(unwrap(m->try_acquire({"t", 0})));
+  }
+  const std::string gdir = group_dir(dir.path(), "g");
+  int calls = 0;
+  auto refuse = [&] {
+    ++calls;
+    return Status::busy("in use");
+  };
+  CHECK(delete_group_dir(Env::posix(), dir.path(), "g", Wait::no, refuse).is_busy());
+  CHECK(calls == 1);
+  CHECK(unwrap(offsets.load()).at({"t", 0}) == 3);
+  require_ok(
+    delete_group_dir(Env::posix(), dir.path(), "g", Wait::no, [] { return Status::ok(); }));
+  CHECK_FALSE(std::filesystem::exists(gdir));
+  CHECK(delete_group_dir(Env::posix(), dir.path(), "g", Wait::no, [] {
+          return Status::ok();
+        }).is_not_found());
+  // A deleted group starts afresh.
+  CHECK(unwrap(offsets.load()).empty());
+}
+
 TEST_SUITE_END();

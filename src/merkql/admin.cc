@@ -2,6 +2,7 @@
 #include <merkql/filename.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -102,14 +103,32 @@ Result<std::vector<GroupDescription>> describe_groups(Broker& broker,
                                                       const std::vector<TopicDescription>& topics,
                                                       const std::optional<std::string>& only_topic)
 {
+  GroupQuery query;
+  query.topic = only_topic;
+  return describe_groups(broker, topics, query);
+}
+
+Result<std::vector<GroupDescription>> describe_groups(Broker& broker,
+                                                      const std::vector<TopicDescription>& topics,
+                                                      const GroupQuery& query)
+{
   std::map<TopicPartition, const PartitionDescription*> described;
   for (const TopicDescription& t : topics) {
     for (const PartitionDescription& p : t.partitions) {
       described[{t.name, p.partition}] = &p;
     }
   }
+  std::vector<std::string> names;
+  if (query.group) {
+    MERKQL_TRY(check_name(*query.group, "group"));
+    if (!broker.env()->is_dir(group_dir(broker.dir(), *query.group))) {
+      return Status::not_found(fmt::format("no group {}", *query.group));
+    }
+    names.push_back(*query.group);
+  } else {
+    MERKQL_ASSIGN_OR_RETURN(names, broker.group_names());
+  }
   std::vector<GroupDescription> groups;
-  MERKQL_ASSIGN_OR_RETURN(auto names, broker.group_names());
   for (const std::string& name : names) {
     auto loaded = GroupOffsets(broker.env(), broker.dir(), name).load();
     std::map<TopicPartition, uint64_t> offsets;
@@ -118,23 +137,74 @@ Result<std::vector<GroupDescription>> describe_groups(Broker& broker,
     } else if (!loaded.status().is_not_found()) {
       return loaded.status().with_context(fmt::format("group {}", name));
     }
-    GroupDescription g{name, {}};
+    GroupDescription g{name, {}, {}};
     for (const auto& [tp, committed] : offsets) {
-      if (only_topic && tp.first != *only_topic) {
+      if (query.topic && tp.first != *query.topic) {
         continue;
       }
-      CommittedOffset c{tp, committed, std::nullopt};
+      CommittedOffset c{tp, committed, std::nullopt, std::nullopt, false};
       if (auto it = described.find(tp); it != described.end()) {
         c.lag = lag(committed, it->second->next_offset, it->second->watermark);
+        c.end = it->second->next_offset;
+      }
+      if (query.members) {
+        auto owned = partition_owned(broker.env(), broker.dir(), name, tp);
+        if (!owned.is_ok()) {
+          return owned.status().with_context(fmt::format("group {}", name));
+        }
+        c.owned = *owned;
       }
       g.offsets.push_back(std::move(c));
     }
-    if (only_topic && g.offsets.empty()) {
+    if (query.topic && g.offsets.empty()) {
       continue;
+    }
+    if (query.members) {
+      auto live = live_group_members(broker.env(), broker.dir(), name);
+      if (!live.is_ok()) {
+        return live.status().with_context(fmt::format("group {}", name));
+      }
+      for (const std::string& id : *live) {
+        g.members.push_back({id, member_join_time(id)});
+      }
     }
     groups.push_back(std::move(g));
   }
   return groups;
+}
+
+Status delete_group(Broker& broker, const std::string& group)
+{
+  MERKQL_TRY(check_name(group, "group"));
+  Env* env = broker.env();
+  const std::string& dir = broker.dir();
+  auto check_idle = [&]() -> Status {
+    MERKQL_ASSIGN_OR_RETURN(auto live, live_group_members(env, dir, group));
+    if (!live.empty()) {
+      return Status::busy(fmt::format("group {} has {} live member{} ({}); stop {} first", group,
+                                      live.size(), live.size() == 1 ? "" : "s",
+                                      fmt::join(live, ", "), live.size() == 1 ? "it" : "them"));
+    }
+    // A process reading chosen partitions as the group holds their owner
+    // locks without being a member.
+    MERKQL_ASSIGN_OR_RETURN(auto topics, broker.topic_names());
+    for (const std::string& name : topics) {
+      if (!env->exists(group_owner_file(dir, group, name))) {
+        continue;
+      }
+      MERKQL_ASSIGN_OR_RETURN(Topic * topic, broker.topic(name));
+      for (uint32_t p = 0; p < topic->partition_count(); ++p) {
+        MERKQL_ASSIGN_OR_RETURN(bool owned, partition_owned(env, dir, group, {name, p}));
+        if (owned) {
+          return Status::busy(fmt::format(
+            "partition {} of topic {} is being read by a process of group {}; stop it first", p,
+            name, group));
+        }
+      }
+    }
+    return Status::ok();
+  };
+  return delete_group_dir(env, dir, group, broker.config().lock_wait, check_idle);
 }
 
 Result<DiskUsage> disk_usage(Broker& broker,

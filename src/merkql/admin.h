@@ -1,8 +1,11 @@
 // Reports over a data directory: what its topics and partitions hold
-// (describe_topics), where each consumer group stands and how far behind it
-// is (describe_groups), and the disk space every part takes (disk_usage).
-// Called by `merkql inspect` and `merkql du`, which only format the structs,
-// and by library users. Reports only look: opened through a Broker with
+// (describe_topics), where each consumer group stands, how far behind it is
+// and which of its processes are live (describe_groups), and the disk space
+// every part takes (disk_usage); and the one group administration that
+// changes something, delete_group. Called by `merkql inspect`, `merkql du`
+// and `merkql group`, which only format the structs, and by library users.
+// Reports only look (probing a member's lock takes it for an instant, which
+// delays that member's next rebalance at most): opened through a Broker with
 // Repair::never they read every file read-only, create nothing, and follow
 // no symbolic link (env.h), so they work on a read-only mount and on a
 // damaged directory. They take no lock, so a report made while others write
@@ -55,11 +58,29 @@ struct CommittedOffset {
   // retention watermark if that is higher, to the end of the log. None when
   // the partition is not among the topics the lag is measured against.
   std::optional<uint64_t> lag;
+  std::optional<uint64_t> end; // the partition's next offset, as lag was measured
+  // A process of the group reads this partition now (it holds the
+  // partition's owner lock). Only when GroupQuery::members asked.
+  bool owned = false;
+};
+
+// A live member of a group: a process that joined it (Consumer::subscribe
+// with Coordination::file_locks) and has not left.
+struct GroupMember {
+  std::string id;                   // its file under groups/G/members/
+  std::optional<int64_t> joined_ns; // when it joined, from its id
 };
 
 struct GroupDescription {
   std::string name;
   std::vector<CommittedOffset> offsets; // by topic and partition
+  std::vector<GroupMember> members;     // by id; only when GroupQuery::members asked
+};
+
+struct GroupQuery {
+  std::optional<std::string> topic; // just this topic's offsets, and the groups that have one
+  std::optional<std::string> group; // just this group (not_found when it does not exist)
+  bool members = false;             // probe live members and owned partitions
 };
 
 // Every group with its committed offsets (a group that never committed has
@@ -69,6 +90,17 @@ struct GroupDescription {
 Result<std::vector<GroupDescription>>
 describe_groups(Broker& broker, const std::vector<TopicDescription>& topics,
                 const std::optional<std::string>& only_topic = std::nullopt);
+// The same, narrowed and detailed as query says.
+Result<std::vector<GroupDescription>> describe_groups(Broker& broker,
+                                                      const std::vector<TopicDescription>& topics,
+                                                      const GroupQuery& query);
+
+// Deletes a consumer group: its committed offsets and its directory.
+// Refused with busy, nothing changed, while the group has a live member or
+// a process holds one of its partitions (the message says which);
+// not_found when there is no such group. Waits for the group's LOCK as the
+// broker's lock_wait says.
+Status delete_group(Broker& broker, const std::string& group);
 
 struct TopicUsage {
   std::string name;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace merkql {
 
@@ -12,33 +13,77 @@ Consumer::Consumer(std::shared_ptr<Broker> broker, ConsumerConfig config)
     m_offsets(m_broker->env(), m_broker->dir(), m_config.group_id, m_broker->config().lock_wait)
 {}
 
-Result<uint64_t> start_offset(Partition& partition, OffsetReset reset,
-                              std::optional<uint64_t> committed)
+Result<StartPosition> StartPosition::parse(std::string_view text)
+{
+  if (text == "beginning") {
+    return StartPosition{Kind::beginning, 0};
+  }
+  if (text == "end") {
+    return StartPosition{Kind::end, 0};
+  }
+  const bool last = !text.empty() && text[0] == '-';
+  const std::string_view digits = last ? text.substr(1) : text;
+  uint64_t value = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size()) {
+    return Status::invalid_argument(
+      fmt::format("'{}' is not an offset: give beginning, end, an offset N, or -N for the last "
+                  "N records",
+                  text));
+  }
+  return StartPosition{last ? Kind::last : Kind::offset, value};
+}
+
+Result<uint64_t> start_offset(Partition& partition, const StartPosition& where)
 {
   MERKQL_ASSIGN_OR_RETURN(uint64_t next, partition.next_offset());
   const uint64_t watermark = partition.watermark_for(next);
-  if (committed) {
-    return std::min(std::max(*committed, watermark), next);
+  switch (where.kind) {
+  case StartPosition::Kind::beginning:
+    return watermark;
+  case StartPosition::Kind::end:
+    return next;
+  case StartPosition::Kind::offset:
+    return std::min(std::max(where.value, watermark), next);
+  case StartPosition::Kind::last:
+    return next - std::min(where.value, next - watermark);
+  case StartPosition::Kind::time: {
+    uint64_t found = next;
+    PartitionReader reader(&partition);
+    MERKQL_TRY(reader.scan(watermark, next, [&](uint64_t offset, const StoredRecordView& r) {
+      if (r.timestamp >= where.time()) {
+        found = offset;
+        return false;
+      }
+      return true;
+    }));
+    return found;
   }
-  return reset == OffsetReset::earliest ? watermark : next;
+  }
+  return Status::invalid_argument("unknown start position");
+}
+
+Result<uint64_t> start_offset(Partition& partition, OffsetReset reset,
+                              std::optional<uint64_t> committed)
+{
+  using Kind = StartPosition::Kind;
+  if (committed) {
+    return start_offset(partition, StartPosition{Kind::offset, *committed});
+  }
+  return start_offset(
+    partition, StartPosition{reset == OffsetReset::earliest ? Kind::beginning : Kind::end, 0});
 }
 
 Result<std::unique_ptr<Consumer>> Consumer::open(std::shared_ptr<Broker> broker,
                                                  ConsumerConfig config)
 {
-  MERKQL_TRY(check_name(config.group_id, "group"));
+  if (!config.group_id.empty()) {
+    MERKQL_TRY(check_name(config.group_id, "group"));
+  }
   if (config.max_poll_records == 0) {
     return Status::invalid_argument("max_poll_records must be at least 1");
   }
-  const bool join = config.coordination == Coordination::file_locks;
-  std::unique_ptr<Consumer> consumer(new Consumer(std::move(broker), std::move(config)));
-  if (join) {
-    MERKQL_ASSIGN_OR_RETURN(consumer->m_membership,
-                            GroupMembership::join(consumer->m_broker->env(),
-                                                  consumer->m_broker->dir(),
-                                                  consumer->m_config.group_id));
-  }
-  return consumer;
+  return std::unique_ptr<Consumer>(new Consumer(std::move(broker), std::move(config)));
 }
 
 Consumer::~Consumer()
@@ -51,8 +96,17 @@ Status Consumer::subscribe(const std::vector<std::string>& topics)
   if (m_closed) {
     return Status::closed("the consumer is closed");
   }
+  if (m_manual) {
+    return Status::invalid_argument("a consumer with assigned partitions cannot subscribe");
+  }
   for (const std::string& name : topics) {
     MERKQL_TRY(m_broker->topic_or_create(name).status());
+  }
+  // Members join when they first subscribe, so that a consumer given
+  // partitions by assign() never takes a share of the group's.
+  if (!m_membership && has_group() && m_config.coordination == Coordination::file_locks) {
+    MERKQL_ASSIGN_OR_RETURN(
+      m_membership, GroupMembership::join(m_broker->env(), m_broker->dir(), m_config.group_id));
   }
   m_topics = topics;
   std::sort(m_topics.begin(), m_topics.end());
@@ -83,23 +137,84 @@ Result<std::vector<TopicPartition>> Consumer::all_partitions()
   return all;
 }
 
-Status Consumer::assign(const TopicPartition& tp, Partition* partition,
-                        const std::map<TopicPartition, uint64_t>& committed)
+Status Consumer::assign(const std::vector<TopicPartition>& partitions)
+{
+  if (m_closed) {
+    return Status::closed("the consumer is closed");
+  }
+  if (!m_topics.empty()) {
+    return Status::invalid_argument("a subscribed consumer cannot be assigned partitions");
+  }
+  m_manual = true;
+  std::vector<std::pair<TopicPartition, Partition*>> found;
+  for (const TopicPartition& tp : partitions) {
+    MERKQL_ASSIGN_OR_RETURN(Topic * topic, m_broker->topic(tp.first));
+    MERKQL_ASSIGN_OR_RETURN(Partition * partition, topic->partition(tp.second));
+    found.emplace_back(tp, partition);
+  }
+  if (has_group() && m_config.coordination == Coordination::file_locks && !m_membership) {
+    MERKQL_ASSIGN_OR_RETURN(m_membership, GroupMembership::open_owner(
+                                            m_broker->env(), m_broker->dir(), m_config.group_id));
+  }
+  std::map<TopicPartition, uint64_t> committed;
+  if (has_group()) {
+    MERKQL_ASSIGN_OR_RETURN(committed, m_offsets.load());
+  }
+  for (const auto& [tp, partition] : found) {
+    if (m_assigned.count(tp)) {
+      continue;
+    }
+    if (m_membership) {
+      MERKQL_ASSIGN_OR_RETURN(bool got, m_membership->try_acquire(tp));
+      if (!got) {
+        return Status::busy(fmt::format("partition {} of topic {} is being read by another "
+                                        "process of group {}",
+                                        tp.second, tp.first, m_config.group_id));
+      }
+    }
+    MERKQL_TRY(take(tp, partition, committed));
+  }
+  return Status::ok();
+}
+
+Status Consumer::take(const TopicPartition& tp, Partition* partition,
+                      const std::map<TopicPartition, uint64_t>& committed)
 {
   auto it = committed.find(tp);
   const bool has_commit = it != committed.end();
+  const bool moved = m_start && !m_started.count(tp);
   Assigned a;
   a.partition = partition;
-  MERKQL_ASSIGN_OR_RETURN(a.position,
-                          start_offset(*partition, m_config.offset_reset,
-                                       has_commit ? std::optional(it->second) : std::nullopt));
+  if (moved) {
+    MERKQL_ASSIGN_OR_RETURN(a.position, start_offset(*partition, *m_start));
+    m_started.insert(tp);
+  } else {
+    MERKQL_ASSIGN_OR_RETURN(a.position,
+                            start_offset(*partition, m_config.offset_reset,
+                                         has_commit ? std::optional(it->second) : std::nullopt));
+  }
   a.reader = std::make_unique<PartitionReader>(partition);
+  const uint64_t position = a.position;
   m_assigned[tp] = std::move(a);
   if (has_commit) {
     m_last_committed[tp] = it->second;
-  } else if (m_config.commit_start_position) {
-    MERKQL_TRY(m_offsets.commit({{tp, m_assigned[tp].position}}));
-    m_last_committed[tp] = m_assigned[tp].position;
+  }
+  const bool record_start = moved ? !has_commit || it->second != position : !has_commit;
+  if (has_group() && record_start && m_config.commit_start_position) {
+    MERKQL_TRY(m_offsets.commit({{tp, position}}));
+    m_last_committed[tp] = position;
+  }
+  return Status::ok();
+}
+
+Status Consumer::commit_offsets(const std::map<TopicPartition, uint64_t>& offsets)
+{
+  if (!has_group()) {
+    return Status::invalid_argument("a consumer without a group has nothing to commit to");
+  }
+  MERKQL_TRY(m_offsets.commit(offsets));
+  for (auto& [tp, offset] : offsets) {
+    m_last_committed[tp] = offset;
   }
   return Status::ok();
 }
@@ -142,11 +257,15 @@ Status Consumer::rebalance(bool force)
     }
     if (!committed) {
       // Read fresh: the previous owner may have just committed.
-      MERKQL_ASSIGN_OR_RETURN(committed, m_offsets.load());
+      if (has_group()) {
+        MERKQL_ASSIGN_OR_RETURN(committed, m_offsets.load());
+      } else {
+        committed.emplace();
+      }
     }
     MERKQL_ASSIGN_OR_RETURN(Topic * topic, m_broker->topic(tp.first));
     MERKQL_ASSIGN_OR_RETURN(Partition * partition, topic->partition(tp.second));
-    MERKQL_TRY(assign(tp, partition, *committed));
+    MERKQL_TRY(take(tp, partition, *committed));
   }
   return Status::ok();
 }
@@ -156,13 +275,15 @@ Result<std::vector<Record>> Consumer::poll(std::chrono::milliseconds timeout)
   if (m_closed) {
     return Status::closed("the consumer is closed");
   }
-  if (m_config.auto_commit) {
+  if (m_config.auto_commit && has_group()) {
     MERKQL_TRY(commit_sync());
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<Record> out;
   for (;;) {
-    MERKQL_TRY(rebalance(false));
+    if (!m_manual) {
+      MERKQL_TRY(rebalance(false));
+    }
     if (!m_assigned.empty()) {
       std::vector<TopicPartition> order;
       for (auto& [tp, a] : m_assigned) {
@@ -200,11 +321,7 @@ Status Consumer::commit_sync()
       changed[tp] = a.position;
     }
   }
-  MERKQL_TRY(m_offsets.commit(changed));
-  for (auto& [tp, offset] : changed) {
-    m_last_committed[tp] = offset;
-  }
-  return Status::ok();
+  return commit_offsets(changed);
 }
 
 Status Consumer::commit_sync(const std::map<TopicPartition, uint64_t>& offsets)
@@ -212,11 +329,7 @@ Status Consumer::commit_sync(const std::map<TopicPartition, uint64_t>& offsets)
   if (m_closed) {
     return Status::closed("the consumer is closed");
   }
-  MERKQL_TRY(m_offsets.commit(offsets));
-  for (auto& [tp, offset] : offsets) {
-    m_last_committed[tp] = offset;
-  }
-  return Status::ok();
+  return commit_offsets(offsets);
 }
 
 Status Consumer::close()
@@ -224,7 +337,7 @@ Status Consumer::close()
   if (m_closed) {
     return Status::ok();
   }
-  Status status = m_config.auto_commit ? commit_sync() : Status::ok();
+  Status status = m_config.auto_commit && has_group() ? commit_sync() : Status::ok();
   m_assigned.clear();
   m_membership.reset();
   m_closed = true;

@@ -398,12 +398,18 @@ public:
     return Status::ok();
   }
 
-  Status remove(const std::string& path) override
+  Status remove(const std::string& path) override { return unlink_entry(path, 0, "remove"); }
+  Status remove_dir(const std::string& path) override
+  {
+    return unlink_entry(path, AT_REMOVEDIR, "remove directory");
+  }
+  // remove and remove_dir: unlinkat(2) with flags.
+  Status unlink_entry(const std::string& path, int flags, const char* what)
   {
     std::string name;
-    MERKQL_ASSIGN_OR_RETURN(Fd dir, open_parent(path, &name, "remove"));
-    if (::unlinkat(dir.get(), name.c_str(), 0) != 0) {
-      return errno_status("remove", path, errno);
+    MERKQL_ASSIGN_OR_RETURN(Fd dir, open_parent(path, &name, what));
+    if (::unlinkat(dir.get(), name.c_str(), flags) != 0) {
+      return errno_status(what, path, errno);
     }
     return Status::ok();
   }

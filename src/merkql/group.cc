@@ -150,6 +150,45 @@ Status GroupOffsets::commit(const std::map<TopicPartition, uint64_t>& offsets)
 
 // ---------------------------------------------------------------------------
 
+namespace {
+
+enum class RemoveDead { no, yes };
+
+// The members of group whose files are locked (self, when given, counts
+// without a probe), sorted; the files of dead ones are removed when asked.
+Result<std::vector<std::string>> probe_members(Env* env, const std::string& dir,
+                                               const std::string& group, const std::string& self,
+                                               RemoveDead remove_dead)
+{
+  const std::string members = group_members_dir(dir, group);
+  MERKQL_ASSIGN_OR_RETURN(auto names, env->list_dir(members));
+  std::vector<std::string> live;
+  for (const std::string& name : names) {
+    if (is_temp_file_name(name)) {
+      continue;
+    }
+    if (!self.empty() && name == self) {
+      live.push_back(name);
+      continue;
+    }
+    auto probe = env->lock_file(members + "/" + name, LockMode::exclusive, Wait::no);
+    if (probe.is_ok()) {
+      // Nobody holds it: that member is gone.
+      if (remove_dead == RemoveDead::yes) {
+        (void)env->remove(members + "/" + name);
+      }
+      continue;
+    }
+    if (probe.status().is_busy()) {
+      live.push_back(name);
+    }
+  }
+  std::sort(live.begin(), live.end());
+  return live;
+}
+
+} // namespace
+
 GroupMembership::GroupMembership(Env* env, std::string dir, std::string group)
   : m_env(env), m_dir(std::move(dir)), m_group(std::move(group))
 {}
@@ -184,31 +223,102 @@ Result<std::unique_ptr<GroupMembership>> GroupMembership::join(Env* env, std::st
   return m;
 }
 
+Result<std::unique_ptr<GroupMembership>> GroupMembership::open_owner(Env* env, std::string dir,
+                                                                     std::string group)
+{
+  std::unique_ptr<GroupMembership> m(new GroupMembership(env, std::move(dir), std::move(group)));
+  MERKQL_TRY(env->create_dir(group_dir(m->m_dir, m->m_group)));
+  MERKQL_TRY(env->sync_dir(groups_dir(m->m_dir)));
+  MERKQL_TRY(env->create_dir(group_owners_dir(m->m_dir, m->m_group)));
+  return m;
+}
+
 Result<std::vector<std::string>> GroupMembership::live_members()
 {
-  const std::string members = group_members_dir(m_dir, m_group);
-  MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(members));
-  std::vector<std::string> live;
-  for (const std::string& name : names) {
-    if (is_temp_file_name(name)) {
-      continue;
-    }
-    if (name == m_member_id) {
-      live.push_back(name);
-      continue;
-    }
-    auto probe = m_env->lock_file(members + "/" + name, LockMode::exclusive, Wait::no);
-    if (probe.is_ok()) {
-      // Nobody holds it: that member is gone.
-      (void)m_env->remove(members + "/" + name);
-      continue;
-    }
-    if (probe.status().is_busy()) {
-      live.push_back(name);
-    }
+  return probe_members(m_env, m_dir, m_group, m_member_id, RemoveDead::yes);
+}
+
+Result<std::vector<std::string>> live_group_members(Env* env, const std::string& dir,
+                                                    const std::string& group)
+{
+  if (!env->is_dir(group_members_dir(dir, group))) {
+    return std::vector<std::string>{};
   }
-  std::sort(live.begin(), live.end());
-  return live;
+  return probe_members(env, dir, group, {}, RemoveDead::no);
+}
+
+std::optional<int64_t> member_join_time(std::string_view member_id)
+{
+  if (member_id.size() < 21 || member_id[20] != '-') {
+    return std::nullopt;
+  }
+  int64_t ns = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    const char c = member_id[i];
+    if (c < '0' || c > '9' || ns > (INT64_MAX - 9) / 10) {
+      return std::nullopt;
+    }
+    ns = ns * 10 + (c - '0');
+  }
+  return ns;
+}
+
+Result<bool> partition_owned(Env* env, const std::string& dir, const std::string& group,
+                             const TopicPartition& tp)
+{
+  const std::string path = group_owner_file(dir, group, tp.first);
+  if (!env->exists(path)) {
+    return false;
+  }
+  auto locks = env->open_byte_locks(path);
+  if (!locks.is_ok()) {
+    // Not writable here (a read-only mount): then no process can hold it
+    // either, as taking the lock needs the file open for writing.
+    return false;
+  }
+  MERKQL_ASSIGN_OR_RETURN(bool free, (*locks)->try_lock(tp.second));
+  if (free) {
+    (*locks)->unlock(tp.second);
+  }
+  return !free;
+}
+
+Status delete_group_dir(Env* env, const std::string& dir, const std::string& group, Wait lock_wait,
+                        const std::function<Status()>& check_idle)
+{
+  const std::string gdir = group_dir(dir, group);
+  if (!env->is_dir(gdir)) {
+    return Status::not_found(fmt::format("no group {}", group));
+  }
+  MERKQL_ASSIGN_OR_RETURN(
+    auto lock, env->lock_file(group_lock_file(dir, group), LockMode::exclusive, lock_wait));
+  MERKQL_TRY(check_idle());
+  // OFFSETS first: from then on the group has nothing committed.
+  if (Status s = env->remove(group_offsets_file(dir, group)); !s.is_ok() && !s.is_not_found()) {
+    return s;
+  }
+  MERKQL_TRY(env->sync_dir(gdir));
+  for (const std::string& sub : {group_members_dir(dir, group), group_owners_dir(dir, group)}) {
+    if (!env->is_dir(sub)) {
+      continue;
+    }
+    MERKQL_ASSIGN_OR_RETURN(auto names, env->list_dir(sub));
+    for (const std::string& name : names) {
+      MERKQL_TRY(env->remove(sub + "/" + name));
+    }
+    MERKQL_TRY(env->remove_dir(sub));
+  }
+  MERKQL_ASSIGN_OR_RETURN(auto rest, env->list_dir(gdir));
+  for (const std::string& name : rest) {
+    MERKQL_TRY(env->remove(gdir + "/" + name)); // LOCK (held: the lock goes with the inode)
+  }
+  if (Status s = env->remove_dir(gdir); !s.is_ok()) {
+    return Status::busy(fmt::format(
+      "group {} changed while it was being deleted (a process joined it?); run the deletion "
+      "again: {}",
+      group, s.message()));
+  }
+  return env->sync_dir(groups_dir(dir));
 }
 
 Result<std::vector<TopicPartition>>

@@ -8,7 +8,11 @@
 // locked, so a killed member disappears with its lock), computes the
 // assignment of partitions to members, and owns partitions by locking one
 // byte per partition of a lock file per topic, so that at most one member
-// reads a partition and a member holds one descriptor per topic.
+// reads a partition and a member holds one descriptor per topic; a process
+// may also take partitions' owner locks without joining (open_owner), to
+// read chosen partitions as the group without a share of the assignment.
+// live_group_members and partition_owned only look; delete_group_dir removes
+// a group under its LOCK.
 // Neither class is thread-safe; processes coordinate through the locks.
 #pragma once
 
@@ -16,10 +20,13 @@
 #include <merkql/status.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,6 +64,10 @@ public:
   ~GroupMembership();
   static Result<std::unique_ptr<GroupMembership>> join(Env* env, std::string dir,
                                                        std::string group);
+  // Owner locks only: no member file, so no share of the assignment and
+  // not counted among the live members (for reading chosen partitions).
+  static Result<std::unique_ptr<GroupMembership>> open_owner(Env* env, std::string dir,
+                                                             std::string group);
 
   const std::string& member_id() const { return m_member_id; }
   // Live members, sorted (this one included); removes dead members' files.
@@ -82,5 +93,26 @@ private:
   std::map<std::string, std::unique_ptr<ByteLocks>> m_owner_locks; // per topic
   std::set<TopicPartition> m_owned;
 };
+
+// The live members of group (sorted ids), found by probing their locks;
+// unlike GroupMembership::live_members it removes nothing.
+Result<std::vector<std::string>> live_group_members(Env* env, const std::string& dir,
+                                                    const std::string& group);
+// When the member id encodes it (it does for ids made by join), the time
+// the member joined, in nanoseconds since the epoch.
+std::optional<int64_t> member_join_time(std::string_view member_id);
+// Whether a process of group holds the owner lock of tp now (it is being
+// read). Creates nothing; false where the owner file cannot be opened for
+// writing (a read-only mount), as no process could lock it there.
+Result<bool> partition_owned(Env* env, const std::string& dir, const std::string& group,
+                             const TopicPartition& tp);
+// Removes group's directory and everything in it. Under the group's LOCK
+// (waiting as lock_wait says) it first calls check_idle, whose failure
+// refuses the deletion with nothing changed; then it removes OFFSETS first
+// (after a crash the group is left with no committed offsets, and deleting
+// it again finishes the job), the rest, and the directory. not_found when
+// the group does not exist.
+Status delete_group_dir(Env* env, const std::string& dir, const std::string& group, Wait lock_wait,
+                        const std::function<Status()>& check_idle);
 
 } // namespace merkql

@@ -81,7 +81,7 @@ grep -q "no merkql data directory" err || fail "missing dir message: $(cat err)"
 [[ ! -e $T/missing ]] || fail "consume created the directory"
 expect_exit 2 "$M" consume -t t -g 'bad/group' 2> /dev/null
 expect_exit 2 "$M" consume -t 'a b' -g g 2> /dev/null
-expect_exit 2 "$M" consume -t t 2> /dev/null
+# Without --group it reads (tests/cli/consume_offsets.sh); without --topic, usage.
 expect_exit 2 "$M" consume -g g 2> /dev/null
 expect_exit 2 "$M" consume -t t -g g --format xml 2> /dev/null
 expect_exit 2 "$M" consume -t t -g g --from middle 2> /dev/null
