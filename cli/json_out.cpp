@@ -101,25 +101,21 @@ template<class Integer> void append_number(std::string& out, Integer v)
   out.append(buf, static_cast<size_t>(end - buf));
 }
 
-bool is_json_space(char c)
-{
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-// A flagged value a reader can take as one line of JSON: no byte order
-// mark, no NUL byte, no line break (the writer vouched for the rest).
-bool one_line_json(std::string_view value)
+// A value that, being JSON, a reader can take as one line of JSON: not
+// empty, no byte order mark, no NUL byte, no line break (for a flagged
+// value the writer vouched for the rest).
+bool fits_one_line(std::string_view value)
 {
   return !value.empty() && !starts_with_bom(value)
          && value.find_first_of(std::string_view("\0\n\r", 3)) == std::string_view::npos;
 }
 
-// ... that can also stand as the value member itself: not a JSON string
+// ... and can also stand as the value member itself: not a JSON string
 // (which would read back as text) and without whitespace around it (which
 // the reader of the member would not keep).
 bool embeddable_json(std::string_view value)
 {
-  return one_line_json(value) && value.front() != '"' && !is_json_space(value.front())
+  return fits_one_line(value) && value.front() != '"' && !is_json_space(value.front())
          && !is_json_space(value.back());
 }
 
@@ -164,7 +160,7 @@ void RecordJson::append(std::string& out, const Record& r, std::string_view extr
   } else if (r.value_is_json && embeddable_json(r.value)) {
     out += "\"value\":";
     out += r.value;
-  } else if (r.value_is_json && one_line_json(r.value)) {
+  } else if (r.value_is_json && fits_one_line(r.value)) {
     out += "\"value\":";
     append_json_string(out, r.value);
     out += ",\"value_is_json\":true";

@@ -428,11 +428,6 @@ private:
   Member m_member = Member::none;
 };
 
-bool is_json_space(char c)
-{
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 size_t skip_space(std::string_view s, size_t i)
 {
   while (i < s.size() && is_json_space(s[i])) {
