@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace merkql::cli {
 
@@ -37,6 +38,7 @@ struct ProduceOptions {
   bool ack = false;
   uint64_t max_record_bytes = 1048576;
   bool skip_bad = false;
+  std::vector<std::string> files; // read in order; "-" or none: standard input
 };
 CLI::App* add_produce(CLI::App& app, ProduceOptions& options, const GlobalOptions& global);
 int run_produce(const ProduceOptions& options);

@@ -24,6 +24,12 @@ inline bool starts_with_bom(std::string_view text)
   return text.starts_with(k_utf8_bom);
 }
 
+// The whitespace JSON allows between tokens.
+inline bool is_json_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 // The reason given for a document nested deeper than k_max_json_depth.
 std::string too_deep_reason();
 

@@ -50,32 +50,6 @@ void append_json_string(std::string& out, std::string_view s)
   out.push_back('"');
 }
 
-void append_json_value(std::string& out, std::string_view value)
-{
-  // Embedded only if it is JSON that a reader of the input would have
-  // accepted: no byte order mark, at most k_max_json_depth levels deep.
-  if (check_json(value).empty()) {
-    // Outside strings (which cannot hold them raw) line breaks are just
-    // whitespace: a space keeps the output one line per record, without
-    // re-serialising the document.
-    const size_t start = out.size();
-    out.append(value);
-    for (size_t i = out.find_first_of("\n\r", start); i != std::string::npos;
-         i = out.find_first_of("\n\r", i + 1)) {
-      out[i] = ' ';
-    }
-    return;
-  }
-  if (is_valid_utf8(value)) {
-    append_json_string(out, value);
-  } else {
-    // Only for a caller that did not go through append_text_member: still
-    // valid JSON, with U+FFFD for the bytes that are not UTF-8.
-    out += nlohmann::json(std::string(value))
-             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-}
-
 void append_text_member(std::string& out, std::string_view name, std::string_view text,
                         std::string_view colon)
 {
@@ -112,13 +86,37 @@ std::string root_json(const std::optional<Hash>& root)
   return root ? "\"" + to_hex(*root) + "\"" : "null";
 }
 
+int64_t timestamp_ms(TimestampNs ns)
+{
+  const int64_t ms = ns / 1000000;
+  return ns % 1000000 < 0 ? ms - 1 : ms;
+}
+
 namespace {
 
-void append_number(std::string& out, uint64_t v)
+template<class Integer> void append_number(std::string& out, Integer v)
 {
   char buf[24];
   auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
   out.append(buf, static_cast<size_t>(end - buf));
+}
+
+// A value that, being JSON, a reader can take as one line of JSON: not
+// empty, no byte order mark, no NUL byte, no line break (for a flagged
+// value the writer vouched for the rest).
+bool fits_one_line(std::string_view value)
+{
+  return !value.empty() && !starts_with_bom(value)
+         && value.find_first_of(std::string_view("\0\n\r", 3)) == std::string_view::npos;
+}
+
+// ... and can also stand as the value member itself: not a JSON string
+// (which would read back as text) and without whitespace around it (which
+// the reader of the member would not keep).
+bool embeddable_json(std::string_view value)
+{
+  return fits_one_line(value) && value.front() != '"' && !is_json_space(value.front())
+         && !is_json_space(value.back());
 }
 
 } // namespace
@@ -143,7 +141,8 @@ void RecordJson::open(std::string& out, std::string_view topic, uint32_t partiti
   append_number(out, offset);
   out += ",\"timestamp\":\"";
   out += m_timestamp_text;
-  out.push_back('"');
+  out += "\",\"ts\":";
+  append_number(out, timestamp_ms(timestamp));
 }
 
 void RecordJson::append(std::string& out, const Record& r, std::string_view extra)
@@ -158,15 +157,25 @@ void RecordJson::append(std::string& out, const Record& r, std::string_view extr
   out.push_back(',');
   if (!is_valid_utf8(r.value)) {
     append_text_member(out, "value", r.value);
-  } else if (r.value_is_json && !starts_with_bom(r.value)
-             && r.value.find('\0') == std::string::npos) {
-    // The writer validated it: one line of JSON. Values stored by versions
-    // that let a byte order mark or a NUL byte through are checked again.
+  } else if (r.value_is_json && embeddable_json(r.value)) {
     out += "\"value\":";
     out += r.value;
-  } else {
+  } else if (r.value_is_json && fits_one_line(r.value)) {
     out += "\"value\":";
-    append_json_value(out, r.value);
+    append_json_string(out, r.value);
+    out += ",\"value_is_json\":true";
+  } else if (embeddable_json(r.value) && check_json(r.value).empty()) {
+    // Text that reads as JSON (of a raw line, or of a library writer that
+    // did not vouch for it): shown as JSON, and said to be text.
+    out += "\"value\":";
+    out += r.value;
+    out += ",\"value_is_json\":false";
+  } else {
+    // Text; also a value flagged by a writer that broke its word (a byte
+    // order mark, a NUL byte or a line break), which no reader could take
+    // for one line of JSON.
+    out += "\"value\":";
+    append_json_string(out, r.value);
   }
   out += extra;
   out.push_back('}');

@@ -22,12 +22,6 @@ namespace merkql::cli {
 // escaped, \b \f \n \r \t as such, other bytes below 0x20 as \u00XX.
 void append_json_string(std::string& out, std::string_view s);
 
-// Appends the text of a stored value as JSON: verbatim when it is a JSON
-// document (line breaks turned into spaces), else as a JSON string. Bytes
-// that are not UTF-8 become U+FFFD here: a record's value goes through
-// RecordJson, which prints such a value losslessly as "value_hex".
-void append_json_value(std::string& out, std::string_view value);
-
 // Appends the member `"name":"text"` when text is valid UTF-8, else
 // `"name_hex":"<hex of its bytes>"`, with colon between name and value (the
 // proof file's pretty form passes ": "). Appends no comma.
@@ -40,15 +34,31 @@ std::string json_error_text(const std::string& what);
 // "hex" or null for an optional root.
 std::string root_json(const std::optional<Hash>& root);
 
+// Integer milliseconds since the epoch of a timestamp, as kcat's "ts":
+// floor(ns / 1e6), so an instant before 1970 with a fraction of a
+// millisecond rounds down too (-1 ns is -1 ms, not 0).
+int64_t timestamp_ms(TimestampNs ns);
+
 // Writes records as one-line JSON objects: "topic", "partition", "offset",
-// "timestamp", then "key" (null for none) and "value", then the caller's
-// extra members. Keeps the last topic's and timestamp's text, which the
-// records of one batch share.
+// "timestamp" (the exact stored text), "ts" (timestamp_ms), then "key"
+// (null for none) and "value", then the caller's extra members. Keeps the
+// last topic's and timestamp's text, which the records of one batch share.
+//
+// The value (man/merkql-consume.1, Output) is embedded as its exact text
+// when that text can stand as the member, else written as a JSON string
+// holding the text; "value_is_json" follows only where that default
+// reading (a string is text, anything else a JSON value) would be wrong:
+//   JSON value (Record::value_is_json)   {"a":1}   -> "value":{"a":1}
+//   ... a string, or with spaces around  "x"       -> "value":"\"x\"","value_is_json":true
+//   text                                 hello     -> "value":"hello"
+//   text that reads as JSON              42        -> "value":42,"value_is_json":false
+// Every value thus has one reading, which cli/produce_line.h reads back
+// exactly.
 class RecordJson {
 public:
   // Appends {"topic":..,"partition":..,"offset":..,"timestamp":"..",
-  // "key":..,"value":..<extra>}; extra is either empty or starts with ','.
-  // A value the writer vouched is one-line JSON is embedded as it is.
+  // "ts":..,"key":..,"value":..<extra>}; extra is either empty or starts
+  // with ','.
   void append(std::string& out, const Record& record, std::string_view extra = {});
   // The same without "key" and "value" (produce's acks).
   void append_position(std::string& out, std::string_view topic, uint32_t partition,

@@ -1,12 +1,15 @@
 #include "line_io.h"
 
+#include "common.h"
 #include "exit_codes.h"
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace merkql::cli {
@@ -62,6 +65,57 @@ bool read_all(int fd, std::string& out)
       return n == 0;
     }
     out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string input_name(const std::string& path)
+{
+  return path == "-" ? "standard input" : printable(path);
+}
+
+namespace {
+
+[[noreturn]] void input_failed(const std::string& path, int error)
+{
+  throw Exit(error == ENOENT ? exit_no_input : exit_io_err,
+             fmt::format("{}: {}", input_name(path), std::strerror(error)));
+}
+
+} // namespace
+
+int open_input(const std::string& path)
+{
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      input_failed(path, errno);
+    }
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fd != STDIN_FILENO) {
+      ::close(fd);
+    }
+    input_failed(path, EISDIR);
+  }
+  return fd;
+}
+
+void check_input(const std::string& path)
+{
+  if (path == "-") {
+    return;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    input_failed(path, errno);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    input_failed(path, EISDIR);
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    input_failed(path, errno);
   }
 }
 

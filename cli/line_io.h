@@ -1,5 +1,6 @@
-// Lines in, bytes out: the one reader of standard input's lines (produce,
-// commit) and the loops that write to a descriptor (every command's
+// Lines in, bytes out: the one reader of input lines (produce, commit),
+// the opening of input files named on the command line (produce,
+// verify-proof), and the loops that write to a descriptor (every command's
 // output). A LineReader belongs to one thread; the free functions are
 // thread-safe as write(2) is.
 #pragma once
@@ -23,6 +24,17 @@ void write_stdout(std::string_view data);
 
 // Reads fd to its end into out; false on error (errno set).
 bool read_all(int fd, std::string& out);
+
+// Opens a file named on the command line for reading; "-" is standard
+// input, returned as it is (the caller closes any other descriptor).
+// Throws Exit naming the file: 66 when it does not exist, 74 when it cannot
+// be opened or is a directory.
+int open_input(const std::string& path);
+// The checks of open_input without opening the file (so that a FIFO is
+// opened once, when it is read): throws as open_input would.
+void check_input(const std::string& path);
+// The name of an input in messages: "standard input" for "-".
+std::string input_name(const std::string& path);
 
 struct LineReaderOptions {
   // Longest line, without its "\n" (and its "\r" when strip_cr): a longer

@@ -1,6 +1,7 @@
-// merkql produce: append lines of standard input as records (man/merkql-produce.1).
+// merkql produce: append lines of files or standard input as records
+// (man/merkql-produce.1).
 //
-// Standard input is split into lines by a LineReader (line_io.h). Records
+// Each input, in order, is split into lines by a LineReader (line_io.h). Records
 // accumulate in a RecordBatch until --batch of them are pending or input
 // has nothing more ready or ends; then the batch
 // goes to a ProducerPipeline (src/merkql/producer.h), whose writer thread
@@ -16,6 +17,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace merkql::cli {
@@ -24,7 +26,7 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
 {
   o.global = &global;
   CLI::App* cmd =
-    app.add_subcommand("produce", "Append records read from standard input to a topic");
+    app.add_subcommand("produce", "Append records read from files or standard input to a topic");
   cmd->add_option("-t,--topic", o.topic, "Topic to append to")->required();
   cmd->add_option("--input", o.input, "Input format: json, raw or envelope")
     ->check(CLI::IsMember({"json", "raw", "envelope"}));
@@ -54,6 +56,7 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
     ->check(NonNegativeInteger)
     ->check(CLI::Range(uint64_t{1}, k_max_record_bytes));
   cmd->add_flag("--skip-bad", o.skip_bad, "Report and skip bad lines");
+  cmd->add_option("FILE", o.files, "Files to read in order; - is standard input (the default)");
   return cmd;
 }
 
@@ -84,9 +87,12 @@ public:
       m_progress("produce", !is_terminal(STDIN_FILENO) && !(o.ack && is_terminal(STDOUT_FILENO)))
   {}
 
-  int run();
+  // Reads the inputs in order ("-": standard input).
+  int run(const std::vector<std::string>& inputs);
 
 private:
+  // Reads one input; returns false when the command must stop.
+  bool read_input(const std::string& path);
   // Returns false when the command must stop (bad line without --skip-bad).
   bool handle_line(std::string_view line);
   bool report_bad(const std::string& reason);
@@ -100,8 +106,9 @@ private:
   const ProduceOptions& m_o;
   LineParser m_parser;
   ParsedLine m_parsed;
-  uint64_t m_line = 0;
-  uint64_t m_bytes = 0; // of the lines read
+  std::string m_source; // the input in messages: "stdin" or its name
+  uint64_t m_line = 0;  // of the current input
+  uint64_t m_bytes = 0; // of the lines read, from every input
   uint64_t m_skipped = 0;
   RecordBatch m_batch;
   std::string m_acks; // used by the writer thread only
@@ -113,8 +120,8 @@ private:
 bool LineProducer::report_bad(const std::string& reason)
 {
   m_progress.clear();
-  std::fprintf(stderr, "merkql: stdin line %llu: %s\n", static_cast<unsigned long long>(m_line),
-               printable(reason).c_str());
+  std::fprintf(stderr, "merkql: %s line %llu: %s\n", m_source.c_str(),
+               static_cast<unsigned long long>(m_line), printable(reason).c_str());
   ++m_skipped;
   return m_o.skip_bad;
 }
@@ -166,8 +173,17 @@ void LineProducer::finish()
   check(m_pipeline.finish());
 }
 
-int LineProducer::run()
+bool LineProducer::read_input(const std::string& path)
 {
+  int fd;
+  try {
+    fd = open_input(path);
+  } catch (const Exit&) {
+    finish(); // what the earlier inputs gave is stored and acknowledged
+    throw;
+  }
+  m_source = path == "-" ? "stdin" : printable(path);
+  m_line = 0;
   LineReaderOptions options;
   options.max_line_bytes = m_o.max_record_bytes;
   options.read_size = 1 << 20;
@@ -177,18 +193,26 @@ int LineProducer::run()
     flush();
     check(m_pipeline.status());
   };
-  LineReader reader(STDIN_FILENO, std::move(options));
-  m_progress.set_total_bytes(bytes_left_to_read(STDIN_FILENO));
+  LineReader reader(fd, std::move(options));
+  struct Closer {
+    int fd;
+    ~Closer()
+    {
+      if (fd != STDIN_FILENO) {
+        ::close(fd);
+      }
+    }
+  } closer{fd};
   for (;;) {
     std::string_view line;
     const LineReader::Next next = reader.next(line);
     if (next == LineReader::Next::end) {
-      break;
+      return true;
     }
     if (next == LineReader::Next::error) {
       finish();
       throw Exit(exit_io_err,
-                 fmt::format("reading standard input: {}", std::strerror(reader.error())));
+                 fmt::format("reading {}: {}", input_name(path), std::strerror(reader.error())));
     }
     bool go_on;
     if (next == LineReader::Next::line) {
@@ -199,6 +223,30 @@ int LineProducer::run()
         report_bad(fmt::format("line longer than --max-record-bytes {}", m_o.max_record_bytes));
     }
     if (!go_on) {
+      return false;
+    }
+  }
+}
+
+int LineProducer::run(const std::vector<std::string>& inputs)
+{
+  // A percentage when every input's size is known (regular files).
+  uint64_t total = 0;
+  for (const std::string& path : inputs) {
+    struct stat st {};
+    const uint64_t size = path == "-" ? bytes_left_to_read(STDIN_FILENO)
+                          : ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                            ? static_cast<uint64_t>(st.st_size)
+                            : 0;
+    if (size == 0) {
+      total = 0;
+      break;
+    }
+    total += size;
+  }
+  m_progress.set_total_bytes(total);
+  for (const std::string& path : inputs) {
+    if (!read_input(path)) {
       finish();
       return exit_data_err;
     }
@@ -221,6 +269,11 @@ int run_produce(const ProduceOptions& o)
   if (o.key_field && o.input != "json") {
     throw Exit(exit_usage, "--key-field needs --input json");
   }
+  // A missing input is reported before anything is stored.
+  const std::vector<std::string> inputs = o.files.empty() ? std::vector<std::string>{"-"} : o.files;
+  for (const std::string& path : inputs) {
+    check_input(path);
+  }
   auto broker = open_broker(*o.global, Create::if_missing);
   // The settings are for a new topic; an existing one (even one another
   // producer creates this instant) is used as it is.
@@ -235,7 +288,7 @@ int run_produce(const ProduceOptions& o)
                            topic->partition_count(), topic->partition_count() == 1 ? "" : "s"));
   }
   LineProducer producer(o, broker, topic);
-  return producer.run();
+  return producer.run(inputs);
 }
 
 } // namespace merkql::cli

@@ -109,28 +109,6 @@ void write_output(const std::optional<std::string>& out, const std::string& text
   }
 }
 
-// Opens the proof file at path ("-": standard input) for reading.
-int open_input(const std::string& path)
-{
-  const std::string name = path == "-" ? "standard input" : path;
-  int fd = STDIN_FILENO;
-  if (path != "-") {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      throw Exit(errno == ENOENT ? exit_no_input : exit_io_err,
-                 fmt::format("{}: {}", path, std::strerror(errno)));
-    }
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    if (fd != STDIN_FILENO) {
-      ::close(fd);
-    }
-    throw Exit(exit_io_err, fmt::format("{}: {}", name, std::strerror(EISDIR)));
-  }
-  return fd;
-}
-
 Hash root_option(const std::optional<std::string>& text, const char* name)
 {
   if (!text) {

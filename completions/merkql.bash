@@ -251,6 +251,13 @@ _merkql()
             ;;
     esac
 
+    if [[ $cmd == produce && $cur != -?* ]]; then
+        # FILE... to read; - is standard input.
+        COMPREPLY=($(compgen -f -- "$cur"))
+        [[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
+        compopt -o filenames 2>/dev/null
+        return
+    fi
     COMPREPLY=($(compgen -W "$opts $global_opts" -- "$cur"))
 } &&
     complete -F _merkql merkql

@@ -101,7 +101,7 @@ complete -c merkql -s h -l help -d 'Show help'
 complete -c merkql -n __merkql_needs_command -s V -l version -d 'Show version'
 
 # Commands.
-complete -c merkql -n __merkql_needs_command -a produce -d 'Append records read from standard input to a topic'
+complete -c merkql -n __merkql_needs_command -a produce -d 'Append records read from files or standard input to a topic'
 complete -c merkql -n __merkql_needs_command -a consume -d 'Read records, with a consumer group or without'
 complete -c merkql -n __merkql_needs_command -a commit -d 'Commit consumer group offsets'
 complete -c merkql -n __merkql_needs_command -a group -d 'List, describe or delete consumer groups'
@@ -114,7 +114,7 @@ complete -c merkql -n __merkql_needs_command -a checkpoint -d 'Print a partition
 
 # merkql produce --topic/-t T --input json|raw|envelope --key K --key-field F
 #   --partition P --partitions N --compression lz4|none --retention-records N
-#   --batch N --ack --max-record-bytes N --skip-bad
+#   --batch N --ack --max-record-bytes N --skip-bad [FILE...]
 set -l c '__merkql_using_command produce'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d 'Topic to append to'
 complete -c merkql -n $c -l input -x -a 'json raw envelope' -d 'Input format'
@@ -128,6 +128,7 @@ complete -c merkql -n $c -l batch -x -d 'Maximum records per batch and fsync'
 complete -c merkql -n $c -l ack -d 'Print one JSON line per durable record'
 complete -c merkql -n $c -l max-record-bytes -x -d 'Maximum record size in bytes'
 complete -c merkql -n $c -l skip-bad -d 'Report and skip bad lines'
+complete -c merkql -n $c -F -d 'File to read (- for standard input)'
 
 # merkql consume --topic/-t T[,T...] --group/-g G --partition P
 #   --offset beginning|end|N|-N --format json|value

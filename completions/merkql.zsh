@@ -52,7 +52,7 @@ _merkql_groups() {
 _merkql_commands() {
   local -a commands
   commands=(
-    'produce:append records read from standard input to a topic'
+    'produce:append records read from files or standard input to a topic'
     'consume:read records, as a member of a consumer group or without one'
     'commit:commit consumer group offsets'
     'group:list, describe or delete consumer groups'
@@ -108,6 +108,7 @@ _merkql() {
             '--ack[print one JSON line per durable record]' \
             '--max-record-bytes=[maximum record size in bytes]:bytes' \
             '--skip-bad[report and skip bad lines]' \
+            '*:input file (- for standard input):_files' \
             $global && ret=0
           ;;
         (consume)

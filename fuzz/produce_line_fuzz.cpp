@@ -2,8 +2,10 @@
 // The first input byte picks the input mode, the key options and the
 // partition count; the rest is one line. Checks, besides the sanitizers,
 // that every accepted JSON value is one valid JSON document without a byte
-// order mark, so that consume can print it verbatim.
+// order mark, so that consume can print it verbatim, and that the line
+// consume prints for the record reads back (--input envelope) exactly.
 #include "exit_codes.h"
+#include "json_out.h"
 #include "produce_line.h"
 
 #include <merkql/json_text.h>
@@ -59,6 +61,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
     if (out.partition && *out.partition >= 4) {
       std::abort();
+    }
+    merkql::Record r;
+    r.topic = "t";
+    if (out.key) {
+      r.key = std::string(*out.key);
+    }
+    r.value = out.value;
+    r.value_is_json = out.value_is_json;
+    r.partition = out.partition.value_or(0);
+    r.timestamp = out.timestamp.value_or(-1);
+    std::string printed;
+    RecordJson().append(printed, r);
+    LineParserOptions o;
+    o.mode = InputMode::envelope;
+    o.partition_count = 4;
+    o.max_record_bytes = UINT64_MAX;
+    LineParser reader(o);
+    ParsedLine back;
+    if (!reader.parse(printed, back).empty() || back.key != out.key || back.value != r.value
+        || back.value_is_json != r.value_is_json || back.partition != r.partition
+        || back.timestamp != r.timestamp) {
+      std::abort(); // consume | produce --input envelope would not copy it
     }
   } catch (const Exit&) {
     // a malformed --key-field pointer: a usage error, not a line's fault

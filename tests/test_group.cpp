@@ -1,5 +1,6 @@
 #include "support/test_dir.h"
 
+#include <algorithm>
 #include <merkql/filename.h>
 #include <merkql/group.h>
 
@@ -65,6 +66,35 @@ TEST_CASE("members share partitions round-robin and a dead member's share moves"
   CHECK(unwrap(a->live_members()).size() == 1);
   CHECK(unwrap(a->assignment(all)).size() == 4);
   CHECK(unwrap(a->try_acquire({"t", 0})));
+}
+
+TEST_CASE("members reading different topics each get every partition of their own topics")
+{
+  TestDir dir;
+  std::filesystem::create_directories(dir.path() + "/groups");
+  const std::vector<TopicPartition> of_a{{"a", 0}, {"a", 1}, {"a", 2}};
+  const std::vector<TopicPartition> of_b{{"b", 0}, {"b", 1}};
+  auto reads_a = unwrap(GroupMembership::join(Env::posix(), dir.path(), "g"));
+  auto reads_b = unwrap(GroupMembership::join(Env::posix(), dir.path(), "g"));
+  CHECK(reads_a->set_topics({"a"}).is_ok());
+  CHECK(reads_b->set_topics({"b"}).is_ok());
+  CHECK(unwrap(reads_a->assignment(of_a)) == of_a);
+  CHECK(unwrap(reads_b->assignment(of_b)) == of_b);
+  // A third member reading both shares each topic with its reader.
+  auto reads_both = unwrap(GroupMembership::join(Env::posix(), dir.path(), "g"));
+  CHECK(reads_both->set_topics({"a", "b"}).is_ok());
+  std::vector<TopicPartition> all = of_a;
+  all.insert(all.end(), of_b.begin(), of_b.end());
+  std::vector<TopicPartition> taken = unwrap(reads_both->assignment(all));
+  for (const auto& tp : unwrap(reads_a->assignment(of_a))) {
+    taken.push_back(tp);
+  }
+  for (const auto& tp : unwrap(reads_b->assignment(of_b))) {
+    taken.push_back(tp);
+  }
+  std::sort(taken.begin(), taken.end());
+  CHECK(taken == all); // every partition once, none twice
+  CHECK_FALSE(unwrap(reads_both->assignment(all)).empty());
 }
 
 TEST_CASE("looking at a group's members removes nothing, and a dead member is not live")

@@ -117,6 +117,35 @@ TEST_CASE("the JSON flag is set only when the writer vouches for every value")
   CHECK_FALSE(out[1].value_is_json);
 }
 
+TEST_CASE("a batch starts a block where value_is_json changes, so each record keeps its flag")
+{
+  const std::vector<StoredRecordView> records{
+    {std::nullopt, "{}", 1, true},    {std::nullopt, "[1]", 2, true},
+    {std::nullopt, "text", 3, false}, {std::nullopt, "42", 4, false},
+    {std::nullopt, "7", 5, true},
+  };
+  std::string out;
+  const auto starts = encode_batch(records, 10, Compression::lz4, 65536, out);
+  REQUIRE(starts.size() == 3);
+  CHECK(starts[0].first == 0);
+  CHECK(starts[1].first == 2);
+  CHECK(starts[2].first == 4);
+  std::string scratch;
+  std::vector<StoredRecordView> decoded;
+  size_t next = 0;
+  for (size_t b = 0; b < starts.size(); ++b) {
+    const size_t end = b + 1 < starts.size() ? starts[b + 1].second : out.size();
+    const std::string_view block(out.data() + starts[b].second, end - starts[b].second);
+    require_ok(decode_block(block, scratch, decoded));
+    for (const StoredRecordView& r : decoded) {
+      CHECK(r.value == records[next].value);
+      CHECK(r.value_is_json == records[next].value_is_json);
+      ++next;
+    }
+  }
+  CHECK(next == records.size());
+}
+
 TEST_CASE("zero bytes past the end of the log are not a block")
 {
   CHECK_FALSE(parse_block_header(std::string(format::k_block_header_size, '\0')).has_value());

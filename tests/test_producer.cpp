@@ -367,3 +367,34 @@ TEST_CASE("a batch for a missing topic fails when the broker does not create top
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("merkql::ProducerRecord");
+
+TEST_CASE("a ProducerRecord is built from topic, optional key and value, as the seed's new()")
+{
+  const ProducerRecord keyed("readings", "sensor-1", R"({"t":21.5})");
+  CHECK(keyed.topic == "readings");
+  CHECK(keyed.key == std::optional<std::string>("sensor-1"));
+  CHECK(keyed.value == R"({"t":21.5})");
+  CHECK(!keyed.partition);
+  CHECK(!keyed.timestamp);
+  CHECK(!keyed.value_is_json);
+  const ProducerRecord unkeyed("readings", std::nullopt, "v", 0u, TimestampNs{5}, true);
+  CHECK(!unkeyed.key);
+  CHECK(unkeyed.partition == 0u);
+  CHECK(unkeyed.timestamp == 5);
+  CHECK(unkeyed.value_is_json);
+  CHECK(ProducerRecord().topic.empty());
+
+  TestDir dir;
+  auto broker = open_broker(dir.path());
+  Producer producer(broker);
+  const RecordMetadata sent = unwrap(producer.send(ProducerRecord("readings", "sensor-1", "21.5")));
+  CHECK(sent.topic == "readings");
+  const std::vector<Record> stored = read_partition(*broker, "readings", 0);
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0].key == std::optional<std::string>("sensor-1"));
+  CHECK(stored[0].value == "21.5");
+}
+
+TEST_SUITE_END();

@@ -111,6 +111,9 @@ Status Consumer::subscribe(const std::vector<std::string>& topics)
   m_topics = topics;
   std::sort(m_topics.begin(), m_topics.end());
   m_topics.erase(std::unique(m_topics.begin(), m_topics.end()), m_topics.end());
+  if (m_membership) {
+    MERKQL_TRY(m_membership->set_topics(m_topics));
+  }
   // Drop partitions of topics no longer subscribed.
   for (auto it = m_assigned.begin(); it != m_assigned.end();) {
     if (!std::binary_search(m_topics.begin(), m_topics.end(), it->first.first)) {

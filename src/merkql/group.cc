@@ -321,18 +321,68 @@ Status delete_group_dir(Env* env, const std::string& dir, const std::string& gro
   return env->sync_dir(groups_dir(dir));
 }
 
+Status GroupMembership::set_topics(const std::vector<std::string>& topics)
+{
+  if (topics == m_topics) {
+    return Status::ok();
+  }
+  std::string text;
+  for (const std::string& topic : topics) {
+    text += topic;
+    text += '\n';
+  }
+  // Not synced: a member file lives no longer than its process.
+  MERKQL_ASSIGN_OR_RETURN(
+    auto file, m_env->open_file(group_members_dir(m_dir, m_group) + "/" + m_member_id, Create::no));
+  MERKQL_TRY(file->write_at(0, text));
+  MERKQL_TRY(file->truncate(text.size()));
+  m_topics = topics;
+  return Status::ok();
+}
+
 Result<std::vector<TopicPartition>>
 GroupMembership::assignment(const std::vector<TopicPartition>& all)
 {
   MERKQL_ASSIGN_OR_RETURN(auto members, live_members());
-  auto me = std::find(members.begin(), members.end(), m_member_id);
-  const size_t index = static_cast<size_t>(me - members.begin());
+  // Each live member's topics (empty: every topic).
+  std::vector<std::vector<std::string>> topics(members.size());
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (members[i] == m_member_id) {
+      topics[i] = m_topics;
+      continue;
+    }
+    // A member file that cannot be read (its member just left) reads as
+    // every topic until the next rebalance.
+    auto text = read_file(m_env, group_members_dir(m_dir, m_group) + "/" + members[i], 1 << 20);
+    if (text.is_ok()) {
+      for (std::string_view rest = *text; !rest.empty();) {
+        const size_t end = rest.find('\n');
+        topics[i].emplace_back(rest.substr(0, end));
+        rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+      }
+      std::sort(topics[i].begin(), topics[i].end());
+    }
+  }
+  auto reads = [&](size_t member, const std::string& topic) {
+    return topics[member].empty()
+           || std::binary_search(topics[member].begin(), topics[member].end(), topic);
+  };
+  const size_t me =
+    static_cast<size_t>(std::find(members.begin(), members.end(), m_member_id) - members.begin());
   std::vector<TopicPartition> sorted = all;
   std::sort(sorted.begin(), sorted.end());
   std::vector<TopicPartition> mine;
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    if (i % members.size() == index) {
-      mine.push_back(sorted[i]);
+  size_t next = 0;
+  for (const TopicPartition& tp : sorted) {
+    for (size_t tried = 0; tried < members.size(); ++tried) {
+      const size_t member = (next + tried) % members.size();
+      if (reads(member, tp.first)) {
+        if (member == me) {
+          mine.push_back(tp);
+        }
+        next = member + 1;
+        break;
+      }
     }
   }
   return mine;

@@ -72,8 +72,13 @@ public:
   const std::string& member_id() const { return m_member_id; }
   // Live members, sorted (this one included); removes dead members' files.
   Result<std::vector<std::string>> live_members();
-  // The partitions this member should own among `all` (sorted round-robin
-  // over the live members).
+  // Records the topics this member reads in its member file, so that the
+  // others leave those partitions to the members that read them.
+  Status set_topics(const std::vector<std::string>& topics);
+  // The partitions this member should own among `all`: the sorted pairs go
+  // round-robin over the live members sorted by id, each pair to the next
+  // member that reads its topic (a member file listing no topic, as older
+  // builds write, reads every topic).
   Result<std::vector<TopicPartition>> assignment(const std::vector<TopicPartition>& all);
   // Takes ownership of a partition without waiting; false if another member
   // still owns it.
@@ -90,6 +95,7 @@ private:
   std::string m_group;
   std::string m_member_id;
   std::unique_ptr<FileLock> m_member_lock;
+  std::vector<std::string> m_topics; // as in the member file; empty: every topic
   std::map<std::string, std::unique_ptr<ByteLocks>> m_owner_locks; // per topic
   std::set<TopicPartition> m_owned;
 };

@@ -162,7 +162,11 @@ std::vector<std::pair<size_t, uint64_t>> encode_batch(const std::vector<StoredRe
     while (j < records.size()) {
       // At most 10 bytes of timestamp delta and 5 + 5 of lengths (records are < 2^35 B).
       size_t size = records[j].value.size() + (records[j].key ? records[j].key->size() : 0) + 20;
-      if (j > i && (raw + size > block_bytes || j - i == k_max_block_records)) {
+      // A block's JSON flag covers all its records: a change of
+      // value_is_json starts a block, so the flag holds for each record.
+      if (j > i
+          && (raw + size > block_bytes || j - i == k_max_block_records
+              || records[j].value_is_json != records[i].value_is_json)) {
         break;
       }
       raw += size;

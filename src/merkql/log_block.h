@@ -44,8 +44,10 @@ void encode_block(const StoredRecordView* records, size_t count, uint64_t first_
                   Compression compression, bool batch_end, std::string& out);
 
 // Lays out a batch of records (first offset first_offset) as blocks of at
-// most block_bytes raw bytes and k_max_block_records records each, the
-// last one marked as the batch's end, appended to out. Returns where each
+// most block_bytes raw bytes and k_max_block_records records each, a new
+// block wherever value_is_json changes (so that each block's JSON flag is
+// exact for every record), the last one marked as the batch's end,
+// appended to out. Returns where each
 // block starts: (index of its first record, byte position in out).
 std::vector<std::pair<size_t, uint64_t>> encode_batch(const std::vector<StoredRecordView>& records,
                                                       uint64_t first_offset,

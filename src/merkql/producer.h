@@ -30,7 +30,19 @@ namespace merkql {
 
 class Broker;
 
+// One record to send: ProducerRecord("readings", "sensor-1", R"({"t":21.5})")
+// as the seed's ProducerRecord::new(topic, key, value), with std::nullopt
+// for no key; partition, timestamp and value_is_json may follow, or be set
+// afterwards.
 struct ProducerRecord {
+  ProducerRecord() = default;
+  ProducerRecord(std::string topic, std::optional<std::string> key, std::string value,
+                 std::optional<uint32_t> partition = std::nullopt,
+                 std::optional<TimestampNs> timestamp = std::nullopt, bool value_is_json = false)
+    : topic(std::move(topic)), key(std::move(key)), value(std::move(value)), partition(partition),
+      timestamp(timestamp), value_is_json(value_is_json)
+  {}
+
   std::string topic;
   std::optional<std::string> key;
   std::string value;

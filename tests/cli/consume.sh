@@ -8,13 +8,16 @@ printf '{"n":1}\nnot json\n"s"\n' > in.txt
 "$M" produce -t t --input raw < in.txt
 for i in 4 5 6 7 8 9 10; do echo "{\"n\":$i}"; done | "$M" produce -t t
 
-# Default JSON lines: value embedded when it is JSON, else a string.
+# Default JSON lines: value embedded when it reads as JSON (raw text then
+# marked "value_is_json":false), else a string; ts next to timestamp.
 "$M" consume -t t -g g --max 3 > out
-assert_eq '{"topic":"t","partition":0,"offset":0,"key":null,"value":{"n":1}}' \
-    "$(sed -n 1p out | jq -c 'del(.timestamp)')" "json line"
+assert_eq '{"topic":"t","partition":0,"offset":0,"key":null,"value":{"n":1},"value_is_json":false}' \
+    "$(sed -n 1p out | jq -c 'del(.timestamp, .ts)')" "json line"
+jq -e '.ts | type == "number"' out > /dev/null || fail "no ts: $(cat out)"
 assert_eq '"not json"' "$(sed -n 2p out | jq -c .value)" "non-JSON value as string"
-assert_eq '"s"' "$(sed -n 3p out | jq -c .value)" "JSON string value"
-grep -q '"value":{"n":1}}$' <<< "$(sed -n 1p out)" || fail "value not written verbatim"
+assert_eq '"\"s\""' "$(sed -n 3p out | jq -c .value)" "raw text \"s\", quotes included"
+grep -q '"value":{"n":1},"value_is_json":false}$' <<< "$(sed -n 1p out)" ||
+    fail "value not written verbatim"
 # --max 3 committed exactly 3: the next run starts at offset 3.
 assert_eq 3 "$("$M" consume -t t -g g --max 1 | jq .offset)" "--max commit"
 assert_eq 4 "$("$M" inspect --json | jq '.groups[] | select(.name=="g") | .offsets[0].committed')" "committed"

@@ -46,7 +46,7 @@ wait_for 20 produce_new || fail "past the end with -f: no new record"
 kill -TERM "$pid"
 wait "$pid" || fail "follow exit status"
 first=$(head -n 1 follow.out)
-assert_eq '"new"' "$(jq -c .value <<< "$first")" "past the end: only new records"
+assert_eq '"new"' "$(jq -r .value <<< "$first")" "past the end: only new records"
 (($(jq .offset <<< "$first") >= 3)) || fail "past the end: offset $(jq .offset <<< "$first")"
 [[ -z $(ls -A "$MERKQL_DIR/groups") ]] || fail "group state created by a follow"
 

@@ -20,18 +20,23 @@ printf 'plain text\r\nnot {json\n\nünïcode\n' | "$M" produce -t r --input raw
 assert_eq "$(printf 'plain text\nnot {json\n\nünïcode')" \
     "$("$M" consume -t r -g g --format value)" "raw values"
 
-# Values print embedded as JSON when they are JSON, however they were produced:
-# validated at produce time (json, envelope) or at consume time (raw, a JSON
-# string in an envelope), and a JSON line holding a carriage return still
-# prints on one line.
+# Values print as JSON when they are JSON or text that reads as JSON (then
+# with "value_is_json":false); a JSON line holding a carriage return is
+# stored as text, and prints as a string on one line.
 printf '{"n":1}\n' | "$M" produce -t emb --input raw
 printf '{"n":2}\n{"n":\r3}\n' | "$M" produce -t emb
 printf '{"value":"{\\"n\\":4}"}\n{"value":{"n":5}}\n' | "$M" produce -t emb --input envelope
 "$M" consume -t emb -g g > emb.out
-assert_eq 5 "$(wc -l < emb.out | tr -d ' ')" "one line per embedded value"
-assert_eq "1 2 3 4 5" "$(jq -r .value.n emb.out | tr '\n' ' ' | sed 's/ $//')" "embedded values"
+assert_eq 5 "$(wc -l < emb.out | tr -d ' ')" "one line per value"
+assert_eq "false null null false null" \
+    "$(jq -r '.value_is_json' emb.out | tr '\n' ' ' | sed 's/ $//')" "text flagged"
+assert_eq "object object string object object" \
+    "$(jq -r '.value | type' emb.out | tr '\n' ' ' | sed 's/ $//')" "text or JSON"
+assert_eq "1 2 3 4 5" \
+    "$(jq -r '.value | if type == "string" then fromjson.n else .n end' emb.out | tr '\n' ' ' |
+        sed 's/ $//')" "values"
 
-# envelope input: key, value (string decoded, JSON compact), partition, timestamp.
+# envelope input: key, value (string decoded, JSON as written), partition, timestamp.
 cat > env.jsonl <<'JSON'
 {"key":"k1","value":{"t": 21.5},"timestamp":"2024-05-01T12:00:00Z"}
 {"key":null,"value":"hello\nworld","timestamp":1714564800000}

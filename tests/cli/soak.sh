@@ -121,7 +121,7 @@ done
 # consumed_tsv FILE: whole consumed JSON lines as partition offset timestamp key value.
 consumed_tsv()
 {
-    sed -n 's/^{"topic":"'$topic'","partition":\([0-9]*\),"offset":\([0-9]*\),"timestamp":"\([^"]*\)","key":"\([^"]*\)","value":\(.*\)}$/\1\t\2\t\3\t\4\t\5/p' "$1"
+    sed -n 's/^{"topic":"'$topic'","partition":\([0-9]*\),"offset":\([0-9]*\),"timestamp":"\([^"]*\)","ts":-\{0,1\}[0-9]*,"key":"\([^"]*\)","value":\(.*\)}$/\1\t\2\t\3\t\4\t\5/p' "$1"
 }
 
 # check_round ROUND: the checks after a round (see the top of this file).

@@ -59,25 +59,28 @@ TEST_CASE("control characters are escaped, other UTF-8 kept as it is")
   CHECK(nlohmann::json::parse(out).get<std::string>() == "a\"\\\n\r\t\b\f\x01\x1f\x7f é€😀");
 }
 
-TEST_CASE("a record line has topic, partition, offset, timestamp, key and value in order")
+TEST_CASE("a record line has topic, partition, offset, timestamp, ts, key and value in order")
 {
-  CHECK(record_line(sample("clé", R"({"a":1})", true))
-        == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z",)"
-           R"("key":"clé","value":{"a":1}})"
-           "\n");
-  CHECK(record_line(sample(std::nullopt, "plain text"), R"(,"hash":"x")")
-        == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z",)"
-           R"("key":null,"value":"plain text","hash":"x"})"
-           "\n");
+  CHECK(
+    record_line(sample("clé", R"({"a":1})", true))
+    == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z","ts":1700000000000,)"
+       R"("key":"clé","value":{"a":1}})"
+       "\n");
+  CHECK(
+    record_line(sample(std::nullopt, "plain text"), R"(,"hash":"x")")
+    == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z","ts":1700000000000,)"
+       R"("key":null,"value":"plain text","hash":"x"})"
+       "\n");
 }
 
 TEST_CASE("a key or value that is not UTF-8 is printed as exact hex, never lossily")
 {
   const std::string line = record_line(sample(std::string("\xff\xfe", 2), "v\x80w"));
-  CHECK(line
-        == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z",)"
-           R"("key_hex":"fffe","value_hex":"768077"})"
-           "\n");
+  CHECK(
+    line
+    == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z","ts":1700000000000,)"
+       R"("key_hex":"fffe","value_hex":"768077"})"
+       "\n");
   const auto doc = nlohmann::json::parse(line); // valid JSON
   CHECK(!doc.contains("key"));
   CHECK(!doc.contains("value"));
@@ -109,9 +112,73 @@ TEST_CASE("RecordJson keeps no stale topic or timestamp across records")
   json.append_position(out, "t", 0, 1, a.timestamp, R"(,"hash":"h")");
   CHECK(
     out
-    == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z","key":null,"value":1})"
-       R"({"topic":"u","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20.500Z","key":null,"value":1})"
-       R"({"topic":"t","partition":0,"offset":1,"timestamp":"2023-11-14T22:13:20Z","hash":"h"})");
+    == R"({"topic":"t","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20Z","ts":1700000000000,"key":null,"value":1})"
+       R"({"topic":"u","partition":2,"offset":7,"timestamp":"2023-11-14T22:13:20.500Z","ts":1700000000500,"key":null,"value":1})"
+       R"({"topic":"t","partition":0,"offset":1,"timestamp":"2023-11-14T22:13:20Z","ts":1700000000000,"hash":"h"})");
+}
+
+TEST_CASE("ts is the timestamp in milliseconds, rounded down, before 1970 too")
+{
+  CHECK(timestamp_ms(0) == 0);
+  CHECK(timestamp_ms(999999) == 0);
+  CHECK(timestamp_ms(1000000) == 1);
+  CHECK(timestamp_ms(1700000000123456789) == 1700000000123);
+  CHECK(timestamp_ms(-1) == -1);
+  CHECK(timestamp_ms(-999999) == -1);
+  CHECK(timestamp_ms(-1000000) == -1);
+  CHECK(timestamp_ms(-1000001) == -2);
+  CHECK(timestamp_ms(INT64_MIN) == -9223372036855);
+  CHECK(timestamp_ms(INT64_MAX) == 9223372036854);
+  Record r = sample(std::nullopt, "v");
+  r.timestamp = -1500000; // 1969-12-31T23:59:59.9985Z
+  const auto doc = nlohmann::json::parse(record_line(r));
+  CHECK(doc["timestamp"] == "1969-12-31T23:59:59.998500Z");
+  CHECK(doc["ts"] == -2);
+}
+
+TEST_CASE("text and JSON values have one reading each")
+{
+  auto value_part = [](std::string value, bool is_json) {
+    const std::string line = record_line(sample(std::nullopt, std::move(value), is_json));
+    CHECK(nlohmann::json::parse(line).is_object());
+    const size_t at = line.find(R"("value":)");
+    REQUIRE(at != std::string::npos);
+    return line.substr(at, line.size() - at - 2); // without "}\n"
+  };
+  // Text is a string; text that reads as JSON is shown as JSON, and said
+  // to be text.
+  CHECK(value_part("hello", false) == R"("value":"hello")");
+  CHECK(value_part(R"("hello")", false) == R"("value":"\"hello\"")");
+  CHECK(value_part("42", false) == R"("value":42,"value_is_json":false)");
+  CHECK(value_part(R"({"a": 1})", false) == R"("value":{"a": 1},"value_is_json":false)");
+  CHECK(value_part(" 42", false) == R"("value":" 42")");
+  CHECK(value_part("{\"a\":\r1}", false) == R"("value":"{\"a\":\r1}")");
+  // A JSON value is itself, exactly as stored...
+  CHECK(value_part("42", true) == R"("value":42)");
+  CHECK(value_part(R"({ "a" : [1.50, "\u0041"] })", true)
+        == R"("value":{ "a" : [1.50, "\u0041"] })");
+  // ... unless it is a string or has whitespace around it: then a string
+  // holding its text, and the flag.
+  CHECK(value_part(R"("hello")", true) == R"("value":"\"hello\"","value_is_json":true)");
+  CHECK(value_part(" 42\t", true) == R"("value":" 42\t","value_is_json":true)");
+  // A flag no reader could honour (a byte order mark, a line break, a NUL
+  // byte; only from a writer that broke its word) leaves text.
+  CHECK(value_part("\xEF\xBB\xBF{}", true) == "\"value\":\"\xEF\xBB\xBF{}\"");
+  CHECK(value_part("[1,\n2]", true) == R"("value":"[1,\n2]")");
+  CHECK(value_part(std::string("1\0", 2), true) == R"("value":"1\u0000")");
+  // A text value too deep to be read as JSON is a string like any other.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK(value_part(deep, false).size() == deep.size() + 10);
+}
+
+TEST_CASE("produce's acks carry ts too")
+{
+  RecordJson json;
+  std::string out;
+  json.append_position(out, "t", 0, 3, -1, R"(,"hash":"h")");
+  CHECK(out
+        == R"({"topic":"t","partition":0,"offset":3,"timestamp":"1969-12-31T23:59:59.999999999Z",)"
+           R"("ts":-1,"hash":"h"})");
 }
 
 TEST_SUITE_END();
