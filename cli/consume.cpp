@@ -9,6 +9,7 @@
 // committed, not even the starting positions the library's Consumer records.
 // Where reading starts (--offset, --from) is the library's start_offset.
 #include "commands.h"
+#include "progress.h"
 
 #include <fmt/format.h>
 
@@ -172,11 +173,29 @@ int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
   uint64_t remaining = o.max.value_or(UINT64_MAX);
   auto last_change = std::chrono::steady_clock::now();
   auto assignment = consumer->assignment();
+  // On a terminal (not when the records go to it): records written of the
+  // backlog of the partitions read, counted again when they change.
+  Progress progress("consume", !is_terminal(STDOUT_FILENO));
+  uint64_t written_total = 0;
+  auto count_backlog = [&] {
+    uint64_t backlog = 0;
+    for (const auto& [tp, position] : consumer->positions()) {
+      auto end = unwrap(broker->topic(tp.first))->partition(tp.second);
+      if (end.is_ok()) {
+        if (auto next = (*end)->next_offset(); next.is_ok() && *next > position) {
+          backlog += *next - position;
+        }
+      }
+    }
+    progress.set_total_records(std::min(written_total + backlog, o.max ? *o.max : UINT64_MAX));
+  };
+  count_backlog();
   while (remaining > 0 && !g_stop) {
     auto records = unwrap(consumer->poll(std::chrono::milliseconds(o.follow ? 50 : 0)));
     if (auto now = consumer->assignment(); now != assignment) {
       assignment = std::move(now);
       last_change = std::chrono::steady_clock::now();
+      count_backlog();
     }
     if (records.empty()) {
       if (o.follow) {
@@ -194,6 +213,8 @@ int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
     std::map<TopicPartition, uint64_t> written;
     const size_t n = add_records(writer, records, remaining, written);
     remaining -= n;
+    written_total += n;
+    progress.update(written_total);
     if (!writer.flush()) {
       // Commit the lines written whole, then stop: quietly when the reader
       // has gone (a closed pipe), with exit 74 on any other failure.
@@ -219,6 +240,7 @@ int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
       }
     }
   }
+  progress.clear();
   check(consumer->close());
   return exit_ok;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Feedback on a terminal: progress lines of produce and verify-proof --all,
+# Feedback on a terminal: progress lines of produce, consume and verify-proof --all,
 # and the notice of a wait for another process's lock, shown when standard
 # error is a terminal (driven through script(1), which gives the command a
 # pseudo-terminal), never when it is a file or a pipe, nor with
@@ -39,6 +39,17 @@ on_terminal "'$M' produce -t t --no-progress < in.json" > tty.txt
 ! grep -aq "merkql: produce" tty.txt || fail "progress with --no-progress"
 on_terminal "'$M' --no-progress produce -t t < in.json" > tty.txt
 ! grep -aq "merkql: produce" tty.txt || fail "progress with --no-progress before the command"
+
+# consume of a backlog into a file: records written of the backlog; not
+# when the records themselves go to the terminal, nor into a file.
+on_terminal "'$M' consume -t t > out.json" > tty.txt
+grep -aq "merkql: consume: [0-9]* of 100000 records ([0-9]*%)" tty.txt ||
+    fail "no consume progress on a terminal: $(tr '\r' '\n' < tty.txt | head -3)"
+assert_eq 100000 "$(wc -l < out.json)" "records consumed with progress shown"
+on_terminal "'$M' consume -t t --max 3" > tty.txt
+! grep -aq "merkql: consume:" tty.txt || fail "consume progress mixed with records on the terminal"
+"$M" consume -t t 2> err.txt > out.json
+[[ ! -s err.txt ]] || fail "consume progress written to a file: $(head -c 200 err.txt)"
 
 # verify-proof --all: the partition being audited.
 echo '{"n":1}' | "$M" produce -t other
