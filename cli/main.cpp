@@ -62,6 +62,7 @@ int main(int argc, char** argv)
   VerifyProofOptions verify_proof;
   DuOptions du;
   CompactOptions compact;
+  TopicOptions topic;
   KeygenOptions keygen;
   CheckpointOptions checkpoint;
   CLI::App* produce_cmd = add_produce(app, produce, global);
@@ -71,6 +72,7 @@ int main(int argc, char** argv)
   CLI::App* verify_proof_cmd = add_verify_proof(app, verify_proof, global);
   CLI::App* du_cmd = add_du(app, du, global);
   CLI::App* compact_cmd = add_compact(app, compact, global);
+  CLI::App* topic_cmd = add_topic(app, topic, global);
   CLI::App* keygen_cmd = add_keygen(app, keygen);
   CLI::App* checkpoint_cmd = add_checkpoint(app, checkpoint, global);
 
@@ -129,6 +131,9 @@ int main(int argc, char** argv)
     }
     if (compact_cmd->parsed()) {
       return run_compact(compact);
+    }
+    if (topic_cmd->parsed()) {
+      return run_topic(topic);
     }
     if (keygen_cmd->parsed()) {
       return run_keygen(keygen);

@@ -42,7 +42,7 @@ _merkql()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
 
-    local commands="produce consume commit inspect verify-proof du compact keygen checkpoint"
+    local commands="produce consume commit inspect verify-proof du compact keygen checkpoint topic"
     local global_opts="--dir -d --no-wait --help -h --version -V"
 
     # Find the command word, skipping global options and their arguments.
@@ -128,6 +128,7 @@ _merkql()
             return
             ;;
         --key-field | --partition | --partitions | --retention-records | \
+            --retention-bytes | --retention-ms | --segment-bytes | \
             --batch | --max-record-bytes | --max | --offset | --root | --name | --size | --origin)
             # Free-form argument.
             return
@@ -147,7 +148,8 @@ _merkql()
     case $cmd in
         produce)
             opts="--topic -t --input --key --key-field --partition --partitions
-                --compression --retention-records --batch --ack
+                --compression --retention-records --retention-bytes --retention-ms
+                --segment-bytes --batch --ack
                 --max-record-bytes --skip-bad --help -h"
             ;;
         consume)
@@ -170,6 +172,22 @@ _merkql()
             ;;
         compact)
             opts="--topic -t --help -h"
+            ;;
+        topic)
+            # merkql topic SUBCOMMAND: the subcommand, then its options.
+            local sub="" w
+            for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+                case $w in create | alter | list | describe | delete) sub=$w ;; esac
+            done
+            case $sub in
+                "") opts="create alter list describe delete --help -h" ;;
+                create | alter)
+                    opts="--topic -t --partitions --compression --retention-records
+                        --retention-bytes --retention-ms --segment-bytes --help -h" ;;
+                describe) opts="--topic -t --json --help -h" ;;
+                delete) opts="--topic -t --help -h" ;;
+                list) opts="--help -h" ;;
+            esac
             ;;
         keygen)
             opts="--name --out --help -h"

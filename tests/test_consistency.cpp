@@ -299,7 +299,7 @@ TEST_CASE("after compaction, proofs from kept nodes still verify; removed leaves
   TestDir dir;
   PartitionOptions options;
   options.segment_bytes = 4096;
-  options.max_records = 100;
+  options.retention.max_records = 100;
   options.compression = Compression::none;
   auto p = unwrap(Partition::open(Env::posix(), dir.path(), "t", 0, options));
   std::vector<std::string> storage;

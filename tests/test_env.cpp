@@ -94,6 +94,7 @@ public:
     return m_base->rename(from, to);
   }
   Status remove(const std::string& path) override { return m_base->remove(path); }
+  Status remove_dir(const std::string& path) override { return m_base->remove_dir(path); }
   Status sync_dir(const std::string& path) override { return m_base->sync_dir(path); }
   Status create_dir(const std::string& path) override { return m_base->create_dir(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) override

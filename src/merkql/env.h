@@ -96,6 +96,8 @@ public:
   // Removes one directory entry that is not a directory (a symbolic link is
   // removed itself).
   virtual Status remove(const std::string& path) = 0;
+  // Removes one empty directory (not a symbolic link to one).
+  virtual Status remove_dir(const std::string& path) = 0;
   // Makes the directory's entries (creations, renames, removals) durable.
   virtual Status sync_dir(const std::string& path) = 0;
   // Creates one directory level; ok if a directory has the name already

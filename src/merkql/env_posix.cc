@@ -408,6 +408,16 @@ public:
     return Status::ok();
   }
 
+  Status remove_dir(const std::string& path) override
+  {
+    std::string name;
+    MERKQL_ASSIGN_OR_RETURN(Fd dir, open_parent(path, &name, "remove directory"));
+    if (::unlinkat(dir.get(), name.c_str(), AT_REMOVEDIR) != 0) {
+      return errno_status("remove directory", path, errno);
+    }
+    return Status::ok();
+  }
+
   Status sync_dir(const std::string& path) override
   {
     int fd = open_nofollow(path, O_RDONLY | O_DIRECTORY, 0);

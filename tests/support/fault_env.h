@@ -252,6 +252,11 @@ public:
     m_files.erase(path);
     return m_base->remove(path);
   }
+  Status remove_dir(const std::string& path) override
+  {
+    MERKQL_TRY(check(fault_remove, path));
+    return m_base->remove_dir(path);
+  }
   Status sync_dir(const std::string& path) override
   {
     MERKQL_TRY(check(fault_sync_dir, path));
