@@ -65,16 +65,16 @@ assert_eq 100 "$(count_records recs)" "retention-records"
 nlogs=$(ls "$D"/topics/recs/0/*.log | wc -l)
 ((nlogs <= 4)) || fail "records retention left $nlogs segments"
 "$M" verify-proof --all > /dev/null
-assert_eq "reclaimed 0 bytes (0B) in 0 segments" "$("$M" compact -t recs)" "compact after automatic enforcement"
+grep -q "^reclaimed 0 bytes" <<< "$("$M" compact -t recs)" || fail "compact after automatic enforcement found more"
 
 # Age: segments older than 1 s go at the next roll.
 "$M" topic create -t age --retention-ms 1000 --segment-bytes 4096 > /dev/null
 seq 1 2000 | "$M" produce -t age --input raw --batch 20
 sleep 1.5
-seq 2001 2400 | "$M" produce -t age --input raw --batch 20
+seq 2001 8000 | "$M" produce -t age --input raw --batch 20
 wm=$("$M" topic describe -t age --json | jq '.partitions[0].watermark')
-((wm >= 1920)) || fail "age retention kept offsets from $wm"
-"$M" consume -t age -g a | head -1 | jq -e '.offset >= 1920' > /dev/null || fail "age: first record read"
+((wm >= 1024 && wm <= 2048)) || fail "age retention kept offsets from $wm"
+assert_eq "$wm" "$("$M" consume -t age -g a --max 1 | jq .offset)" "age: first record read"
 
 # kill -9 while producing with retention enforced at every roll: the
 # directory stays sound, and every acknowledged record is either read or
