@@ -24,6 +24,43 @@ inline const CLI::Validator NonNegativeInteger(
   },
   "", "NON-NEGATIVE");
 
+// Topic settings given on the command line (produce, topic create and
+// alter), declared and read in one place (cli/topic.cpp). A retention
+// limit is a number or "none".
+struct TopicSettings {
+  std::optional<uint32_t> partitions;
+  std::optional<std::string> compression;
+  std::optional<std::string> retention_records;
+  std::optional<std::string> retention_bytes;
+  std::optional<std::string> retention_ms;
+  std::optional<uint64_t> segment_bytes;
+};
+// Declares --partitions, --compression, --retention-records,
+// --retention-bytes, --retention-ms and --segment-bytes; `what` says whose
+// settings they are, for --help ("of a new topic"; "" for alter, where
+// partitions and compression are fixed at creation).
+void add_topic_settings(CLI::App* cmd, TopicSettings& settings, const std::string& what);
+// base with the settings given put in.
+TopicConfig apply_topic_settings(TopicConfig base, const TopicSettings& settings);
+// Exit 2 naming the first setting given that differs from the topic's, with
+// both values.
+void require_topic_settings(const std::string& topic, const TopicConfig& have,
+                            const TopicSettings& settings);
+
+struct TopicOptions {
+  const GlobalOptions* global = nullptr;
+  std::string topic;
+  TopicSettings settings;
+  bool json = false;
+  CLI::App* create = nullptr;
+  CLI::App* alter = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* describe = nullptr;
+  CLI::App* remove = nullptr;
+};
+CLI::App* add_topic(CLI::App& app, TopicOptions& options, const GlobalOptions& global);
+int run_topic(const TopicOptions& options);
+
 struct ProduceOptions {
   const GlobalOptions* global = nullptr;
   std::string topic;
@@ -31,9 +68,7 @@ struct ProduceOptions {
   std::optional<std::string> key;
   std::optional<std::string> key_field;
   std::optional<uint32_t> partition;
-  uint32_t partitions = 1;
-  std::string compression = "lz4";
-  std::optional<uint64_t> retention_records;
+  TopicSettings settings; // of a new topic; checked against an existing one
   uint64_t batch = 1000;
   bool ack = false;
   uint64_t max_record_bytes = 1048576;

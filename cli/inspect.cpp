@@ -95,7 +95,7 @@ int run_inspect(const InspectOptions& o)
         std::back_inserter(out),
         ",\"partition_count\":{},\"compression\":\"{}\",\"retention_records\":{},\"partitions\":[",
         t.config.partitions, compression_name(t.config.compression),
-        t.config.max_records ? std::to_string(*t.config.max_records) : "null");
+        t.config.retention.max_records ? std::to_string(*t.config.retention.max_records) : "null");
       for (size_t k = 0; k < t.partitions.size(); ++k) {
         const PartitionDescription& p = t.partitions[k];
         fmt::format_to(std::back_inserter(out),
@@ -126,8 +126,9 @@ int run_inspect(const InspectOptions& o)
       out += fmt::format(
         "topic {}: {} partition{}, compression {}, retention {}\n", t.name, t.config.partitions,
         t.config.partitions == 1 ? "" : "s", compression_name(t.config.compression),
-        t.config.max_records ? fmt::format("{} records per partition", *t.config.max_records)
-                             : std::string("none"));
+        t.config.retention.max_records
+          ? fmt::format("{} records per partition", *t.config.retention.max_records)
+          : std::string("none"));
       out += fmt::format("  {:>9}  {:>12}  {:>12}  {:>12}  {:>8}  {}\n", "partition", "records",
                          "watermark", "next_offset", "bytes", "root");
       for (const PartitionDescription& p : t.partitions) {

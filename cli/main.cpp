@@ -161,6 +161,7 @@ int main(int argc, char** argv)
   VerifyProofOptions verify_proof;
   DuOptions du;
   CompactOptions compact;
+  TopicOptions topic;
   KeygenOptions keygen;
   CheckpointOptions checkpoint;
   GroupOptions group;
@@ -171,6 +172,7 @@ int main(int argc, char** argv)
   CLI::App* verify_proof_cmd = add_verify_proof(app, verify_proof, global);
   CLI::App* du_cmd = add_du(app, du, global);
   CLI::App* compact_cmd = add_compact(app, compact, global);
+  CLI::App* topic_cmd = add_topic(app, topic, global);
   CLI::App* keygen_cmd = add_keygen(app, keygen);
   CLI::App* checkpoint_cmd = add_checkpoint(app, checkpoint, global);
   CLI::App* group_cmd = add_group(app, group, global);
@@ -221,6 +223,9 @@ int main(int argc, char** argv)
     }
     if (compact_cmd->parsed()) {
       return run_compact(compact);
+    }
+    if (topic_cmd->parsed()) {
+      return run_topic(topic);
     }
     if (keygen_cmd->parsed()) {
       return run_keygen(keygen);

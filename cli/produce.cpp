@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,16 +37,7 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
   key->excludes(key_field);
   cmd->add_option("--partition", o.partition, "Send every record to this partition")
     ->check(NonNegativeInteger);
-  cmd->add_option("--partitions", o.partitions, "Partitions of a new topic (default 1)")
-    ->check(NonNegativeInteger)
-    ->check(CLI::Range(1u, 100000u));
-  cmd->add_option("--compression", o.compression, "Compression of a new topic: lz4 or none")
-    ->check(CLI::IsMember({"lz4", "none"}));
-  cmd
-    ->add_option("--retention-records", o.retention_records,
-                 "Records kept visible per partition of a new topic")
-    ->check(NonNegativeInteger)
-    ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  add_topic_settings(cmd, o.settings, "of a new topic");
   cmd->add_option("--batch", o.batch, "Maximum records per batch and fsync (default 1000)")
     ->check(NonNegativeInteger)
     ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
@@ -80,9 +72,12 @@ LineParserOptions parser_options(const ProduceOptions& o, uint32_t partition_cou
 // appends them on its writer thread and prints the acks there.
 class LineProducer {
 public:
-  LineProducer(const ProduceOptions& o, std::shared_ptr<Broker> broker, Topic* topic)
-    : m_o(o), m_parser(parser_options(o, topic->partition_count())), m_batch(topic->name()),
-      m_pipeline(std::move(broker), ack_callback()),
+  // open_topic is called once, before the first record goes out: a topic
+  // is created only when a valid record is ready for it.
+  LineProducer(const ProduceOptions& o, std::shared_ptr<Broker> broker, uint32_t partition_count,
+               std::function<void()> open_topic)
+    : m_o(o), m_parser(parser_options(o, partition_count)), m_batch(o.topic),
+      m_open_topic(std::move(open_topic)), m_pipeline(std::move(broker), ack_callback()),
       // Not while lines are typed on the terminal or acks printed to it.
       m_progress("produce", !is_terminal(STDIN_FILENO) && !(o.ack && is_terminal(STDOUT_FILENO)))
   {}
@@ -111,6 +106,7 @@ private:
   uint64_t m_bytes = 0; // of the lines read, from every input
   uint64_t m_skipped = 0;
   RecordBatch m_batch;
+  std::function<void()> m_open_topic;
   std::string m_acks; // used by the writer thread only
   RecordJson m_ack_json;
   ProducerPipeline m_pipeline;
@@ -164,6 +160,10 @@ ProducerPipeline::AckCallback LineProducer::ack_callback()
 
 void LineProducer::flush()
 {
+  if (m_open_topic && m_batch.size() > 0) {
+    m_open_topic();
+    m_open_topic = nullptr;
+  }
   check(m_pipeline.submit(m_batch));
 }
 
@@ -275,19 +275,28 @@ int run_produce(const ProduceOptions& o)
     check_input(path);
   }
   auto broker = open_broker(*o.global, Create::if_missing);
-  // The settings are for a new topic; an existing one (even one another
-  // producer creates this instant) is used as it is.
-  TopicConfig config;
-  config.partitions = o.partitions;
-  config.compression = *parse_compression(o.compression);
-  config.max_records = o.retention_records;
-  Topic* topic = unwrap(broker->topic_or_create(o.topic, config));
-  if (o.partition && *o.partition >= topic->partition_count()) {
+  // The settings are for a new topic; an existing one must have those given
+  // (exit 2 naming the first that differs). A new topic is created with
+  // the first valid record (even if another producer creates it first,
+  // the settings given are checked then).
+  auto existing = broker->topic(o.topic);
+  if (!existing.is_ok() && !existing.status().is_not_found()) {
+    check(existing.status());
+  }
+  const TopicConfig config = existing.is_ok()
+                               ? (*existing)->config()
+                               : apply_topic_settings(broker->config().default_topic(), o.settings);
+  require_topic_settings(o.topic, config, o.settings);
+  if (o.partition && *o.partition >= config.partitions) {
     throw Exit(exit_usage,
                fmt::format("--partition {}: topic {} has {} partition{}", *o.partition, o.topic,
-                           topic->partition_count(), topic->partition_count() == 1 ? "" : "s"));
+                           config.partitions, config.partitions == 1 ? "" : "s"));
   }
-  LineProducer producer(o, broker, topic);
+  auto open_topic = [&o, broker, config] {
+    Topic* topic = unwrap(broker->topic_or_create(o.topic, config));
+    require_topic_settings(o.topic, topic->config(), o.settings);
+  };
+  LineProducer producer(o, broker, config.partitions, open_topic);
   return producer.run(inputs);
 }
 

@@ -76,12 +76,14 @@ _merkql()
         cur=${cur#*=}
     fi
 
-    local commands="produce consume commit group inspect verify-proof du compact keygen checkpoint"
+    local commands="produce consume commit topic group inspect verify-proof du compact keygen
+        checkpoint"
     # Accepted before and after the command; --version/-V only before.
     local global_opts="--dir -d --no-wait --no-progress --help -h"
     # Commands that have commands of their own ("merkql topic create"):
     # subcommands[cmd]="sub1 sub2 ...".
-    local -A subcommands=([group]="list describe delete")
+    local -A subcommands=([topic]="create alter list describe delete"
+        [group]="list describe delete")
 
     # Find the command word (and the command of a command), skipping the
     # global options and their arguments.
@@ -176,6 +178,7 @@ _merkql()
             return
             ;;
         --key-field | --partition | --partitions | --retention-records | \
+            --retention-bytes | --retention-ms | --segment-bytes | \
             --batch | --max-record-bytes | --max | --root | --name | --size | --origin | \
             --to-datetime)
             # Free-form argument.
@@ -206,8 +209,8 @@ _merkql()
     case $cmd${sub:+ $sub} in
         produce)
             opts="--topic -t --input --key --key-field --partition --partitions
-                --compression --retention-records --batch --ack
-                --max-record-bytes --skip-bad"
+                --compression --retention-records --retention-bytes --retention-ms
+                --segment-bytes --batch --ack --max-record-bytes --skip-bad"
             ;;
         consume)
             opts="--topic -t --group -g --partition --offset --format --from --max
@@ -238,6 +241,19 @@ _merkql()
             opts="--json --bytes"
             ;;
         compact)
+            opts="--topic -t"
+            ;;
+        "topic create" | "topic alter")
+            opts="--topic -t --partitions --compression --retention-records
+                --retention-bytes --retention-ms --segment-bytes"
+            ;;
+        "topic list")
+            opts=""
+            ;;
+        "topic describe")
+            opts="--topic -t --json"
+            ;;
+        "topic delete")
             opts="--topic -t"
             ;;
         keygen)

@@ -2,7 +2,7 @@
 # Install as ~/.config/fish/completions/merkql.fish or in a directory of
 # $fish_complete_path.
 
-set -l merkql_commands produce consume commit group inspect verify-proof du compact keygen checkpoint
+set -l merkql_commands produce consume commit topic group inspect verify-proof du compact keygen checkpoint
 
 # The data directory the command line refers to: --dir/-d anywhere on the
 # line (before or after the command), else $MERKQL_DIR, else ./merkql-data.
@@ -109,11 +109,13 @@ complete -c merkql -n __merkql_needs_command -a inspect -d 'Show topics, partiti
 complete -c merkql -n __merkql_needs_command -a verify-proof -d 'Export or check a merkle proof, or audit the directory'
 complete -c merkql -n __merkql_needs_command -a du -d 'Report allocated disk space'
 complete -c merkql -n __merkql_needs_command -a compact -d 'Delete log segments below the retention watermark'
+complete -c merkql -n __merkql_needs_command -a topic -d 'Create, alter, list, describe or delete topics'
 complete -c merkql -n __merkql_needs_command -a keygen -d 'Generate a key pair for signing checkpoints'
 complete -c merkql -n __merkql_needs_command -a checkpoint -d 'Print a partition checkpoint, optionally signed'
 
 # merkql produce --topic/-t T --input json|raw|envelope --key K --key-field F
 #   --partition P --partitions N --compression lz4|none --retention-records N
+#   --retention-bytes B --retention-ms MS --segment-bytes S
 #   --batch N --ack --max-record-bytes N --skip-bad [FILE...]
 set -l c '__merkql_using_command produce'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d 'Topic to append to'
@@ -124,6 +126,9 @@ complete -c merkql -n $c -l partition -x -d 'Send every record to this partition
 complete -c merkql -n $c -l partitions -x -d 'Partitions of a new topic'
 complete -c merkql -n $c -l compression -x -a 'lz4 none' -d 'Compression of a new topic'
 complete -c merkql -n $c -l retention-records -x -d 'Records kept per partition of a new topic'
+complete -c merkql -n $c -l retention-bytes -x -d 'Log bytes kept per partition of a new topic'
+complete -c merkql -n $c -l retention-ms -x -d 'Milliseconds records are kept in a new topic'
+complete -c merkql -n $c -l segment-bytes -x -d 'Segment size of a new topic'
 complete -c merkql -n $c -l batch -x -d 'Maximum records per batch and fsync'
 complete -c merkql -n $c -l ack -d 'Print one JSON line per durable record'
 complete -c merkql -n $c -l max-record-bytes -x -d 'Maximum record size in bytes'
@@ -204,6 +209,36 @@ complete -c merkql -n $c -l bytes -d 'Show exact byte counts'
 # merkql compact --topic/-t T
 set c '__merkql_using_command compact'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d 'Compact only this topic'
+
+# merkql topic create|alter --topic/-t T [--partitions N --compression C
+#   --retention-records N --retention-bytes B --retention-ms MS
+#   --segment-bytes S] | list | describe --topic/-t T --json | delete --topic/-t T
+complete -c merkql -n '__merkql_needs_subcommand topic' -a create -d 'Create a topic'
+complete -c merkql -n '__merkql_needs_subcommand topic' -a alter -d 'Change retention and segment size'
+complete -c merkql -n '__merkql_needs_subcommand topic' -a list -d 'List the topics'
+complete -c merkql -n '__merkql_needs_subcommand topic' -a describe -d 'Show settings and partitions'
+complete -c merkql -n '__merkql_needs_subcommand topic' -a delete -d 'Delete a topic and its group offsets'
+set c '__merkql_using_command topic create'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
+complete -c merkql -n $c -l partitions -x -d 'Partitions (fixed at creation)'
+complete -c merkql -n $c -l compression -x -a 'lz4 none' -d 'Compression (fixed at creation)'
+complete -c merkql -n $c -l retention-records -x -d 'Records kept visible per partition, or none'
+complete -c merkql -n $c -l retention-bytes -x -d 'Log bytes kept per partition, or none'
+complete -c merkql -n $c -l retention-ms -x -d 'Milliseconds records are kept, or none'
+complete -c merkql -n $c -l segment-bytes -x -d 'Segment size in bytes'
+set c '__merkql_using_command topic alter'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
+complete -c merkql -n $c -l partitions -x -d 'Partitions (fixed at creation)'
+complete -c merkql -n $c -l compression -x -a 'lz4 none' -d 'Compression (fixed at creation)'
+complete -c merkql -n $c -l retention-records -x -d 'Records kept visible per partition, or none'
+complete -c merkql -n $c -l retention-bytes -x -d 'Log bytes kept per partition, or none'
+complete -c merkql -n $c -l retention-ms -x -d 'Milliseconds records are kept, or none'
+complete -c merkql -n $c -l segment-bytes -x -d 'Segment size in bytes'
+set c '__merkql_using_command topic describe'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
+complete -c merkql -n $c -l json -d 'Print one JSON object'
+set c '__merkql_using_command topic delete'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
 
 # merkql keygen --name NAME --out PREFIX
 set c '__merkql_using_command keygen'

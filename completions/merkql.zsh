@@ -60,6 +60,7 @@ _merkql_commands() {
     'verify-proof:export or check a merkle proof, or audit the directory'
     'du:report allocated disk space'
     'compact:delete log segments below the retention watermark'
+    'topic:create, alter, list, describe or delete topics'
     'keygen:generate a key pair for signing checkpoints'
     'checkpoint:print a partition checkpoint, optionally signed'
   )
@@ -104,6 +105,9 @@ _merkql() {
             '--partitions=[partitions of a new topic]:count' \
             '--compression=[compression of a new topic]:compression:(lz4 none)' \
             '--retention-records=[records kept per partition of a new topic]:count' \
+            '--retention-bytes=[log bytes kept per partition of a new topic]:bytes' \
+            '--retention-ms=[milliseconds records are kept in a new topic]:milliseconds' \
+            '--segment-bytes=[segment size of a new topic]:bytes' \
             '--batch=[maximum records per batch and fsync]:count' \
             '--ack[print one JSON line per durable record]' \
             '--max-record-bytes=[maximum record size in bytes]:bytes' \
@@ -202,6 +206,33 @@ _merkql() {
           _arguments -S \
             '(-t --topic)'{-t+,--topic=}'[compact only this topic]:topic:_merkql_topics' \
             $global && ret=0
+          ;;
+        (topic)
+          local -a settings
+          settings=(
+            '--partitions=[partitions (fixed at creation)]:count'
+            '--compression=[compression (fixed at creation)]:compression:(lz4 none)'
+            '--retention-records=[records kept visible per partition, or none]:count'
+            '--retention-bytes=[log bytes kept per partition, or none]:bytes'
+            '--retention-ms=[milliseconds records are kept, or none]:milliseconds'
+            '--segment-bytes=[segment size in bytes]:bytes'
+          )
+          local -a topic_opt
+          topic_opt=('(-t --topic)'{-t+,--topic=}'[topic]:topic:_merkql_topics')
+          if (( CURRENT == 2 )); then
+            local -a subs
+            subs=('create:create a topic' 'alter:change retention and segment size'
+                  'list:list the topics' 'describe:show settings and partitions'
+                  'delete:delete a topic and its group offsets')
+            _describe -t commands 'topic command' subs && ret=0
+          else
+            case ${words[2]} in
+              (create|alter) _arguments -S $topic_opt $settings $global && ret=0 ;;
+              (describe) _arguments -S $topic_opt '--json[print one JSON object]' $global && ret=0 ;;
+              (delete) _arguments -S $topic_opt $global && ret=0 ;;
+              (*) _arguments -S $global && ret=0 ;;
+            esac
+          fi
           ;;
         (keygen)
           _arguments -S \

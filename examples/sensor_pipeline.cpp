@@ -64,10 +64,9 @@ int main(int argc, char** argv)
     dir = tmpl;
   }
 
-  merkql::BrokerConfig config;
-  config.dir = dir;
+  merkql::BrokerConfig config(dir);
   config.compression = merkql::Compression::lz4;
-  config.max_records = 500;
+  config.default_retention = merkql::RetentionConfig{.max_records = 500};
   {
     auto broker = check(merkql::Broker::open(config), "open");
     // Ingest in batches of 100 through a pipeline: one batch is appended

@@ -161,7 +161,7 @@ struct Fixture {
     u.partitions = 1;
     u.compression = Compression::none;
     u.segment_bytes = 4096;
-    u.max_records = 20;
+    u.retention.max_records = 20;
     require(broker->create_topic("u", u).status(), "create u");
 
     Rng rng{42};
@@ -473,7 +473,7 @@ AuditedPartitions read_only_look(const std::string& dir,
                               + (report.is_ok() ? report->problem : report.status().message()));
           MERKQL_FUZZ_CHECK(report->next_offset >= was.next_offset, where + " lost records");
           auto root = part->merkle_root_at(was.next_offset);
-          if (!root.is_ok() && root.status().is_not_found() && part->options().max_records) {
+          if (!root.is_ok() && root.status().is_not_found() && part->retention().max_records) {
             ++checked; // compacted under retention since: the old root needs records gone
             continue;
           }

@@ -64,7 +64,7 @@ void topic_seeds()
   TopicConfig retained;
   retained.partitions = 8;
   retained.compression = Compression::none;
-  retained.max_records = 1000;
+  retained.retention.max_records = 1000;
   retained.segment_bytes = 4096;
   for (const auto& [name, config] :
        {std::pair{"default", plain}, std::pair{"retained", retained}}) {

@@ -32,12 +32,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
   MERKQL_FUZZ_CHECK(config->partitions >= 1 && config->partitions <= 100000);
   MERKQL_FUZZ_CHECK(config->segment_bytes >= format::k_min_segment_bytes
                     && config->segment_bytes <= format::k_max_segment_bytes);
-  MERKQL_FUZZ_CHECK(!config->max_records || *config->max_records >= 1);
+  MERKQL_FUZZ_CHECK(!config->retention.max_records || *config->retention.max_records >= 1);
   auto again = decode_topic_config(encode_topic_config(*config));
   MERKQL_FUZZ_CHECK(again.is_ok(), again.status().message());
   MERKQL_FUZZ_CHECK(again->partitions == config->partitions);
   MERKQL_FUZZ_CHECK(again->compression == config->compression);
-  MERKQL_FUZZ_CHECK(again->max_records == config->max_records);
+  MERKQL_FUZZ_CHECK(again->retention == config->retention);
   MERKQL_FUZZ_CHECK(again->segment_bytes == config->segment_bytes);
   return 0;
 }

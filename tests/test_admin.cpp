@@ -35,7 +35,7 @@ TopicConfig topic_config(uint32_t partitions, std::optional<uint64_t> max_record
 {
   TopicConfig config;
   config.partitions = partitions;
-  config.max_records = max_records;
+  config.retention.max_records = max_records;
   return config;
 }
 
@@ -277,7 +277,7 @@ TEST_CASE("describe_topics of an empty topic: no records, no root")
   CHECK(topics[0].name == "empty");
   CHECK(topics[0].config.partitions == 3);
   CHECK(topics[0].config.compression == Compression::none);
-  CHECK(topics[0].config.max_records == 7);
+  CHECK(topics[0].config.retention.max_records == 7);
   REQUIRE(topics[0].partitions.size() == 3);
   for (uint32_t p = 0; p < 3; ++p) {
     const PartitionDescription& d = topics[0].partitions[p];

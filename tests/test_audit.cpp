@@ -133,7 +133,7 @@ TEST_CASE("an audit running while compaction removes segments reports no false m
   const std::string path = dir.path() + "/p";
   PartitionOptions options;
   options.segment_bytes = 4096;
-  options.max_records = 100;
+  options.retention.max_records = 100;
   options.compression = Compression::none;
   auto writer = open_partition(path, Env::posix(), options);
   std::vector<std::string> storage;

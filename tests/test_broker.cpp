@@ -24,7 +24,7 @@ std::shared_ptr<Broker> open_broker(const TestDir& dir, Compression c = Compress
   BrokerConfig config;
   config.dir = dir.data();
   config.compression = c;
-  config.max_records = max_records;
+  config.default_retention.max_records = max_records;
   return unwrap(Broker::open(config));
 }
 
@@ -438,7 +438,7 @@ TEST_CASE("a topic that lost its TOPIC file is corruption, never re-created with
     auto broker = open_broker(dir);
     TopicConfig config;
     config.partitions = 3;
-    config.max_records = 1000;
+    config.retention.max_records = 1000;
     unwrap(broker->create_topic("m", config));
     auto producer = broker->producer();
     for (int i = 0; i < 30; ++i) {
@@ -480,7 +480,7 @@ TEST_CASE("impossible settings in TOPIC are corruption naming the file")
     } else if (field == 1) {
       bad.segment_bytes = 0;
     } else {
-      bad.max_records = 0;
+      bad.retention.max_records = 0;
     }
     merkql::test::write_bytes(path, encode_topic_config(bad));
     auto broker = open_broker(dir);

@@ -299,8 +299,9 @@ TEST_CASE("after compaction, proofs from kept nodes still verify; removed leaves
   TestDir dir;
   PartitionOptions options;
   options.segment_bytes = 4096;
-  options.max_records = 100;
   options.compression = Compression::none;
+  // Written with no retention (appends would enforce it as the log rolls);
+  // compact() below applies it.
   auto p = unwrap(Partition::open(Env::posix(), dir.path(), "t", 0, options));
   std::vector<std::string> storage;
   for (uint64_t b = 0; b < 40; ++b) {
@@ -314,6 +315,7 @@ TEST_CASE("after compaction, proofs from kept nodes still verify; removed leaves
   for (uint64_t m : {64, 128, 512, 640, 896, 950, 999, 1000}) {
     before.emplace_back(m, unwrap(p->consistency_proof(m)));
   }
+  p->set_retention(RetentionConfig{.max_records = 100}, options.segment_bytes);
   CHECK(unwrap(p->compact()).segments_removed > 0);
   for (const auto& [m, proof] : before) {
     // Sizes that are whole chunks need only stored nodes (and the kept tail).

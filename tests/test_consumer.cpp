@@ -30,7 +30,7 @@ void create(Broker& broker, const std::string& topic, uint32_t partitions,
 {
   TopicConfig config;
   config.partitions = partitions;
-  config.max_records = max_records;
+  config.retention.max_records = max_records;
   unwrap(broker.create_topic(topic, config));
 }
 

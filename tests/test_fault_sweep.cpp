@@ -56,7 +56,7 @@ TopicConfig topic_config()
 {
   TopicConfig config;
   config.partitions = k_partitions;
-  config.max_records = k_retention;
+  config.retention.max_records = k_retention;
   config.segment_bytes = 4096; // a segment holds about two batches
   return config;
 }
@@ -207,6 +207,13 @@ Status workload(const std::string& dir, Env* env, Ledger& ledger, uint64_t* segm
     }
   }
   MERKQL_TRY(compact_all(*broker));
+  // Retention enforced by an append as the log rolls never fails the
+  // append: its failure is reported here.
+  MERKQL_ASSIGN_OR_RETURN(Topic * topic, broker->topic(k_topic));
+  for (uint32_t p = 0; p < k_partitions; ++p) {
+    MERKQL_ASSIGN_OR_RETURN(Partition * partition, topic->partition(p));
+    MERKQL_TRY(partition->retention_error());
+  }
   return Status::ok();
 }
 
@@ -256,7 +263,8 @@ void check_directory(const std::string& dir, const Ledger& ledger, Problems& pro
       return;
     }
   }
-  if ((*topic)->config().max_records != k_retention || (*topic)->partition_count() != k_partitions
+  if ((*topic)->config().retention.max_records != k_retention
+      || (*topic)->partition_count() != k_partitions
       || (*topic)->config().segment_bytes != topic_config().segment_bytes) {
     problems.add("topic settings changed");
     return;

@@ -367,11 +367,11 @@ TEST_CASE("retention of zero records and bad segment sizes are refused")
   TestDir dir;
   std::filesystem::create_directories(dir.path() + "/p");
   PartitionOptions options;
-  options.max_records = 0;
+  options.retention.max_records = 0;
   CHECK(Partition::open(Env::posix(), dir.path() + "/p", "t", 0, options)
           .status()
           .is_invalid_argument());
-  options.max_records = 1;
+  options.retention.max_records = 1;
   options.segment_bytes = 100;
   CHECK(Partition::open(Env::posix(), dir.path() + "/p", "t", 0, options)
           .status()
@@ -511,13 +511,17 @@ TEST_CASE("compaction removes whole segments below the watermark, proofs stay va
   const std::string path = dir.path() + "/p";
   PartitionOptions options;
   options.segment_bytes = 4096;
-  options.max_records = 100;
   options.compression = Compression::none;
+  // Written with no retention (appends would enforce it as the log rolls),
+  // then opened with one for compact() to apply.
   auto p = open_partition(path, Env::posix(), options);
   std::vector<std::string> storage;
   for (int b = 0; b < 40; ++b) {
     unwrap(p->append(inputs(storage, static_cast<uint64_t>(b) * 25, 25)));
   }
+  options.retention.max_records = 100;
+  p.reset();
+  p = open_partition(path, Env::posix(), options);
   const Hash root = *unwrap(p->merkle_root());
   auto usage = unwrap(p->usage());
   CHECK(usage.reclaimable_bytes > 0);

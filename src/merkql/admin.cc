@@ -71,6 +71,7 @@ Result<PartitionDescription> describe_partition(Partition& partition)
   MERKQL_ASSIGN_OR_RETURN(d.root, partition.merkle_root_at(d.next_offset));
   MERKQL_ASSIGN_OR_RETURN(PartitionUsage usage, partition.usage());
   d.bytes = usage.total();
+  d.allocated_bytes = usage.allocated_bytes;
   return d;
 }
 

@@ -30,10 +30,11 @@ namespace merkql {
 // One partition as one read of its HEAD found it.
 struct PartitionDescription {
   uint32_t partition = 0;
-  uint64_t next_offset = 0; // offset the next record appended gets
-  uint64_t watermark = 0;   // first offset retention keeps visible
-  std::optional<Hash> root; // merkle root of next_offset records; none when empty
-  uint64_t bytes = 0;       // size of the partition's files (PartitionUsage::total())
+  uint64_t next_offset = 0;     // offset the next record appended gets
+  uint64_t watermark = 0;       // first offset retention keeps visible
+  std::optional<Hash> root;     // merkle root of next_offset records; none when empty
+  uint64_t bytes = 0;           // size of the partition's files (PartitionUsage::total())
+  uint64_t allocated_bytes = 0; // disk space those files hold (PartitionUsage)
   // Records visible under retention.
   uint64_t records() const { return next_offset - watermark; }
 };

@@ -32,6 +32,11 @@ std::string partition_dir(const std::string& dir, std::string_view topic, uint32
   return fmt::format("{}/topics/{}/{}", dir, topic, partition);
 }
 
+std::string deleted_topic_dir(const std::string& dir, std::string_view topic)
+{
+  return fmt::format("{}/topics/{}~deleted", dir, topic);
+}
+
 std::string partition_lock_file(const std::string& partition_dir)
 {
   return partition_dir + "/LOCK";

@@ -18,6 +18,8 @@ std::string topic_dir(const std::string& dir, std::string_view topic);
 // DIR/topics/T/TOPIC: the topic's settings.
 std::string topic_config_file(const std::string& dir, std::string_view topic);
 std::string partition_dir(const std::string& dir, std::string_view topic, uint32_t partition);
+// DIR/topics/T~deleted: a topic being deleted ('~' is in no valid name).
+std::string deleted_topic_dir(const std::string& dir, std::string_view topic);
 
 // Inside a partition directory.
 std::string partition_lock_file(const std::string& partition_dir);

@@ -39,6 +39,8 @@ constexpr uint32_t k_max_partitions = 100000;
 // HEAD (§Head): two slots, the valid one with the higher sequence wins.
 constexpr uint32_t k_head_magic = 0x4448514d; // "MQHD"
 constexpr uint32_t k_head_slot_size = 256;
+// Where a slot holds log_start (0 in slots written before it existed).
+constexpr uint32_t k_head_log_start_position = 240;
 
 // INDEX and TREE (§Index, §Tree): a 16-byte header, then fixed-size entries.
 constexpr uint32_t k_index_magic = 0x5849514d; // "MQIX"
@@ -52,6 +54,11 @@ constexpr uint32_t k_topic_magic = 0x5054514d;   // "MQTP"
 constexpr uint32_t k_offsets_magic = 0x4f47514d; // "MQGO"
 
 constexpr uint32_t k_format_version = 1;
+// TOPIC is version 1 (36 bytes) unless it holds a byte or age retention,
+// then version 2 (52 bytes).
+constexpr uint32_t k_topic_version_bytes_age = 2;
+constexpr uint64_t k_topic_file_size_v1 = 36;
+constexpr uint64_t k_topic_file_size_v2 = 52;
 
 // TREE and INDEX are made durable whenever the count of complete chunks
 // crosses a multiple of this, bounding recovery work after power loss.

@@ -148,6 +148,23 @@ Status GroupOffsets::commit(const std::map<TopicPartition, uint64_t>& offsets)
                                encode_group_offsets(merged));
 }
 
+Status GroupOffsets::forget_topic(const std::string& topic)
+{
+  if (!m_env->is_dir(group_dir(m_dir, m_group))) {
+    return Status::ok();
+  }
+  MERKQL_ASSIGN_OR_RETURN(
+    auto lock, m_env->lock_file(group_lock_file(m_dir, m_group), LockMode::exclusive, m_lock_wait));
+  MERKQL_ASSIGN_OR_RETURN(auto offsets, load());
+  const size_t before = offsets.size();
+  std::erase_if(offsets, [&](const auto& entry) { return entry.first.first == topic; });
+  if (offsets.size() == before) {
+    return Status::ok();
+  }
+  return write_file_atomically(m_env, group_offsets_file(m_dir, m_group),
+                               encode_group_offsets(offsets));
+}
+
 // ---------------------------------------------------------------------------
 
 namespace {

@@ -48,6 +48,8 @@ public:
   Result<std::map<TopicPartition, uint64_t>> load();
   // Merges offsets into the stored ones (replacing those partitions' values).
   Status commit(const std::map<TopicPartition, uint64_t>& offsets);
+  // Removes every offset committed for `topic` (the topic was deleted).
+  Status forget_topic(const std::string& topic);
 
 private:
   Env* m_env;

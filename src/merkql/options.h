@@ -33,38 +33,79 @@ constexpr uint64_t k_max_record_bytes = 256ull << 20;
 // as they are (for audits and other read-only looks).
 enum class Repair { on_open, never };
 
+// How much of each partition's log is kept (docs/FORMAT.md §Retention).
+// Every limit set applies; none set keeps everything. Whole segments are
+// removed, oldest first, when a segment rolls and by compact(); so the log
+// of a partition holds at most max_bytes plus one segment.
+struct RetentionConfig {
+  // Newest records kept visible: older ones are hidden at once and their
+  // segments removed once a whole segment lies below.
+  std::optional<uint64_t> max_records = {};
+  // Bytes of log segments per partition, the active one included.
+  std::optional<uint64_t> max_bytes = {};
+  // A closed segment goes once its newest record's timestamp is older than
+  // this many milliseconds.
+  std::optional<uint64_t> max_age_ms = {};
+  bool operator==(const RetentionConfig&) const = default;
+  // Whether any limit is set.
+  bool limited() const { return max_records || max_bytes || max_age_ms; }
+};
+
+// The default segment size: 1 MiB, small enough that a small gateway's
+// retention frees space soon (docs/FORMAT.md §Retention).
+constexpr uint64_t k_default_segment_bytes = 1ull << 20;
+
 struct PartitionOptions {
   Compression compression = Compression::lz4;
-  std::optional<uint64_t> max_records; // retention: newest records kept visible
-  uint64_t segment_bytes = 128ull << 20;
+  RetentionConfig retention;
+  uint64_t segment_bytes = k_default_segment_bytes;
   uint32_t block_bytes = 64u << 10; // uncompressed bytes per block, at most
   Wait lock_wait = Wait::yes;
   Repair repair = Repair::on_open; // never: open every file read-only, create nothing
   // Open files shared with other partitions (a broker's); nullptr: its own.
   std::shared_ptr<FileCache> file_cache;
   // invalid_argument unless the segment size is within the format's bounds
-  // and retention keeps at least one record (TopicConfig's check uses it).
+  // and every retention limit is at least 1 (TopicConfig's check uses it).
   Status validate() const;
 };
 
+// A topic's settings, stored in its TOPIC file. Partitions and compression
+// are fixed at creation; retention and segment size may change
+// (Broker::alter_topic).
 struct TopicConfig {
   uint32_t partitions = 1;
   Compression compression = Compression::lz4;
-  std::optional<uint64_t> max_records; // retention: newest records kept visible
-  uint64_t segment_bytes = 128ull << 20;
+  RetentionConfig retention;
+  uint64_t segment_bytes = k_default_segment_bytes;
+  bool operator==(const TopicConfig&) const = default;
 };
 
+// How a data directory is opened, and the settings of topics created
+// without explicit ones. `BrokerConfig config("path")` gives the defaults:
+// topics created on first use, one partition, LZ4, no retention.
 struct BrokerConfig {
+  BrokerConfig() = default;
+  explicit BrokerConfig(std::string path) : dir(std::move(path)) {}
+
   std::string dir;
   Compression compression = Compression::lz4; // for auto-created topics
-  std::optional<uint64_t> max_records;        // default retention
+  RetentionConfig default_retention;          // for auto-created topics
   bool auto_create_topics = true;
   uint32_t default_partitions = 1;
-  uint64_t segment_bytes = 128ull << 20;
-  Create create = Create::if_missing; // create the directory if missing
-  Wait lock_wait = Wait::yes;         // wait for locks, or fail with busy
-  Repair repair = Repair::on_open;    // never: opening changes nothing on disk
-  Env* env = nullptr;                 // nullptr: Env::posix()
+  uint64_t segment_bytes = k_default_segment_bytes; // for auto-created topics
+  Create create = Create::if_missing;               // create the directory if missing
+  Wait lock_wait = Wait::yes;                       // wait for locks, or fail with busy
+  Repair repair = Repair::on_open;                  // never: opening changes nothing on disk
+  Env* env = nullptr;                               // nullptr: Env::posix()
+
+  // The settings a topic created on first use gets.
+  TopicConfig default_topic() const
+  {
+    return TopicConfig{.partitions = default_partitions,
+                       .compression = compression,
+                       .retention = default_retention,
+                       .segment_bytes = segment_bytes};
+  }
 };
 
 enum class OffsetReset { earliest, latest };

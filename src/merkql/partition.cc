@@ -32,8 +32,30 @@ Partition::Partition(Env* env, std::string dir, std::string topic, uint32_t id,
   : m_env(env), m_dir(std::move(dir)), m_topic(std::move(topic)), m_id(id), m_options(options),
     m_files(m_options.file_cache ? m_options.file_cache : std::make_shared<FileCache>(env)),
     m_access(m_options.repair == Repair::never ? Access::read_only : Access::read_write),
-    m_head_path(head_file(m_dir)), m_index_path(index_file(m_dir)), m_tree_path(tree_file(m_dir))
+    m_head_path(head_file(m_dir)), m_index_path(index_file(m_dir)), m_tree_path(tree_file(m_dir)),
+    m_retention(m_options.retention), m_segment_bytes(m_options.segment_bytes),
+    m_max_records(m_options.retention.max_records.value_or(0))
 {}
+
+RetentionConfig Partition::retention()
+{
+  std::lock_guard guard(m_mutex);
+  return m_retention;
+}
+
+uint64_t Partition::segment_bytes()
+{
+  std::lock_guard guard(m_mutex);
+  return m_segment_bytes;
+}
+
+void Partition::set_retention(const RetentionConfig& retention, uint64_t segment_bytes)
+{
+  std::lock_guard guard(m_mutex);
+  m_retention = retention;
+  m_segment_bytes = segment_bytes;
+  m_max_records = retention.max_records.value_or(0);
+}
 
 Partition::~Partition()
 {
@@ -69,8 +91,18 @@ Status PartitionOptions::validate() const
       fmt::format("segment size must be between {} and {} bytes, not {}", k_min_segment_bytes,
                   k_max_segment_bytes, segment_bytes));
   }
-  if (max_records && *max_records == 0) {
+  if (retention.max_records && *retention.max_records == 0) {
     return Status::invalid_argument("retention must keep at least one record");
+  }
+  if (retention.max_bytes && *retention.max_bytes == 0) {
+    return Status::invalid_argument("retention must keep at least one byte");
+  }
+  if (retention.max_age_ms && *retention.max_age_ms > static_cast<uint64_t>(INT64_MAX / 1000000)) {
+    return Status::invalid_argument(
+      fmt::format("retention age must be at most {} ms", INT64_MAX / 1000000));
+  }
+  if (retention.max_age_ms && *retention.max_age_ms == 0) {
+    return Status::invalid_argument("retention must keep records for at least 1 ms");
   }
   return Status::ok();
 }
@@ -163,7 +195,14 @@ Result<std::optional<PartitionHead>> Partition::read_head()
   MERKQL_TRY(file.status());
   char buf[2 * k_head_slot_size];
   MERKQL_ASSIGN_OR_RETURN(size_t got, (*file)->read_at(0, sizeof buf, buf));
-  return decode_head(std::string_view(buf, got));
+  auto head = decode_head(std::string_view(buf, got));
+  if (head) {
+    uint64_t seen = m_seen_log_start.load();
+    while (head->log_start > seen
+           && !m_seen_log_start.compare_exchange_weak(seen, head->log_start)) {
+    }
+  }
+  return head;
 }
 
 Status Partition::write_head()
@@ -174,6 +213,7 @@ Status Partition::write_head()
   next.segment = m_tail.segment;
   next.segment_end = m_tail.segment_end;
   next.low_peaks = low_peak_hashes(m_tail.tree.peaks());
+  next.log_start = m_tail.log_start;
   MERKQL_ASSIGN_OR_RETURN(auto head, file(m_head_path));
   MERKQL_TRY(head->write_at(head_slot_position(next.sequence), encode_head_slot(next)));
   m_tail.sequence = next.sequence;
@@ -197,10 +237,16 @@ Result<uint64_t> Partition::next_offset()
 
 uint64_t Partition::watermark_for(uint64_t next_offset) const
 {
-  if (m_options.max_records && next_offset > *m_options.max_records) {
-    return next_offset - *m_options.max_records;
-  }
-  return 0;
+  const uint64_t max_records = m_max_records.load();
+  const uint64_t by_count =
+    max_records != 0 && next_offset > max_records ? next_offset - max_records : 0;
+  return std::min(next_offset, std::max(by_count, m_seen_log_start.load()));
+}
+
+Result<uint64_t> Partition::watermark()
+{
+  MERKQL_ASSIGN_OR_RETURN(uint64_t next, next_offset());
+  return watermark_for(next);
 }
 
 Result<uint64_t> Partition::tree_node_count()
@@ -284,9 +330,12 @@ Status Partition::sync_tree_and_index()
   return index_file->sync();
 }
 
-uint64_t Partition::keep_from(uint64_t next_offset) const
+uint64_t Partition::keep_from(uint64_t next_offset, uint64_t log_start) const
 {
-  return watermark_for(next_offset) / k_chunk_records * k_chunk_records;
+  const uint64_t max_records = m_max_records.load();
+  const uint64_t by_count =
+    max_records != 0 && next_offset > max_records ? next_offset - max_records : 0;
+  return std::max(by_count / k_chunk_records * k_chunk_records, log_start);
 }
 
 Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendInput>& records)
@@ -334,7 +383,8 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
   // Roll to a new segment when this batch would overflow the active one.
   uint32_t segment = m_tail.segment;
   uint64_t pos = m_tail.segment_end;
-  if (pos > 0 && pos + out.size() > m_options.segment_bytes) {
+  const bool roll = pos > 0 && pos + out.size() > m_segment_bytes;
+  if (roll) {
     if (segment >= k_max_segment) {
       return Status::invalid_argument(fmt::format("{}: no more segment numbers", m_dir));
     }
@@ -352,8 +402,11 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     // Best effort: reserving ahead keeps fdatasync cheap, but a nearly full
     // disk may still hold this batch, so a failed reservation is no error
     // (the write itself reports a real lack of space).
+    // Never past the segment size: retention's bound counts allocated space.
     uint64_t want = std::max<uint64_t>(
-      out.size(), std::clamp<uint64_t>(pos + out.size(), k_min_preallocation, k_max_preallocation));
+      out.size(),
+      std::min(std::clamp<uint64_t>(pos + out.size(), k_min_preallocation, k_max_preallocation),
+               m_segment_bytes > pos ? m_segment_bytes - pos : 0));
     if (!active->preallocate(pos, want).is_ok()) {
       want = out.size();
       if (!active->preallocate(pos, want).is_ok()) {
@@ -410,6 +463,14 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
   m_tail.segment = segment;
   m_tail.segment_end = pos + out.size();
   MERKQL_TRY(write_head());
+  if ((roll || m_retention_waits) && m_retention.limited()) {
+    // The batch is acknowledged whatever happens here: a failure leaves
+    // the segments for the next roll or compact() to remove.
+    Status enforced = enforce_retention().status();
+    if (!enforced.is_ok() && m_retention_error.is_ok()) {
+      m_retention_error = enforced;
+    }
+  }
   return appended;
 }
 
@@ -532,80 +593,6 @@ Result<Record> Partition::read(uint64_t offset)
       fmt::format("offset {} of {}/{} is no longer stored", offset, m_topic, m_id));
   }
   return std::move(out.front());
-}
-
-Result<CompactResult> Partition::compact()
-{
-  std::lock_guard guard(m_mutex);
-  MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());
-  MERKQL_TRY(refresh_tail());
-  CompactResult result;
-  const uint64_t keep = keep_from(m_tail.tree.size());
-  MERKQL_ASSIGN_OR_RETURN(std::vector<uint32_t> segments, list_segments(m_env, m_dir));
-  if (segments.empty() || keep == 0) {
-    return result;
-  }
-  // The tree, index and HEAD must be durable before the records they
-  // summarise go: after power loss HEAD must not name a removed segment.
-  MERKQL_TRY(sync_tree_and_index());
-  MERKQL_ASSIGN_OR_RETURN(auto head_file, file(m_head_path));
-  MERKQL_TRY(head_file->sync());
-  MERKQL_ASSIGN_OR_RETURN(size_t removable,
-                          reclaimable_segments(m_env, m_dir, segments, keep, m_tail.segment));
-  for (size_t k = 0; k < removable; ++k) {
-    const std::string path = segment_file(m_dir, segments[k]);
-    auto size = m_env->file_size(path);
-    if (!size.is_ok() && size.status().is_not_found()) {
-      continue; // already gone
-    }
-    MERKQL_TRY(size.status());
-    forget_segment(segments[k]);
-    MERKQL_TRY(m_env->remove(path));
-    result.segments_removed++;
-    result.bytes_reclaimed += *size;
-  }
-  if (result.segments_removed) {
-    MERKQL_TRY(m_env->sync_dir(m_dir));
-  }
-  return result;
-}
-
-Result<PartitionUsage> Partition::usage()
-{
-  PartitionUsage u;
-  MERKQL_ASSIGN_OR_RETURN(PartitionHead h, head());
-  MERKQL_ASSIGN_OR_RETURN(auto names, m_env->list_dir(m_dir));
-  std::vector<std::pair<uint32_t, uint64_t>> sized;
-  for (const std::string& name : names) {
-    auto stat = m_env->stat(m_dir + "/" + name);
-    if (!stat.is_ok() || stat->type != FileStat::Type::regular) {
-      continue;
-    }
-    u.allocated_bytes += stat->allocated_bytes;
-    const uint64_t size = stat->size;
-    if (auto id = parse_segment_file_name(name)) {
-      u.records_bytes += size;
-      sized.emplace_back(*id, size);
-    } else if (name == "INDEX") {
-      u.index_bytes += size;
-    } else if (name == "TREE") {
-      u.tree_bytes += size;
-    } else {
-      u.metadata_bytes += size;
-    }
-  }
-  std::sort(sized.begin(), sized.end());
-  std::vector<uint32_t> segments;
-  for (const auto& [id, size] : sized) {
-    segments.push_back(id);
-  }
-  MERKQL_ASSIGN_OR_RETURN(
-    size_t removable,
-    reclaimable_segments(m_env, m_dir, segments, keep_from(h.next_offset), UINT32_MAX));
-  for (size_t k = 0; k < removable; ++k) {
-    u.reclaimable_bytes += sized[k].second;
-  }
-  return u;
 }
 
 } // namespace merkql

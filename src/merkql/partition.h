@@ -12,9 +12,9 @@
 // Partition orchestrates; the formats live apart: the log's blocks in
 // log_block.h, reading them across segments in segment.h, HEAD, INDEX and
 // TREE in partition_meta.h, the offline audit in audit.h. partition.cc
-// holds open, append, roots, proofs, compaction and usage;
-// partition_recovery.cc the tail check and crash recovery;
-// partition_reader.cc PartitionReader.
+// holds open, append, roots and proofs; partition_retention.cc retention
+// (compaction) and usage; partition_recovery.cc the tail check and crash
+// recovery; partition_reader.cc PartitionReader.
 #pragma once
 
 #include <merkql/audit.h>
@@ -25,7 +25,9 @@
 #include <merkql/record.h>
 #include <merkql/status.h>
 
+#include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -62,6 +64,10 @@ struct PartitionHead {
   uint32_t segment = 0;
   uint64_t segment_end = 0;
   std::vector<Hash> low_peaks; // peaks below chunk height, oldest first
+  // The first offset retention keeps (a multiple of 64, the first chunk
+  // whose records are all stored); 0 until retention removed a segment.
+  // Written and synced before any segment is removed.
+  uint64_t log_start = 0;
 };
 
 struct AppendedRecord {
@@ -140,15 +146,27 @@ public:
   const std::string& topic() const { return m_topic; }
   uint32_t id() const { return m_id; }
   const std::string& dir() const { return m_dir; }
+  // The options given to open (retention and segment size as then; see
+  // retention()).
   const PartitionOptions& options() const { return m_options; }
+  // The retention and segment size in force now.
+  RetentionConfig retention();
+  uint64_t segment_bytes();
+  // Changes retention and segment size for this object's later appends and
+  // compactions (Broker::alter_topic; other processes read TOPIC anew).
+  void set_retention(const RetentionConfig& retention, uint64_t segment_bytes);
 
   // Appends records as one batch with one fsync; returns their offsets.
   Result<std::vector<AppendedRecord>> append(const std::vector<AppendInput>& records);
 
   Result<PartitionHead> head();
   Result<uint64_t> next_offset();
-  // First offset visible under retention, for a log ending at next_offset.
+  // First offset visible under retention, for a log ending at next_offset:
+  // the newest max_records records, and nothing below HEAD's log_start (as
+  // of the HEAD this object read last, e.g. by next_offset()).
   uint64_t watermark_for(uint64_t next_offset) const;
+  // The same, from HEAD read now.
+  Result<uint64_t> watermark();
 
   // Root of the whole log (none when empty), from HEAD and TREE alone.
   Result<std::optional<Hash>> merkle_root();
@@ -164,7 +182,13 @@ public:
                                              std::optional<uint64_t> to_size = {});
   Result<Record> read(uint64_t offset);
 
+  // Removes the oldest segments retention no longer keeps (also done by
+  // append whenever the log rolls to a new segment).
   Result<CompactResult> compact();
+  // The first failure of the retention that appends enforce when the log
+  // rolls (ok if none failed): such a failure never fails the append, whose
+  // records are already durable; the segments go at a later roll or compact.
+  Status retention_error();
   Result<PartitionUsage> usage();
   // The offline audit (audit.h).
   Result<AuditReport> audit(const AuditProgress& progress = {});
@@ -181,6 +205,7 @@ private:
     uint64_t segment_end = 0;
     MerkleAccumulator tree;
     bool unacknowledged_bytes = false; // a failed append left bytes past segment_end
+    uint64_t log_start = 0;            // HEAD's log_start
   };
 
   // Where the stored log begins, and whether compaction explains the
@@ -219,8 +244,17 @@ private:
   // Frees the disk reserved past the end of a segment this object grew.
   // Under the partition lock.
   void release_preallocation(uint32_t segment);
-  // Compaction keeps every segment holding an offset at or above this.
-  uint64_t keep_from(uint64_t next_offset) const;
+  // Compaction keeps every segment holding an offset at or above this: the
+  // chunk of the first record max_records keeps, and log_start.
+  uint64_t keep_from(uint64_t next_offset, uint64_t log_start) const;
+  // Under the lock with a fresh tail: removes what retention no longer keeps
+  // (partition_retention.cc), HEAD's log_start first.
+  Result<CompactResult> enforce_retention();
+  // How many segments from the front of `segments` retention removes now.
+  Result<size_t> removable_segments(const std::vector<uint32_t>& segments, uint64_t next_offset,
+                                    uint64_t log_start, uint32_t active);
+  // The newest record timestamp a closed segment holds (cached).
+  Result<std::optional<TimestampNs>> segment_newest(uint32_t segment);
   // Where the log of `head` begins: the first offset of the lowest of
   // `segments` (listed, not empty; listed again if compaction removes the
   // lowest meanwhile), and the offsets retention keeps, from a newer HEAD
@@ -249,7 +283,14 @@ private:
   uint32_t m_known_segment = UINT32_MAX; // a segment known to exist
   uint32_t m_preallocated_segment = UINT32_MAX;
   uint64_t m_preallocated_end = 0;
-  Sha256 m_sha; // under m_mutex
+  Sha256 m_sha;                             // under m_mutex
+  RetentionConfig m_retention;              // under m_mutex
+  uint64_t m_segment_bytes;                 // under m_mutex
+  std::map<uint32_t, TimestampNs> m_newest; // closed segments' newest timestamps
+  bool m_retention_waits = false;           // a segment is due once the log reaches a chunk's end
+  Status m_retention_error;                 // under m_mutex
+  std::atomic<uint64_t> m_max_records{0};   // retention.max_records, 0: none
+  mutable std::atomic<uint64_t> m_seen_log_start{0}; // highest log_start read from HEAD
 };
 
 } // namespace merkql

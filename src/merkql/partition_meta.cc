@@ -27,6 +27,8 @@ std::string encode_head_slot(const PartitionHead& head)
   for (const Hash& hash : head.low_peaks) {
     slot.append(reinterpret_cast<const char*>(hash.data()), 32);
   }
+  slot.resize(k_head_log_start_position, '\0');
+  put_u64(slot, head.log_start);
   slot.resize(k_head_slot_size - 4, '\0');
   put_u32(slot, crc32c(slot));
   return slot;
@@ -54,6 +56,7 @@ std::optional<PartitionHead> decode_head_slot(std::string_view slot)
   for (uint8_t i = 0; i < count; ++i) {
     h.low_peaks.push_back(decode_hash(p + 41 + 32 * i));
   }
+  h.log_start = get_u64(p + k_head_log_start_position);
   return h;
 }
 

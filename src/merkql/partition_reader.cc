@@ -89,18 +89,18 @@ Status PartitionReader::seek(uint64_t offset)
     if (loaded.is_not_found()) {
       // A missing segment: compaction removed it, or it is damage.
       MERKQL_ASSIGN_OR_RETURN(uint64_t next, m_partition->next_offset());
-      const uint64_t keep = m_partition->keep_from(next);
+      const uint64_t keep = m_partition->keep_from(next, m_partition->m_seen_log_start.load());
       if (offset < keep) {
         return Status::not_found(
           fmt::format("offset {} of {}/{} is no longer stored (compacted below the retention "
                       "watermark, {})",
                       offset, m_partition->m_topic, m_partition->m_id, keep));
       }
-      return Status::corruption(fmt::format(
-        "{}/{}: segment {}, which holds offset {}, is missing ({})", m_partition->m_topic,
-        m_partition->m_id, m_block_at.segment, offset,
-        m_partition->m_options.max_records ? fmt::format("retention keeps offsets from {}", keep)
-                                           : std::string("the topic has no retention")));
+      return Status::corruption(
+        fmt::format("{}/{}: segment {}, which holds offset {}, is missing ({})",
+                    m_partition->m_topic, m_partition->m_id, m_block_at.segment, offset,
+                    keep > 0 ? fmt::format("retention keeps offsets from {}", keep)
+                             : std::string("retention removed nothing")));
     }
     MERKQL_TRY(loaded);
     // Blocks follow each other: one out of order (a stale or planted copy)

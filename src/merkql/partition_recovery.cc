@@ -71,6 +71,7 @@ Status Partition::refresh_tail()
       m_tail.sequence = head->sequence;
       m_tail.segment = head->segment;
       m_tail.segment_end = head->segment_end;
+      m_tail.log_start = head->log_start;
       m_tail.valid = true;
       return Status::ok();
     }
@@ -198,6 +199,7 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   m_tail.segment = committed.segment;
   m_tail.segment_end = committed.position;
   m_tail.sequence = head ? head->sequence : 0;
+  m_tail.log_start = head ? head->log_start : 0;
   m_tail.valid = true;
   MERKQL_TRY(write_head());
   MERKQL_ASSIGN_OR_RETURN(auto head_file, this->file(m_head_path));
@@ -208,7 +210,7 @@ Result<Partition::LogStart> Partition::log_start(const PartitionHead& head,
                                                  std::vector<uint32_t>& segments)
 {
   LogStart start;
-  start.keep = keep_from(head.next_offset);
+  start.keep = keep_from(head.next_offset, head.log_start);
   if (segments.front() == 0) {
     start.first = 0; // nothing was ever compacted
     return start;
@@ -218,7 +220,8 @@ Result<Partition::LogStart> Partition::log_start(const PartitionHead& head,
     // Compaction in another process may have acted on a newer head.
     MERKQL_ASSIGN_OR_RETURN(start.newer, read_head());
     if (start.newer) {
-      start.keep = std::max(start.keep, keep_from(start.newer->next_offset));
+      start.keep =
+        std::max(start.keep, keep_from(start.newer->next_offset, start.newer->log_start));
     }
   }
   return start;
@@ -258,7 +261,9 @@ Status Partition::check_log(const std::optional<PartitionHead>& head)
                   m_dir, head->segment, *size, head->segment_end, head->next_offset));
   }
   // Segments are numbered without gaps from the lowest kept one; only
-  // compaction removes segments, and only whole ones below the watermark.
+  // retention removes segments, whole ones below the offsets it keeps: HEAD's
+  // log_start, written and synced before any removal, or (for logs compacted
+  // before log_start was recorded) the newest max_records.
   MERKQL_ASSIGN_OR_RETURN(const LogStart start, log_start(*head, segments));
   const uint32_t lowest = segments.front();
   for (uint32_t s = lowest, k = 0; s <= head->segment; ++s, ++k) {
@@ -270,11 +275,10 @@ Status Partition::check_log(const std::optional<PartitionHead>& head)
   }
   if (!start.explained()) {
     return Status::corruption(fmt::format(
-      "{}: segments below {} are missing, but {}; nothing was changed", m_dir, lowest,
-      m_options.max_records
-        ? fmt::format("retention keeps offsets from {} and segment {} starts at {}", start.keep,
-                      lowest, start.first ? std::to_string(*start.first) : "no valid block")
-        : std::string("the topic has no retention")));
+      "{}: segments below {} are missing, but HEAD's log start and the topic's retention keep "
+      "offsets from {} and segment {} starts at {}; nothing was changed",
+      m_dir, lowest, start.keep, lowest,
+      start.first ? std::to_string(*start.first) : "no valid block"));
   }
   return Status::ok();
 }

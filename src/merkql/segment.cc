@@ -254,4 +254,27 @@ Result<size_t> reclaimable_segments(Env* env, const std::string& dir,
   return count;
 }
 
+Result<std::optional<int64_t>> segment_newest_timestamp(Env* env, const std::string& dir,
+                                                        uint32_t segment)
+{
+  SegmentReader reader(
+    env, dir, LogPosition{segment, 0},
+    {.files = nullptr, .acknowledged_end = std::nullopt, .order = BlockOrder::unchecked});
+  std::optional<int64_t> newest;
+  std::string buffer;
+  std::string scratch;
+  std::vector<StoredRecordView> views;
+  for (;;) {
+    SegmentReader::Block block;
+    MERKQL_ASSIGN_OR_RETURN(bool more, reader.next(buffer, &block));
+    if (!more || block.at.segment != segment) {
+      return newest;
+    }
+    MERKQL_TRY(decode_block(block.bytes, scratch, views));
+    for (const StoredRecordView& view : views) {
+      newest = std::max(newest.value_or(view.timestamp), view.timestamp);
+    }
+  }
+}
+
 } // namespace merkql

@@ -132,6 +132,10 @@ Result<std::optional<uint64_t>> segment_first_offset(Env* env, const std::string
 // meanwhile: then the directory is listed again into `segments`.
 Result<std::optional<uint64_t>> lowest_segment_start(Env* env, const std::string& dir,
                                                      std::vector<uint32_t>& segments);
+// The newest record timestamp segment `segment` holds, reading its blocks
+// (none when it holds no valid block).
+Result<std::optional<int64_t>> segment_newest_timestamp(Env* env, const std::string& dir,
+                                                        uint32_t segment);
 // How many segments from the front of `segments` (ascending) compaction
 // removes: each whose successor in the list starts at or below keep_from,
 // up to the first that may not go. Segments numbered `active` or higher

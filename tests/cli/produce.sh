@@ -67,7 +67,8 @@ assert_eq 1 "$("$M" inspect --json -t kp | jq '[.topics[0].partitions[] | select
 seq 1 8 | "$M" produce -t rr --partitions 4
 assert_eq "2 2 2 2" "$("$M" inspect --json -t rr | jq -r '[.topics[0].partitions[].next_offset] | join(" ")')" "round-robin"
 
-# Topic settings: --partitions, --compression, --retention-records; ignored later.
+# Topic settings: --partitions, --compression, --retention-records; later
+# produces must give the same ones or none (exit 2, nothing appended).
 seq 1 20 | "$M" produce -t s --partitions 3 --compression none --retention-records 5 --partition 0
 info=$("$M" inspect --json -t s)
 assert_eq 3 "$(jq '.topics[0].partition_count' <<< "$info")" "--partitions"
@@ -76,8 +77,9 @@ assert_eq none "$(jq -r '.topics[0].compression' <<< "$info")" "--compression"
 assert_eq 5 "$(jq '.topics[0].retention_records' <<< "$info")" "--retention-records"
 assert_eq 15 "$(jq '.topics[0].partitions[0].watermark' <<< "$info")" "watermark"
 assert_eq "16 17 18 19 20" "$("$M" consume -t s -g g --format value | tr '\n' ' ' | sed 's/ $//')" "retained"
-seq 1 2 | "$M" produce -t s --partitions 3 --compression lz4
+seq 1 2 | expect_exit 2 "$M" produce -t s --partitions 3 --compression lz4 2> /dev/null
 assert_eq none "$("$M" inspect --json -t s | jq -r '.topics[0].compression')" "settings kept"
+assert_eq 5 "$(count_records s)" "nothing appended by a produce with other settings"
 
 # --batch: a big input in batches of 7 is all stored.
 seq 1 1000 | "$M" produce -t b --batch 7

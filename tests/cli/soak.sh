@@ -98,12 +98,8 @@ assert_eq $((0x6f8ee9a3)) "$(crc32c 0x4d 0x51 0x54 0x50 1 0 0 0 1 0 0 0 1 1 0 0 
 
 # Round 0 creates the topic with one record.
 gen_lines 0 0 1 > in.0.0
-"$M" produce -t $topic --partitions $partitions --retention-records $retention --key-field k --ack \
-    < in.0.0 > ack.0.0
-if "$M" produce --help | grep -q -- --segment-bytes; then
-    fail "produce has --segment-bytes now: create the topic with it instead of writing TOPIC"
-fi
-write_topic_file "$MERKQL_DIR/topics/$topic/TOPIC" $partitions $retention 8192
+"$M" produce -t $topic --partitions $partitions --retention-records $retention --segment-bytes 8192 \
+    --key-field k --ack < in.0.0 > ack.0.0
 
 declare -A checked_end    # per partition: offsets below are verified
 declare -A delivered_end  # per group:partition: past the highest offset delivered

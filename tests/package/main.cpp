@@ -13,10 +13,9 @@ namespace {
 
 int readme_example(const std::string& dir)
 {
-  merkql::BrokerConfig config;
-  config.dir = dir;
+  merkql::BrokerConfig config(dir);
   config.compression = merkql::Compression::lz4;
-  config.max_records = 500; // retention per partition
+  config.default_retention = merkql::RetentionConfig{.max_records = 500}; // per partition
   auto broker = merkql::Broker::open(config).value();
 
   auto producer = broker->producer();
