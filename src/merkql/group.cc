@@ -348,11 +348,21 @@ Status GroupMembership::set_topics(const std::vector<std::string>& topics)
     text += topic;
     text += '\n';
   }
-  // Not synced: a member file lives no longer than its process.
+  // Not synced: a member file lives no longer than its process. When it
+  // cannot be written (a full disk) it is left empty: the member then counts
+  // as reading every topic, which delays other members' partitions until it
+  // leaves but loses nothing, and reading goes on.
   MERKQL_ASSIGN_OR_RETURN(
     auto file, m_env->open_file(group_members_dir(m_dir, m_group) + "/" + m_member_id, Create::no));
-  MERKQL_TRY(file->write_at(0, text));
-  MERKQL_TRY(file->truncate(text.size()));
+  Status written = file->write_at(0, text);
+  if (written.is_ok()) {
+    written = file->truncate(text.size());
+  }
+  if (!written.is_ok()) {
+    (void)file->truncate(0);
+    m_topics.clear();
+    return Status::ok();
+  }
   m_topics = topics;
   return Status::ok();
 }
