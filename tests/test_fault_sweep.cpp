@@ -493,7 +493,9 @@ int sweep_stride()
 }
 
 // A failure the library may tolerate without reporting it: reserving space
-// ahead is best effort, and removing a departing member's file is cleanup.
+// ahead is best effort, removing a departing member's file is cleanup, and a
+// member that cannot write its topics into its member file reads on with
+// the file empty (docs/FORMAT.md §Groups).
 bool may_be_absorbed(const FaultEnv::Injected& injected)
 {
   // Reserving disk ahead of the log, and giving it back when a writer
@@ -504,7 +506,8 @@ bool may_be_absorbed(const FaultEnv::Injected& injected)
                               && injected.path.find("/topics/") != std::string::npos;
   return injected.kind == test::fault_preallocate
          || (injected.kind == test::fault_lock && partition_lock)
-         || (injected.kind == test::fault_remove
+         || ((injected.kind == test::fault_remove || injected.kind == test::fault_write
+              || injected.kind == test::fault_truncate)
              && injected.path.find("/members/") != std::string::npos);
 }
 
