@@ -1,15 +1,22 @@
-// The reference IoT sensor pipeline (SCENARIO.md) against the library API.
+// The reference IoT sensor pipeline (SCENARIO.md) against the library API,
+// step by step as the seed's walkthrough: four sensors stream readings into
+// one topic with LZ4 and a retention of 500 records; two consumer groups
+// read it independently; the broker restarts and the groups resume exactly.
 // Usage: sensor_pipeline [DIR]   (default: a fresh directory under /tmp)
 #include <merkql/merkql.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -30,22 +37,35 @@ void check(const merkql::Status& status, const char* what)
   }
 }
 
-// Adds one reading, keyed by its sensor, to a batch for the "sensors" topic.
-void add_reading(merkql::RecordBatch& batch, int sensor, double temp, int64_t ts)
+const char* const k_sensors[] = {"sensor-a", "sensor-b", "sensor-c", "sensor-d"};
+
+// A reading for the "sensors" topic, keyed by its sensor: the key routes
+// every reading of one sensor to the same partition, in order.
+merkql::ProducerRecord reading(int sensor, double temp, int64_t ts)
 {
-  const std::string id = fmt::format("sensor-{}", static_cast<char>('a' + sensor));
   nlohmann::ordered_json value = {{"temp", temp}, {"ts", ts}};
-  batch.add(id, value.dump());
+  merkql::ProducerRecord record("sensors", k_sensors[sensor], value.dump());
+  record.value_is_json = true; // consume prints it as JSON
+  return record;
 }
 
-void add_first_reading(merkql::RecordBatch& batch, int i)
+merkql::ProducerRecord first_reading(int i)
 {
-  add_reading(batch, i % 4, 20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i);
+  return reading(i % 4, 20.0 + std::fmod(i * 0.1, 20.0), 1700000000 + i);
+}
+
+merkql::ConsumerConfig group(const char* id)
+{
+  merkql::ConsumerConfig config;
+  config.group_id = id;
+  config.auto_commit = false;
+  config.offset_reset = merkql::OffsetReset::earliest;
+  return config;
 }
 
 std::string sensor_of(const merkql::Record& r)
 {
-  return r.key.value_or("?");
+  return r.key.value_or("unknown");
 }
 
 } // namespace
@@ -64,28 +84,36 @@ int main(int argc, char** argv)
     dir = tmpl;
   }
 
+  // Step 1: configure the broker. BrokerConfig(path) has the seed's
+  // defaults (topics created on first use, one partition each).
   merkql::BrokerConfig config(dir);
   config.compression = merkql::Compression::lz4;
   config.default_retention = merkql::RetentionConfig{.max_records = 500};
   {
     auto broker = check(merkql::Broker::open(config), "open");
-    // Ingest in batches of 100 through a pipeline: one batch is appended
-    // (one fsync) while the next is filled.
-    merkql::ProducerPipeline pipeline(broker);
-    merkql::RecordBatch batch("sensors");
-    for (int i = 0; i < 1000; ++i) {
-      add_first_reading(batch, i);
-      if (batch.size() == 100) {
-        check(pipeline.submit(batch), "submit");
-      }
-    }
-    check(pipeline.finish(), "ingest");
+    auto producer = broker->producer();
 
-    // Group "analytics": statistics per sensor.
-    auto analytics =
-      check(broker->consumer({"analytics", false, merkql::OffsetReset::earliest}), "consumer");
+    // Step 2: 200 readings one at a time, each durable (one fsync) when
+    // send returns.
+    for (int i = 0; i < 200; ++i) {
+      check(producer.send(first_reading(i)), "send");
+    }
+
+    // Step 3: 800 more in 8 batches of 100, one fsync per batch.
+    for (int batch_num = 0; batch_num < 8; ++batch_num) {
+      std::vector<merkql::ProducerRecord> batch;
+      for (int j = 0; j < 100; ++j) {
+        batch.push_back(first_reading(200 + batch_num * 100 + j));
+      }
+      check(producer.send_batch(batch), "send_batch");
+    }
+
+    // Step 4: group "analytics" reads from the earliest retained record:
+    // retention keeps the newest 500 visible. Statistics per sensor, then
+    // commit and close.
+    auto analytics = check(broker->consumer(group("analytics")), "consumer");
     check(analytics->subscribe({"sensors"}), "subscribe");
-    auto records = check(analytics->poll(), "poll");
+    auto records = check(analytics->poll(100ms), "poll");
     fmt::print("Polled {} records.\n", records.size());
     struct Stats {
       double min = 1e9, max = -1e9, sum = 0;
@@ -107,11 +135,11 @@ int main(int argc, char** argv)
     check(analytics->commit_sync(), "commit");
     check(analytics->close(), "close");
 
-    // Group "alerts": readings above 35.0.
-    auto alerts =
-      check(broker->consumer({"alerts", false, merkql::OffsetReset::earliest}), "consumer");
+    // Step 5: group "alerts" reads the same records independently and
+    // alerts on readings above 35.0.
+    auto alerts = check(broker->consumer(group("alerts")), "consumer");
     check(alerts->subscribe({"sensors"}), "subscribe");
-    records = check(alerts->poll(), "poll");
+    records = check(alerts->poll(100ms), "poll");
     int total = 0;
     for (const auto& r : records) {
       auto value = nlohmann::json::parse(r.value);
@@ -128,27 +156,30 @@ int main(int argc, char** argv)
     }
     fmt::print("Total alerts: {} out of {} readings\n", total, records.size());
     check(alerts->close(), "close");
-  }
+  } // the broker is closed here
 
-  // A restart: reopen the directory.
+  // Step 6: a restart: reopen the same directory. Topics, trees and
+  // committed offsets are all on disk.
   auto broker = check(merkql::Broker::open(config), "reopen");
-  auto analytics =
-    check(broker->consumer({"analytics", false, merkql::OffsetReset::earliest}), "consumer");
+
+  // Step 7: "analytics" resumes at its committed offset: nothing new yet.
+  auto analytics = check(broker->consumer(group("analytics")), "consumer");
   check(analytics->subscribe({"sensors"}), "subscribe");
-  auto records = check(analytics->poll(), "poll");
+  auto records = check(analytics->poll(100ms), "poll");
   fmt::print("After reopen, analytics polled {} records.\n", records.size());
 
-  merkql::RecordBatch batch("sensors");
+  // Step 8: 100 more readings; "analytics" gets exactly those.
+  std::vector<merkql::ProducerRecord> more;
   for (int j = 0; j < 100; ++j) {
-    add_reading(batch, j % 4, 25.0 + std::fmod(j * 0.2, 10.0), 1700001100 + j);
+    more.push_back(reading(j % 4, 25.0 + std::fmod(j * 0.2, 10.0), 1700001100 + j));
   }
-  check(broker->producer().send(batch), "send");
-  records = check(analytics->poll(), "poll");
+  check(broker->producer().send_batch(more), "send_batch");
+  records = check(analytics->poll(100ms), "poll");
   fmt::print("After 100 more readings, analytics polled {} records.\n", records.size());
   check(analytics->commit_sync(), "commit");
   check(analytics->close(), "close");
 
-  // The sizes of every file in the directory, groups included.
+  // Step 9: the size of every file in the directory, groups included.
   const uint64_t bytes = check(merkql::disk_usage(*broker), "disk usage").file_bytes();
   fmt::print("Data directory: {:.1f} KiB ({} bytes) for 1100 records\n", bytes / 1024.0, bytes);
   return 0;
