@@ -132,6 +132,7 @@ int run_group(const GroupOptions& o)
   if (o.remove->parsed()) {
     auto broker = open_broker(*o.global, Create::no);
     check(delete_group(*broker, o.group));
+    write_stdout(fmt::format("deleted group {}\n", o.group));
     return exit_ok;
   }
   auto broker = open_broker(*o.global, Create::no, Repair::never);

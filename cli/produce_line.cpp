@@ -212,7 +212,9 @@ public:
   {
     if (member() == Member::partition) {
       if (v >= m_partition_count) {
-        wrong_type(Member::partition);
+        fail(fmt::format("partition {}: the topic has {} partition{} (a copy of a topic needs "
+                         "as many: --partitions)",
+                         v, m_partition_count, m_partition_count == 1 ? "" : "s"));
       } else {
         partition = static_cast<uint32_t>(v);
       }

@@ -121,6 +121,9 @@ TEST_CASE("an envelope's JSON value is kept as written, byte for byte")
   REQUIRE(parser.parse("{\"value\":[1,\r2]}", out).empty());
   CHECK(out.value == "[1, 2]");
   CHECK(parser.parse(R"({"value":1,"partition":3})", out)
+        == "invalid envelope: partition 3: the topic has 3 partitions (a copy of a topic needs "
+           "as many: --partitions)");
+  CHECK(parser.parse(R"({"value":1,"partition":-1})", out)
         == "invalid envelope: partition must be an integer from 0 to 2");
   CHECK(parser.parse(R"({"value":1,"x\u001b":3})", out)
         == "invalid envelope: unknown member \"x\\u001b\"");

@@ -5,6 +5,7 @@
 #include <merkql/merkql.h>
 #include <merkql/version.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -25,7 +26,7 @@ int readme_example(const std::string& dir)
   if (!consumer->subscribe({"sensors"}))
     return 1; // a Status: ok, or why not
   size_t polled = 0;
-  for (const merkql::Record& r : consumer->poll().value()) {
+  for (const merkql::Record& r : consumer->poll(std::chrono::milliseconds(100)).value()) {
     polled += r.value == R"({"temp":20.5})";
   }
   if (!consumer->commit_sync())
