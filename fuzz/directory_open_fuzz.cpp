@@ -409,6 +409,9 @@ void check_usable(Partition* part, const AuditReport& report, const std::string&
   auto got = reader.read(first, n, 1000, records);
   MERKQL_FUZZ_CHECK(got.is_ok(), where + " passed its audit, but: " + got.status().message());
   MERKQL_FUZZ_CHECK(*got == n - first, where + " passed its audit, but misses records");
+  if (first == n) {
+    return; // retention keeps no record
+  }
   for (uint64_t offset : {first, n - 1}) {
     auto proof = part->proof(offset);
     MERKQL_FUZZ_CHECK(proof.is_ok(), where + " passed its audit, but: " + proof.status().message());

@@ -135,6 +135,19 @@ TEST_CASE("the low-peak count must equal the popcount of next_offset mod 64")
   CHECK_FALSE(decode_head_slot(encode_head_slot(h)).has_value());
 }
 
+TEST_CASE("the log start must be on a chunk boundary, less than a chunk past the end")
+{
+  PartitionHead h = sample_head(1, 75); // 75 = 0b1001011: low peaks of 11 records
+  for (uint64_t start : {0u, 64u, 128u}) {
+    h.log_start = start;
+    CHECK(decode_head_slot(encode_head_slot(h)).has_value());
+  }
+  for (uint64_t start : {1u, 63u, 75u, 192u, 1u << 20}) {
+    h.log_start = start; // with a valid checksum
+    CHECK_FALSE(decode_head_slot(encode_head_slot(h)).has_value());
+  }
+}
+
 TEST_CASE("HEAD keeps only the peaks below chunk height")
 {
   std::vector<Peak> peaks = {Peak{NodeId{7, 0}, hash_of(1)}, Peak{NodeId{2, 32}, hash_of(2)},

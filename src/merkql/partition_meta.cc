@@ -57,6 +57,11 @@ std::optional<PartitionHead> decode_head_slot(std::string_view slot)
     h.low_peaks.push_back(decode_hash(p + 41 + 32 * i));
   }
   h.log_start = get_u64(p + k_head_log_start_position);
+  // Writers keep the log start on a chunk boundary, less than a chunk past
+  // the end (docs/FORMAT.md §HEAD).
+  if (h.log_start % k_chunk_records != 0 || h.log_start >= h.next_offset + k_chunk_records) {
+    return std::nullopt;
+  }
   return h;
 }
 
