@@ -18,9 +18,9 @@ printf '{"topic":"t","partition":0,"offset":4}\nnot json\n{"topic":"t","partitio
     expect_exit 65 "$M" commit -g bad 2> err
 grep -q "stdin line 2: invalid JSON" err || fail "message: $(cat err)"
 assert_eq 5 "$(committed bad 0)" "committed before the bad line"
-printf '{"topic":"t","partition":0}\n' | expect_exit 65 "$M" commit -g bad 2> /dev/null
-printf '{"topic":"t","partition":7,"offset":1}\n' | expect_exit 66 "$M" commit -g bad 2> /dev/null
-printf '{"topic":"nosuch","partition":0,"offset":1}\n' | expect_exit 66 "$M" commit -g bad 2> /dev/null
+expect_exit 65 "$M" commit -g bad 2> /dev/null < <(printf '{"topic":"t","partition":0}\n')
+expect_exit 66 "$M" commit -g bad 2> /dev/null < <(printf '{"topic":"t","partition":7,"offset":1}\n')
+expect_exit 66 "$M" commit -g bad 2> /dev/null < <(printf '{"topic":"nosuch","partition":0,"offset":1}\n')
 # Follow pipeline: commits as lines arrive, while its input is still open
 # (the input ends only once the test has seen the commit).
 {

@@ -33,7 +33,7 @@ fi
 # --dir '' is a usage error; it never falls back to $MERKQL_DIR.
 expect_exit 2 "$M" --dir '' inspect 2> err
 grep -q "must not be an empty string" err || fail "--dir '': $(cat err)"
-echo 1 | expect_exit 2 "$M" --dir '' produce -t x 2> /dev/null
+expect_exit 2 "$M" --dir '' produce -t x 2> /dev/null < <(echo 1)
 expect_exit 2 "$M" -d '' du 2> /dev/null
 
 # A regular file as the data directory is an I/O error (74), not usage.

@@ -55,7 +55,7 @@ printf '\xef\xbb\xbf{"a":1}\n' | "$M" produce -t bom
 assert_eq '{"a":1}' "$("$M" consume -t bom -g g | jq -c .value)" "BOM line"
 printf '\xef\xbb\xbf{"value":2}\n' | "$M" produce -t bom --input envelope
 assert_eq 2 "$("$M" consume -t bom -g g | jq -c .value)" "BOM envelope"
-printf '\xef\xbb\xbf\xef\xbb\xbf{"a":1}\n' | expect_exit 65 "$M" produce -t bom 2> /dev/null
+expect_exit 65 "$M" produce -t bom 2> /dev/null < <(printf '\xef\xbb\xbf\xef\xbb\xbf{"a":1}\n')
 printf '\xef\xbb\xbf{"a":1}\n' | "$M" produce -t bomraw --input raw
 assert_eq '"\ufeff{\"a\":1}"' "$("$M" consume -t bomraw -g g | jq -c .value | sed 's/\xef\xbb\xbf/\\ufeff/')" \
     "BOM raw"

@@ -77,7 +77,7 @@ assert_eq none "$(jq -r '.topics[0].compression' <<< "$info")" "--compression"
 assert_eq 5 "$(jq '.topics[0].retention_records' <<< "$info")" "--retention-records"
 assert_eq 15 "$(jq '.topics[0].partitions[0].watermark' <<< "$info")" "watermark"
 assert_eq "16 17 18 19 20" "$("$M" consume -t s -g g --format value | tr '\n' ' ' | sed 's/ $//')" "retained"
-seq 1 2 | expect_exit 2 "$M" produce -t s --partitions 3 --compression lz4 2> /dev/null
+expect_exit 2 "$M" produce -t s --partitions 3 --compression lz4 2> /dev/null < <(seq 1 2)
 assert_eq none "$("$M" inspect --json -t s | jq -r '.topics[0].compression')" "settings kept"
 assert_eq 5 "$(count_records s)" "nothing appended by a produce with other settings"
 
@@ -107,7 +107,7 @@ printf '{"value":1}\n{"key":"k"}\n' | check_bad bad9 1 "no value" --input envelo
 printf '{"value":1}\n{"value":1,"partition":5}\n' | check_bad bad10 1 "partition" --input envelope
 printf '{"value":1}\n{"value":1,"timestamp":"yesterday"}\n' | check_bad bad11 1 "timestamp" --input envelope
 # With --ack, the records before a bad line are acknowledged.
-printf '1\n2\nbad\n' | expect_exit 65 "$M" produce -t bad12 --ack > acks 2> /dev/null
+expect_exit 65 "$M" produce -t bad12 --ack > acks 2> /dev/null < <(printf '1\n2\nbad\n')
 assert_eq 2 "$(wc -l < acks | tr -d ' ')" "acks before the bad line"
 # A huge line is refused without being stored whole.
 { head -c 3000000 /dev/zero | tr '\0' 'a'; echo; echo '"after"'; } > long.txt
@@ -145,7 +145,7 @@ if command -v flock > /dev/null; then
     BG_PIDS+=($holder)
     lock_held() { ! flock -n "$MERKQL_DIR/topics/locked/0/LOCK" true; }
     wait_for 10 lock_held || fail "the test could not take the lock"
-    echo 2 | expect_exit 75 "$M" --no-wait produce -t locked 2> /dev/null
+    expect_exit 75 "$M" --no-wait produce -t locked 2> /dev/null < <(echo 2)
     pkill -P "$holder" sleep || true # release the lock now
 fi
 echo "produce: ok"

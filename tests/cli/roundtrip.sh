@@ -96,7 +96,7 @@ assert_eq '{"decoded":true}' "$(jq -c 'select(.key == "k") | .value' k.out)" "kc
 echo '{"key":"k","payload":"v","headers":["h","x"]}' |
     expect_exit 65 "$M" produce -t k2 --input envelope 2> err
 grep -q "headers are not supported" err || fail "headers: $(cat err)"
-echo '{"key":"k","payload":null}' | expect_exit 65 "$M" produce -t k2 --input envelope 2> err
+expect_exit 65 "$M" produce -t k2 --input envelope 2> err < <(echo '{"key":"k","payload":null}')
 grep -q "tombstone" err || fail "null payload: $(cat err)"
 [[ ! -e $MERKQL_DIR/topics/k2 ]] || assert_eq 0 "$(count_records k2)" "nothing stored from bad kcat lines"
 
@@ -125,6 +125,6 @@ printf '1\n{bad\n' > bad.jsonl
 expect_exit 65 "$M" produce -t files f1 bad.jsonl < /dev/null 2> err
 grep -q "merkql: bad.jsonl line 2: invalid JSON" err || fail "bad line: $(cat err)"
 assert_eq 8 "$(count_records files)" "the lines before the bad one are stored"
-echo '{' | expect_exit 65 "$M" produce -t files - 2> err
+expect_exit 65 "$M" produce -t files - 2> err < <(echo '{')
 grep -q "merkql: stdin line 1" err || fail "stdin line: $(cat err)"
 echo "roundtrip: ok"

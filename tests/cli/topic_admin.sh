@@ -39,18 +39,18 @@ expect_exit 2 "$M" topic create -t z --segment-bytes 100
 for opt in "--partitions 2" "--compression lz4" "--retention-records 7" "--retention-bytes 5000" \
     "--retention-ms 5" "--segment-bytes 4096"; do
     # shellcheck disable=SC2086
-    echo '{"x":1}' | expect_exit 2 "$M" produce -t a $opt 2> "$T/err"
+    expect_exit 2 "$M" produce -t a $opt 2> "$T/err" < <(echo '{"x":1}')
     setting=${opt%% *}
     grep -q -- "$setting is" "$T/err" || fail "produce $opt names the setting: $(cat "$T/err")"
 done
-echo '{"x":1}' | expect_exit 2 "$M" produce -t a --partitions 2 2> "$T/err"
+expect_exit 2 "$M" produce -t a --partitions 2 2> "$T/err" < <(echo '{"x":1}')
 grep -q -- "--partitions is 3, not 2" "$T/err" || fail "both values: $(cat "$T/err")"
 assert_eq 0 "$(count_records a)" "nothing appended by a refused produce"
 echo '{"x":1}' | "$M" produce -t a --partitions 3 --compression none --retention-ms 3600000
 assert_eq 1 "$(count_records a)" "matching settings append"
 
 # a produce with no valid record creates no topic
-printf 'not json\n' | expect_exit 65 "$M" produce -t c 2> /dev/null
+expect_exit 65 "$M" produce -t c 2> /dev/null < <(printf 'not json\n')
 [[ ! -e $D/topics/c ]] || fail "a failed produce created topic c"
 printf '' | "$M" produce -t c
 [[ ! -e $D/topics/c ]] || fail "an empty produce created topic c"
