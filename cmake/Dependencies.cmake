@@ -6,6 +6,10 @@ find_package(CLI11 2.1 REQUIRED)                       # libcli11-dev
 find_package(Threads REQUIRED)                         # produce writes on a second thread
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4>=1.9) # liblz4-dev
+find_package(simdjson 3 REQUIRED)                      # libsimdjson-dev: produce's line parser
+if(MERKQL_BUILD_BENCH)
+  find_package(benchmark 1.7 REQUIRED)                 # libbenchmark-dev: bench/ micro benchmarks
+endif()
 if(MERKQL_BUILD_TESTS)
   find_package(doctest 2.4 REQUIRED)                   # doctest-dev
 endif()
