@@ -70,6 +70,15 @@ TEST_CASE("record encodings, hashes, timestamps and routing")
     CHECK(hex(encode_record(r)) == g["bincode_hex"].get<std::string>());
     CHECK(encode_record(r).size() == g["bincode_len"].get<size_t>());
     CHECK(to_hex(record_hash(r)) == g["hash_hex"].get<std::string>());
+    // The writer's path: a stored view hashed where its block lives, with
+    // the hasher's cached timestamp text both fresh and reused.
+    StoredRecordView view{r.key, r.value, r.timestamp};
+    RecordHasher hasher(r.topic, r.partition);
+    Sha256 ctx;
+    CHECK(to_hex(hasher.hash(view, r.offset, ctx)) == g["hash_hex"].get<std::string>());
+    CHECK(to_hex(hasher.hash(view, r.offset, ctx)) == g["hash_hex"].get<std::string>());
+    CHECK(to_hex(record_hash(view, r.topic, r.partition, r.offset, ctx))
+          == g["hash_hex"].get<std::string>());
     if (!g["key_routing"].is_null()) {
       const json& routing = g["key_routing"];
       CHECK(to_hex(sha256(*r.key)) == routing["key_sha256"].get<std::string>());

@@ -16,6 +16,33 @@ TEST_CASE("timestamps print the shortest exact fraction")
   CHECK(format_timestamp(-1000000000LL) == "1969-12-31T23:59:59Z");
 }
 
+TEST_CASE("a record hasher follows each record's timestamp, not the one it last formatted")
+{
+  const int64_t s = 1700000000LL * 1000000000LL;
+  RecordHasher hasher("t", 3);
+  Sha256 ctx;
+  // Long values and keys grow the hasher's buffer; short ones after them
+  // must not hash its leftover bytes.
+  const std::string big(5000, 'x');
+  const std::vector<StoredRecordView> views = {
+    {std::string_view("k"), "v1", s},    {std::string_view("k"), "v2", s},
+    {std::nullopt, big, s + 500000000},  {std::string_view(big), "v3", s + 500000000},
+    {std::nullopt, "v4", s + 123456789}, {std::string_view("k"), "v5", s},
+  };
+  uint64_t offset = 40;
+  for (const StoredRecordView& v : views) {
+    CAPTURE(offset);
+    Record r{v.key ? std::optional<std::string>(*v.key) : std::nullopt,
+             std::string(v.value),
+             "t",
+             3,
+             offset,
+             v.timestamp};
+    CHECK(hasher.hash(v, offset, ctx) == record_hash(r));
+    ++offset;
+  }
+}
+
 TEST_CASE("RFC 3339 parsing")
 {
   const int64_t s = 1700000000LL * 1000000000LL;

@@ -27,6 +27,23 @@ inline void put_u64(std::string& out, uint64_t v)
   out.append(b, 8);
 }
 
+// The same, written at p (which must have room); return the end.
+inline char* put_u32_at(char* p, uint32_t v)
+{
+  for (int i = 0; i < 4; ++i) {
+    p[i] = static_cast<char>(v >> (8 * i));
+  }
+  return p + 4;
+}
+
+inline char* put_u64_at(char* p, uint64_t v)
+{
+  for (int i = 0; i < 8; ++i) {
+    p[i] = static_cast<char>(v >> (8 * i));
+  }
+  return p + 8;
+}
+
 inline uint32_t get_u32(const char* p)
 {
   uint32_t v = 0;

@@ -22,7 +22,7 @@ constexpr uint8_t k_block_known_flags = k_block_flag_batch_end | k_block_flag_js
 constexpr uint32_t k_max_block_stored_size = 1u << 30;
 // Records in one block, at most: bounds what decoding one block holds in
 // memory (a view per record) whatever a header claims. Writers cut blocks
-// far below it (64 KiB of records by default).
+// far below it (128 KiB of records by default).
 constexpr uint32_t k_max_block_records = 1u << 20;
 // A record's key plus value, at most: merkql::k_max_record_bytes (options.h,
 // a limit users see).

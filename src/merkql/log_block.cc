@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 #include <lz4.h>
+#include <lz4hc.h>
+
+#include <cstring>
+#include <memory>
 
 namespace merkql {
 
@@ -94,14 +98,46 @@ bool block_checksum_ok(std::string_view block)
   return get_u32(block.data()) == crc32c(block.data() + 4, block.size() - 4);
 }
 
+namespace {
+
+// LZ4 blocks are compressed by LZ4HC at this level: the same block format,
+// read by the same LZ4_decompress_safe, with a better parse. Measured on the
+// bench workload (1M lines {"sensor":"sensor-a","temp":15.7,"ts":...}, 4
+// sensors round-robin, batches of 1000, one block per batch), payload and
+// header bytes per record and compression CPU per record:
+//   LZ4_compress_default, 64 KiB blocks (before)  9.42 B   23 ns
+//   LZ4_compress_default, one block per batch      8.78 B   22 ns
+//   LZ4HC level 2, one block per batch             5.98 B  103 ns
+//   LZ4HC level 3                                  5.97 B  119 ns
+//   LZ4HC level 9                                  5.96 B  158 ns
+// (with random temperatures: 9.23, 8.61, 7.94, 7.75 B). Only HC brings the
+// whole directory (TREE adds 1 B and INDEX 0.13 B per record) under 9 B per
+// record; level 2 buys nearly all of it for the least CPU.
+constexpr int k_lz4hc_level = 2;
+
+// Compresses src into dst (capacity LZ4_compressBound(size)); returns the
+// compressed size, or 0 when LZ4 fails. The state is allocated once per
+// thread (LZ4_compress_HC would allocate 256 KiB per call).
+size_t lz4_compress(const char* src, size_t size, char* dst, size_t capacity)
+{
+  thread_local std::unique_ptr<char[]> state(new char[static_cast<size_t>(LZ4_sizeofStateHC())]);
+  const int n = LZ4_compress_HC_extStateHC(state.get(), src, dst, static_cast<int>(size),
+                                           static_cast<int>(capacity), k_lz4hc_level);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+} // namespace
+
 void encode_block(const StoredRecordView* records, size_t count, uint64_t first_offset,
                   Compression compression, bool batch_end, std::string& out)
 {
+  // The raw payload is built in a buffer kept across calls and, with LZ4,
+  // compressed straight into out behind the header.
   thread_local std::string raw;
-  thread_local std::string packed;
   raw.clear();
   const int64_t base = count ? records[0].timestamp : 0;
   int64_t previous = base;
+  bool json_values = count > 0;
   for (size_t i = 0; i < count; ++i) {
     const StoredRecordView& r = records[i];
     put_varint(raw, zigzag(timestamp_delta(previous, r.timestamp)));
@@ -114,39 +150,37 @@ void encode_block(const StoredRecordView* records, size_t count, uint64_t first_
     }
     put_varint(raw, r.value.size());
     raw.append(r.value);
+    json_values = json_values && r.value_is_json;
   }
-  std::string_view payload = raw;
+  const size_t start = out.size();
+  const size_t payload_at = start + k_block_header_size;
+  size_t stored = 0;
   if (compression == Compression::lz4) {
-    packed.resize(static_cast<size_t>(LZ4_compressBound(static_cast<int>(raw.size()))));
-    int n = LZ4_compress_default(raw.data(), packed.data(), static_cast<int>(raw.size()),
-                                 static_cast<int>(packed.size()));
-    if (n > 0 && static_cast<size_t>(n) < raw.size()) {
-      payload = std::string_view(packed.data(), static_cast<size_t>(n));
-    } else {
+    const auto bound = static_cast<size_t>(LZ4_compressBound(static_cast<int>(raw.size())));
+    out.resize(payload_at + bound);
+    stored = lz4_compress(raw.data(), raw.size(), out.data() + payload_at, bound);
+    if (stored == 0 || stored >= raw.size()) {
       compression = Compression::none; // incompressible: store as is
     }
   }
-  const size_t start = out.size();
-  put_u32(out, 0); // crc, filled below
-  put_u32(out, static_cast<uint32_t>(payload.size()));
-  put_u32(out, static_cast<uint32_t>(raw.size()));
-  put_u32(out, static_cast<uint32_t>(count));
-  put_u64(out, first_offset);
-  put_u64(out, static_cast<uint64_t>(base));
-  out.push_back(static_cast<char>(compression));
-  bool json_values = count > 0;
-  for (size_t i = 0; i < count && json_values; ++i) {
-    json_values = records[i].value_is_json;
+  if (compression == Compression::none) {
+    out.resize(payload_at + raw.size());
+    std::memcpy(out.data() + payload_at, raw.data(), raw.size());
+    stored = raw.size();
   }
-  out.push_back(static_cast<char>((batch_end ? k_block_flag_batch_end : 0)
-                                  | (json_values ? k_block_flag_json_values : 0)));
-  out.push_back(static_cast<char>(k_block_magic & 0xff));
-  out.push_back(static_cast<char>(k_block_magic >> 8));
-  out.append(payload);
-  const uint32_t crc = crc32c(out.data() + start + 4, out.size() - start - 4);
-  for (int i = 0; i < 4; ++i) {
-    out[start + static_cast<size_t>(i)] = static_cast<char>(crc >> (8 * i));
-  }
+  out.resize(payload_at + stored);
+  char* h = out.data() + start;
+  put_u32_at(h + 4, static_cast<uint32_t>(stored));
+  put_u32_at(h + 8, static_cast<uint32_t>(raw.size()));
+  put_u32_at(h + 12, static_cast<uint32_t>(count));
+  put_u64_at(h + 16, first_offset);
+  put_u64_at(h + 24, static_cast<uint64_t>(base));
+  h[32] = static_cast<char>(compression);
+  h[33] = static_cast<char>((batch_end ? k_block_flag_batch_end : 0)
+                            | (json_values ? k_block_flag_json_values : 0));
+  h[34] = static_cast<char>(k_block_magic & 0xff);
+  h[35] = static_cast<char>(k_block_magic >> 8);
+  put_u32_at(h, crc32c(h + 4, out.size() - start - 4));
 }
 
 std::vector<std::pair<size_t, uint64_t>> encode_batch(const std::vector<StoredRecordView>& records,

@@ -435,6 +435,8 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
   std::string index_out;
   const uint64_t tree_base = tree_nodes_for_chunks(first / k_chunk_records);
   size_t block = 0;
+  RecordHasher hasher(m_topic, m_id);
+  const auto on_node = collect_stored_nodes(tree_out);
   for (size_t k = 0; k < records.size(); ++k) {
     while (block + 1 < block_starts.size() && block_starts[block + 1].first <= k) {
       ++block;
@@ -443,9 +445,9 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     if (offset % k_chunk_records == 0) {
       put_index_entry(index_out, IndexEntry{segment, pos + block_starts[block].second});
     }
-    const Hash rh = record_hash(views[k], m_topic, m_id, offset, m_sha);
+    const Hash rh = hasher.hash(views[k], offset, m_sha);
     appended[k] = AppendedRecord{offset, views[k].timestamp, rh};
-    m_tail.tree.append(leaf_hash(rh, offset, m_sha), m_sha, collect_stored_nodes(tree_out));
+    m_tail.tree.append(leaf_hash(rh, offset, m_sha), m_sha, on_node);
   }
   if (!tree_out.empty()) {
     MERKQL_ASSIGN_OR_RETURN(auto tree_file, file(m_tree_path));

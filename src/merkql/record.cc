@@ -4,15 +4,17 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 
 namespace merkql {
 
 namespace {
 
-void put_str(std::string& out, std::string_view s)
+char* put_str_at(char* p, std::string_view s)
 {
-  put_u64(out, s.size());
-  out.append(s);
+  p = put_u64_at(p, s.size());
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
 // Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm
@@ -27,29 +29,42 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-void encode_fields(std::optional<std::string_view> key, std::string_view value,
-                   std::string_view topic, uint32_t partition, uint64_t offset,
-                   TimestampNs timestamp, std::string& out)
+// The encoding (docs/FORMAT.md §Record hash), timestamp already formatted,
+// written over out's bytes from `at` on; out grows when too short, never
+// shrinks. Returns the end of the encoding.
+size_t encode_fields(std::optional<std::string_view> key, std::string_view value,
+                     std::string_view topic, uint32_t partition, uint64_t offset,
+                     std::string_view timestamp_text, std::string& out, size_t at)
 {
-  if (key) {
-    out.push_back('\x01');
-    put_str(out, *key);
-  } else {
-    out.push_back('\x00');
+  const size_t size = 1 + (key ? 8 + key->size() : 0) + 8 + value.size() + 8 + topic.size() + 4 + 8
+                      + 8 + timestamp_text.size();
+  if (out.size() < at + size) {
+    out.resize(at + size);
   }
-  put_str(out, value);
-  put_str(out, topic);
-  put_u32(out, partition);
-  put_u64(out, offset);
-  put_str(out, format_timestamp(timestamp));
+  char* p = out.data() + at;
+  if (key) {
+    *p++ = '\x01';
+    p = put_str_at(p, *key);
+  } else {
+    *p++ = '\x00';
+  }
+  p = put_str_at(p, value);
+  p = put_str_at(p, topic);
+  p = put_u32_at(p, partition);
+  p = put_u64_at(p, offset);
+  p = put_str_at(p, timestamp_text);
+  return at + size;
 }
 
 } // namespace
 
 void encode_record(const Record& record, std::string& out)
 {
-  encode_fields(record.key ? std::optional<std::string_view>(*record.key) : std::nullopt,
-                record.value, record.topic, record.partition, record.offset, record.timestamp, out);
+  char text[k_max_timestamp_text];
+  const size_t text_size = format_timestamp(record.timestamp, text);
+  out.resize(encode_fields(record.key ? std::optional<std::string_view>(*record.key) : std::nullopt,
+                           record.value, record.topic, record.partition, record.offset,
+                           std::string_view(text, text_size), out, out.size()));
 }
 
 std::string encode_record(const Record& record)
@@ -71,9 +86,27 @@ Hash record_hash(const StoredRecordView& record, std::string_view topic, uint32_
                  uint64_t offset, Sha256& ctx)
 {
   thread_local std::string buffer;
-  buffer.clear();
-  encode_fields(record.key, record.value, topic, partition, offset, record.timestamp, buffer);
-  return ctx.digest(buffer);
+  char text[k_max_timestamp_text];
+  const size_t text_size = format_timestamp(record.timestamp, text);
+  const size_t size = encode_fields(record.key, record.value, topic, partition, offset,
+                                    std::string_view(text, text_size), buffer, 0);
+  return ctx.digest(std::string_view(buffer.data(), size));
+}
+
+RecordHasher::RecordHasher(std::string_view topic, uint32_t partition)
+  : m_topic(topic), m_partition(partition)
+{}
+
+Hash RecordHasher::hash(const StoredRecordView& record, uint64_t offset, Sha256& ctx)
+{
+  if (m_timestamp_size == 0 || record.timestamp != m_timestamp) {
+    m_timestamp = record.timestamp;
+    m_timestamp_size = format_timestamp(record.timestamp, m_timestamp_text);
+  }
+  const size_t size =
+    encode_fields(record.key, record.value, m_topic, m_partition, offset,
+                  std::string_view(m_timestamp_text, m_timestamp_size), m_buffer, 0);
+  return ctx.digest(std::string_view(m_buffer.data(), size));
 }
 
 Hash record_hash(const Record& record)
@@ -83,6 +116,12 @@ Hash record_hash(const Record& record)
 }
 
 std::string format_timestamp(TimestampNs ns)
+{
+  char text[k_max_timestamp_text];
+  return std::string(text, format_timestamp(ns, text));
+}
+
+size_t format_timestamp(TimestampNs ns, char* out)
 {
   // Hand-written: this runs once per record hash, where fmt and chrono
   // formatting cost more than the hash itself.
@@ -109,8 +148,7 @@ std::string format_timestamp(TimestampNs ns)
   const unsigned month = mp < 10 ? mp + 3 : mp - 9;
   const int64_t year = static_cast<int64_t>(yoe) + era * 400 + (month <= 2);
 
-  char buf[40];
-  char* p = buf;
+  char* p = out;
   auto put = [&p](uint64_t v, int width) {
     for (int i = width - 1; i >= 0; --i) {
       p[i] = static_cast<char>('0' + v % 10);
@@ -141,7 +179,7 @@ std::string format_timestamp(TimestampNs ns)
     }
   }
   *p++ = 'Z';
-  return std::string(buf, static_cast<size_t>(p - buf));
+  return static_cast<size_t>(p - out);
 }
 
 Result<TimestampNs> parse_timestamp(std::string_view text)

@@ -16,6 +16,8 @@ namespace merkql {
 
 // Nanoseconds since 1970-01-01T00:00:00Z (negative before it).
 using TimestampNs = int64_t;
+// The longest timestamp text: "YYYY-MM-DDTHH:MM:SS.fffffffffZ".
+constexpr size_t k_max_timestamp_text = 30;
 
 struct Record {
   std::optional<std::string> key;
@@ -53,8 +55,31 @@ Hash record_hash(const Record& record);
 Hash record_hash(const StoredRecordView& record, std::string_view topic, uint32_t partition,
                  uint64_t offset, Sha256& ctx);
 
+// Hashes the stored records of one topic partition, as record_hash above but
+// cheaper per record: the topic and partition bytes are encoded once, a run
+// of records sharing a timestamp (a batch stamped with one clock reading)
+// formats it once, and the encoding is built in a buffer kept across calls,
+// so a record costs no allocation once the buffer fits the largest record.
+// A value used by one thread; topic must outlive it.
+class RecordHasher {
+public:
+  RecordHasher(std::string_view topic, uint32_t partition);
+  Hash hash(const StoredRecordView& record, uint64_t offset, Sha256& ctx);
+
+private:
+  std::string_view m_topic;
+  uint32_t m_partition;
+  std::string m_buffer; // grows to the largest encoding, never shrinks
+  TimestampNs m_timestamp = 0;
+  size_t m_timestamp_size = 0; // 0: m_timestamp_text holds nothing yet
+  char m_timestamp_text[k_max_timestamp_text];
+};
+
 // "YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z" (fraction as short as exact).
 std::string format_timestamp(TimestampNs ns);
+// The same text written at out (room for k_max_timestamp_text bytes); returns
+// its length. No allocation: record hashing formats one per record.
+size_t format_timestamp(TimestampNs ns, char* out);
 // Accepts RFC 3339 ("2023-11-14T22:13:20.5Z", "...+02:00", lower-case t/z).
 Result<TimestampNs> parse_timestamp(std::string_view text);
 
