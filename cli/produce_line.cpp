@@ -567,6 +567,9 @@ static_assert(k_line_padding >= simdjson::SIMDJSON_PADDING);
 // On-Demand is inlined from the header for the compiler's target (here
 // its portable "fallback" kernel); the DOM parser is the library's, picked
 // at run time for the CPU (AVX2, AVX-512), and validates every value.
+// The whole of produce's parse thread per such line (read(2) of 1 MiB
+// blocks, the split, the parse, --key-field sensor, RecordBatch::add):
+// 597-605 ns through the nlohmann SAX path, 105-107 ns with this one.
 struct LineParser::Fast {
   simdjson::dom::parser parser;
   std::string copy;              // a line of an unpadded caller, with padding after it
