@@ -169,8 +169,8 @@ LineReader::Next LineReader::next(std::string_view& line)
       m_scan -= m_start;
       m_start = 0;
     }
-    if (m_buf.size() < m_len + m_o.read_size) {
-      m_buf.resize(m_len + m_o.read_size);
+    if (m_buf.size() < m_len + m_o.read_size + k_line_padding) {
+      m_buf.resize(m_len + m_o.read_size + k_line_padding);
     }
     if (m_o.before_read) {
       m_o.before_read();

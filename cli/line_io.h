@@ -36,6 +36,11 @@ void check_input(const std::string& path);
 // The name of an input in messages: "standard input" for "-".
 std::string input_name(const std::string& path);
 
+// Bytes a LineReader keeps readable after the end of every line it returns
+// (their values are unspecified): simdjson reads up to 64 bytes past the
+// end of its input (SIMDJSON_PADDING), so produce parses lines in place.
+constexpr size_t k_line_padding = 64;
+
 struct LineReaderOptions {
   // Longest line, without its "\n" (and its "\r" when strip_cr): a longer
   // one is reported once as too_long and its bytes skipped as they arrive,
@@ -53,8 +58,9 @@ struct LineReaderOptions {
   std::function<void()> before_read;
 };
 
-// Splits what a descriptor delivers into lines. A last line without a final
-// "\n" is a line too.
+// Splits what a descriptor delivers into lines, in place in one buffer of
+// its own (no allocation per line): k_line_padding readable bytes follow
+// every line. A last line without a final "\n" is a line too.
 class LineReader {
 public:
   enum class Next {

@@ -127,7 +127,7 @@ bool LineProducer::handle_line(std::string_view line)
   ++m_line;
   m_bytes += line.size() + 1;
   m_progress.update(m_line, m_bytes);
-  std::string bad = m_parser.parse(line, m_parsed);
+  std::string bad = m_parser.parse(line, m_parsed, Padded::yes);
   if (!bad.empty()) {
     return report_bad(bad);
   }

@@ -1,6 +1,7 @@
 // libFuzzer target: merkql produce's line reader (cli/produce_line.h).
 // The first input byte picks the input mode, the key options and the
 // partition count; the rest is one line. Checks, besides the sanitizers,
+// that the fast JSON path (simdjson) gives what the nlohmann path gives,
 // that every accepted JSON value is one valid JSON document without a byte
 // order mark, so that consume can print it verbatim, and that the line
 // consume prints for the record reads back (--input envelope) exactly.
@@ -18,7 +19,7 @@ using namespace merkql::cli;
 
 namespace {
 
-LineParser make_parser(uint8_t selector)
+LineParser make_parser(uint8_t selector, bool fast_json = true)
 {
   static const char* const fields[] = {"id", "/id", "/a/0/b", "/", "~", "/~1x/-"};
   LineParserOptions o;
@@ -31,6 +32,7 @@ LineParser make_parser(uint8_t selector)
   } else if (selector & 0x80) {
     o.key = "k";
   }
+  o.fast_json = fast_json;
   return LineParser(o);
 }
 
@@ -47,6 +49,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     line = line.substr(0, line.find('\n')); // produce splits input at newlines
     ParsedLine out;
     const std::string bad = parser.parse(line, out);
+    // The fast JSON path (simdjson) says what the nlohmann path says.
+    LineParser checked = make_parser(data[0], false);
+    ParsedLine expected;
+    if (checked.parse(line, expected) != bad
+        || (bad.empty()
+            && (expected.key != out.key || expected.value != out.value
+                || expected.value_is_json != out.value_is_json
+                || expected.partition != out.partition || expected.timestamp != out.timestamp))) {
+      std::abort();
+    }
     if (!bad.empty()) {
       return 0;
     }

@@ -3,12 +3,15 @@
 // input echoed in messages.
 #include "common.h"
 #include "json_in.h"
+#include "line_io.h"
 #include "produce_line.h"
 #include "proof_file.h"
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace merkql::cli;
 
@@ -323,6 +326,181 @@ TEST_CASE("a NUL byte after a JSON value makes the line bad, not a shorter value
   CHECK(!envelope.parse("{\"value\":1}\0x"s, out).empty());
   CHECK(check_proof_text("{}\0{}"s, std::nullopt).message
         == "not valid JSON: a NUL byte, which JSON text cannot hold");
+}
+
+namespace {
+
+// Lines where simdjson and nlohmann could part ways: numbers beyond 64 bits
+// or a double, escapes, lone surrogates, structure, depth, byte order
+// marks, NUL bytes, invalid UTF-8, duplicate and nested keys.
+std::vector<std::string> tricky_lines()
+{
+  using namespace std::string_literals;
+  std::vector<std::string> lines = {
+    R"({"sensor":"sensor-a","temp":23.4,"ts":1700000123})",
+    "-0",
+    "[-0]",
+    R"({"k":-0})",
+    R"({"k":-0.0})",
+    R"({"k":0e5})",
+    R"({"k":1E+2})",
+    R"({"k":1e400})",
+    R"({"k":-1e400})",
+    R"({"k":1e-400})",
+    R"({"k":4.9e-324})",
+    R"({"k":123456789012345678901234567890})",
+    R"({"k":18446744073709551615})",
+    R"({"k":18446744073709551616})",
+    R"({"k":-9223372036854775808})",
+    R"({"k":-9223372036854775809})",
+    R"({"k":9223372036854775807})",
+    R"({"k":"\ud800"})",
+    R"({"k":"\udc00"})",
+    R"({"k":"\ud800\udc00"})",
+    R"({"k":"\ud800x"})",
+    R"({"k":"\u0000"})",
+    R"({"k":"a\"b\\c\/\b\f\n\r\t\u00e9"})",
+    R"({"k":"\x"})",
+    "{\"k\":\"\t\"}",
+    "{\"k\":\"\x7f\"}",
+    "{\"k\":\"\xc3\xa9\"}",
+    "{\"k\":\"\xed\xa0\x80\"}",
+    "{\"k\":\"\xc0\xaf\"}",
+    "{\"k\":\"\xff\"}",
+    R"({"k":1} 2)",
+    R"({"k":1}x)",
+    "{\"k\":1}\r",
+    "\r{\"k\":1}",
+    "{\"k\":1}\x0b",
+    "",
+    "  ",
+    " {\"k\":1} ",
+    "\xEF\xBB\xBF{\"k\":1}",
+    "\xEF\xBB\xBF\xEF\xBB\xBF{\"k\":1}",
+    "{\"k\":1}\0x"s,
+    "{\"k\":\"a\0b\"}"s,
+    R"({"k":1,"k":"two"})",
+    R"({"k":"one","k":{}})",
+    R"({"k":[1],"k":2})",
+    R"({"k":1,})",
+    R"([1,])",
+    R"({"k"})",
+    R"([1})",
+    "01",
+    "1.",
+    "-",
+    "+1",
+    ".5",
+    "1e",
+    "tru",
+    "nul",
+    "true",
+    "null",
+    R"("k")",
+    "[]",
+    "{}",
+    R"({"a":[{"b":1},{"b":2.50}],"b":3})",
+    R"({"a":[0,{"b":"x"}]})",
+    R"({"a":[0,{"b":7}]})",
+    R"({"a":{"b":1},"a":{"c":2}})",
+    R"({"a":{"0":"zero"}})",
+    R"({"a":["zero"]})",
+    R"(["x",{"a":[1,2]}])",
+    R"({"\u006b":"escaped name"})",
+    R"({"":"empty name"})",
+    R"({"~":"t","/x":{"-":"d"}})",
+    R"({"k":true})",
+    R"({"k":null})",
+    R"({"k":")" + std::string(200, 'x') + R"("})",
+  };
+  for (size_t depth : {511, 512, 513}) {
+    lines.push_back(std::string(depth, '[') + std::string(depth, ']'));
+    lines.push_back(R"({"k":)" + std::string(depth, '[') + std::string(depth, ']') + "}");
+    lines.push_back(R"({"a":)" + std::string(depth, '{') + std::string(depth, '}') + "}");
+  }
+  return lines;
+}
+
+} // namespace
+
+TEST_CASE("the fast JSON path takes a line exactly as the nlohmann path does")
+{
+  const std::optional<std::string> fields[] = {std::nullopt, "k",  "/k",    "/a/1/b", "/a/0",
+                                               "/1/a/0",     "/",  "~",     "/~1x/-", "a",
+                                               "/a/b",       "/0", "sensor"};
+  for (const auto& field : fields) {
+    for (const uint64_t limit : {uint64_t{1} << 20, uint64_t{120}}) {
+      LineParserOptions o;
+      o.key_field = field;
+      o.max_key_value_bytes = limit;
+      LineParser fast(o);
+      o.fast_json = false;
+      LineParser checked(o);
+      for (const std::string& line : tricky_lines()) {
+        CAPTURE(line);
+        CAPTURE(field.value_or("(none)"));
+        ParsedLine a, b;
+        const std::string bad_fast = fast.parse(line, a);
+        const std::string bad_checked = checked.parse(line, b);
+        CHECK(bad_fast == bad_checked);
+        if (bad_fast.empty() && bad_checked.empty()) {
+          CHECK(a.key == b.key);
+          CHECK(a.value == b.value);
+          CHECK(a.value_is_json == b.value_is_json);
+          CHECK(a.partition == b.partition);
+          CHECK(a.timestamp == b.timestamp);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a JSON line is parsed in place when padding follows it")
+{
+  LineParserOptions o;
+  o.key_field = "sensor";
+  LineParser parser(o);
+  ParsedLine out;
+  std::string buffer = R"({"sensor":"sensor-a","temp":23.4}{"sensor":"b"})";
+  const size_t first = buffer.find('}') + 1;
+  buffer.resize(buffer.size() + k_line_padding, '\n');
+  REQUIRE(parser.parse(std::string_view(buffer).substr(0, first), out, Padded::yes).empty());
+  CHECK(*out.key == "sensor-a");
+  CHECK(out.value.data() == buffer.data()); // the line itself, not a copy
+  REQUIRE(parser
+            .parse(std::string_view(buffer).substr(first, buffer.size() - first - k_line_padding),
+                   out, Padded::yes)
+            .empty());
+  CHECK(*out.key == "b");
+}
+
+TEST_CASE("numbers, escapes and surrogates in JSON lines: what is a good line and its key")
+{
+  LineParserOptions o;
+  o.key_field = "k";
+  LineParser parser(o);
+  ParsedLine out;
+  // An integer key is its digits as a number prints: -0 is 0.
+  REQUIRE(parser.parse(R"({"k":-0})", out).empty());
+  CHECK(*out.key == "0");
+  REQUIRE(parser.parse(R"({"k":-9223372036854775808})", out).empty());
+  CHECK(*out.key == "-9223372036854775808");
+  REQUIRE(parser.parse(R"({"k":18446744073709551615})", out).empty());
+  CHECK(*out.key == "18446744073709551615");
+  // Beyond 64 bits, or not an integer: the text as written.
+  REQUIRE(parser.parse(R"({"k":18446744073709551616})", out).empty());
+  CHECK(*out.key == "18446744073709551616");
+  REQUIRE(parser.parse(R"({"k":-0.0})", out).empty());
+  CHECK(*out.key == "-0.0");
+  REQUIRE(parser.parse(R"({"k":1e-400})", out).empty());
+  CHECK(*out.key == "1e-400");
+  CHECK(parser.parse(R"({"k":1e400})", out).starts_with("invalid JSON: "));
+  // A string key is decoded; a lone surrogate is not text.
+  REQUIRE(parser.parse(R"({"k":"\ud83d\ude00 \u00e9\n"})", out).empty());
+  CHECK(*out.key == "\xF0\x9F\x98\x80 \xC3\xA9\n");
+  CHECK(parser.parse(R"({"k":"\ud800"})", out).starts_with("invalid JSON: "));
+  CHECK(parser.parse(R"({"k":"\udc00"})", out).starts_with("invalid JSON: "));
+  CHECK(parser.parse(R"({"k":1} 2)", out).starts_with("invalid JSON: "));
 }
 
 TEST_SUITE_END();
