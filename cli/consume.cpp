@@ -74,12 +74,12 @@ void install_signal_handlers()
 constexpr size_t k_max_poll = 10000;
 
 // Formats records into one buffer and writes it with one write_all, telling
-// how many records were written whole.
+// where each partition's records written whole end.
 class Writer {
 public:
   explicit Writer(const ConsumeOptions& o) : m_value_only(o.format == "value") {}
 
-  void add(const Record& r)
+  void add(const PolledRecord& r)
   {
     if (m_value_only) {
       m_out += r.value;
@@ -87,51 +87,56 @@ public:
       m_json.append(m_out, r);
     }
     m_out.push_back('\n');
+    // Records come in runs of consecutive offsets of one partition.
+    if (m_runs.empty() || m_runs.back().partition != r.partition || m_runs.back().topic != r.topic
+        || m_runs.back().first_offset + (m_ends.size() - m_runs.back().first_record) != r.offset) {
+      m_runs.push_back(Run{std::string(r.topic), r.partition, r.offset, m_ends.size()});
+    }
     m_ends.push_back(m_out.size());
   }
 
   // Writes what was added; false when standard output is closed or failing.
-  // complete() then tells how many of the records were written whole.
+  // written() then tells the next offset of each partition after the
+  // records written whole.
   bool flush()
   {
     size_t done = 0;
     const bool ok = write_all(STDOUT_FILENO, m_out, &done);
     m_errno = ok ? 0 : errno;
-    m_complete =
+    const size_t complete =
       static_cast<size_t>(std::upper_bound(m_ends.begin(), m_ends.end(), done) - m_ends.begin());
+    m_written.clear();
+    for (size_t k = 0; k < m_runs.size() && m_runs[k].first_record < complete; ++k) {
+      const Run& run = m_runs[k];
+      const size_t run_end = k + 1 < m_runs.size() ? m_runs[k + 1].first_record : m_ends.size();
+      m_written[{run.topic, run.partition}] =
+        run.first_offset + (std::min(complete, run_end) - run.first_record);
+    }
     m_out.clear();
     m_ends.clear();
+    m_runs.clear();
     return ok;
   }
-  size_t complete() const { return m_complete; }
+  const std::map<TopicPartition, uint64_t>& written() const { return m_written; }
   // The error of the failed flush().
   int error() const { return m_errno; }
 
 private:
+  struct Run {
+    std::string topic;
+    uint32_t partition = 0;
+    uint64_t first_offset = 0;
+    size_t first_record = 0; // index in m_ends
+  };
+
   bool m_value_only;
   RecordJson m_json;
   std::string m_out;
   std::vector<size_t> m_ends; // end of each record's line in m_out
-  size_t m_complete = 0;
+  std::vector<Run> m_runs;
+  std::map<TopicPartition, uint64_t> m_written;
   int m_errno = 0;
 };
-
-// Writes records, stopping at --max; returns how many were added and the
-// next offset per partition of what was added.
-size_t add_records(Writer& writer, const std::vector<Record>& records, uint64_t remaining,
-                   std::map<TopicPartition, uint64_t>& written)
-{
-  size_t n = 0;
-  for (const Record& r : records) {
-    if (n >= remaining) {
-      break;
-    }
-    writer.add(r);
-    written[{r.topic, r.partition}] = r.offset + 1;
-    ++n;
-  }
-  return n;
-}
 
 int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
               const std::vector<std::string>& topics, const std::optional<StartPosition>& start)
@@ -191,13 +196,16 @@ int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
   };
   count_backlog();
   while (remaining > 0 && !g_stop) {
-    auto records = unwrap(consumer->poll(std::chrono::milliseconds(o.follow ? 50 : 0)));
+    const size_t n =
+      unwrap(consumer->poll([&writer](const PolledRecord& r) { writer.add(r); },
+                            std::chrono::milliseconds(o.follow ? 50 : 0),
+                            static_cast<size_t>(std::min<uint64_t>(remaining, k_max_poll))));
     if (auto now = consumer->assignment(); now != assignment) {
       assignment = std::move(now);
       last_change = std::chrono::steady_clock::now();
       count_backlog();
     }
-    if (records.empty()) {
+    if (n == 0) {
       if (o.follow) {
         continue;
       }
@@ -210,20 +218,14 @@ int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
-    std::map<TopicPartition, uint64_t> written;
-    const size_t n = add_records(writer, records, remaining, written);
     remaining -= n;
     written_total += n;
     progress.update(written_total);
     if (!writer.flush()) {
       // Commit the lines written whole, then stop: quietly when the reader
       // has gone (a closed pipe), with exit 74 on any other failure.
-      if (commit && writer.complete() > 0) {
-        std::map<TopicPartition, uint64_t> whole;
-        for (size_t k = 0; k < writer.complete(); ++k) {
-          whole[{records[k].topic, records[k].partition}] = records[k].offset + 1;
-        }
-        check(consumer->commit_sync(whole));
+      if (commit && !writer.written().empty()) {
+        check(consumer->commit_sync(writer.written()));
       }
       if (writer.error() != EPIPE) {
         const int error = writer.error();
@@ -233,11 +235,7 @@ int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
       break;
     }
     if (commit) {
-      if (n == records.size()) {
-        check(consumer->commit_sync());
-      } else {
-        check(consumer->commit_sync(written));
-      }
+      check(consumer->commit_sync());
     }
   }
   progress.clear();

@@ -60,6 +60,7 @@ public:
   // "ts":..,"key":..,"value":..<extra>}; extra is either empty or starts
   // with ','.
   void append(std::string& out, const Record& record, std::string_view extra = {});
+  void append(std::string& out, const PolledRecord& record, std::string_view extra = {});
   // The same without "key" and "value" (produce's acks).
   void append_position(std::string& out, std::string_view topic, uint32_t partition,
                        uint64_t offset, TimestampNs timestamp, std::string_view extra = {});
@@ -68,10 +69,13 @@ private:
   void open(std::string& out, std::string_view topic, uint32_t partition, uint64_t offset,
             TimestampNs timestamp);
 
+  // `{"topic":<topic>,"partition":<partition>,"offset":` of the last record.
   std::string m_topic;
-  std::string m_topic_json;
+  std::optional<uint32_t> m_partition;
+  std::string m_head;
+  // `,"timestamp":"<text>","ts":<ms>` of the last timestamp.
   std::optional<TimestampNs> m_timestamp;
-  std::string m_timestamp_text;
+  std::string m_time;
 };
 
 // One record as RecordJson::append writes it, and a final newline.

@@ -5,9 +5,11 @@
 #include <merkql/filename.h>
 #include <merkql/merkql.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 
 using namespace merkql;
 using merkql::test::require_ok;
@@ -158,6 +160,34 @@ TEST_CASE("without a group a consumer reads, commits nothing and creates no grou
   require_ok(c->close());
   CHECK(unwrap(broker->group_names()).empty());
   CHECK(fs::is_empty(groups_dir(broker->dir())));
+}
+
+TEST_CASE("poll with a visitor passes views of the records poll copies, up to max")
+{
+  TestDir dir;
+  auto broker = open_broker(dir);
+  create(*broker, "t", 2);
+  append(*broker, "t", 0, 3);
+  append(*broker, "t", 1, 4);
+  auto copied = consumer(*broker, "");
+  require_ok(copied->assign({{"t", 0}, {"t", 1}}));
+  const std::vector<Record> expected = unwrap(copied->poll());
+  REQUIRE(expected.size() == 7);
+  auto viewed = consumer(*broker, "");
+  require_ok(viewed->assign({{"t", 0}, {"t", 1}}));
+  std::vector<Record> seen;
+  auto visit = [&seen](const PolledRecord& r) { seen.push_back(to_record(r)); };
+  CHECK(unwrap(viewed->poll(visit, std::chrono::milliseconds(0), 5)) == 5);
+  CHECK(unwrap(viewed->poll(visit)) == 2);
+  CHECK(unwrap(viewed->poll(visit)) == 0);
+  std::sort(seen.begin(), seen.end(), [](const Record& a, const Record& b) {
+    return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
+  });
+  std::vector<Record> sorted = expected;
+  std::sort(sorted.begin(), sorted.end(), [](const Record& a, const Record& b) {
+    return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
+  });
+  CHECK(seen == sorted);
 }
 
 TEST_CASE("assign reads exactly the partitions given, which must exist")

@@ -83,6 +83,36 @@ TEST_CASE("blocks round-trip with and without compression")
   }
 }
 
+TEST_CASE("a prefix of a block decodes as the whole block's first records")
+{
+  // Records of varied sizes, so that the share of bytes the prefix needs
+  // differs from its share of the records.
+  std::vector<std::string> values;
+  for (int i = 0; i < 1000; ++i) {
+    values.push_back(std::string(static_cast<size_t>(i % 7 == 0 ? 300 : 20), 'a' + i % 26)
+                     + std::to_string(i));
+  }
+  std::vector<StoredRecordView> in;
+  for (size_t i = 0; i < values.size(); ++i) {
+    in.push_back(StoredRecordView{std::nullopt, values[i], static_cast<int64_t>(i), false});
+  }
+  for (Compression c : {Compression::none, Compression::lz4}) {
+    CAPTURE(compression_name(c));
+    std::string block = block_of(in, c);
+    std::string scratch;
+    std::vector<StoredRecordView> out;
+    for (uint32_t count : {1u, 64u, 500u, 999u, 1000u, 5000u}) {
+      CAPTURE(count);
+      require_ok(decode_block(block, scratch, out, count));
+      REQUIRE(out.size() == std::min<size_t>(count, in.size()));
+      for (size_t i = 0; i < out.size(); ++i) {
+        CHECK(out[i].value == in[i].value);
+        CHECK(out[i].timestamp == in[i].timestamp);
+      }
+    }
+  }
+}
+
 TEST_CASE("compressible data is stored compressed, incompressible data is not")
 {
   std::vector<StoredRecordView> repetitive(50, {std::nullopt, R"({"temp":20.5,"ts":1})", 7});

@@ -273,7 +273,31 @@ Status Consumer::rebalance(bool force)
   return Status::ok();
 }
 
+Record to_record(const PolledRecord& v)
+{
+  Record r;
+  if (v.key) {
+    r.key.emplace(*v.key);
+  }
+  r.value.assign(v.value);
+  r.topic.assign(v.topic);
+  r.partition = v.partition;
+  r.offset = v.offset;
+  r.timestamp = v.timestamp;
+  r.value_is_json = v.value_is_json;
+  return r;
+}
+
 Result<std::vector<Record>> Consumer::poll(std::chrono::milliseconds timeout)
+{
+  std::vector<Record> out;
+  MERKQL_TRY(
+    poll([&out](const PolledRecord& v) { out.push_back(to_record(v)); }, timeout).status());
+  return out;
+}
+
+Result<size_t> Consumer::poll(const RecordVisitor& fn, std::chrono::milliseconds timeout,
+                              size_t max)
 {
   if (m_closed) {
     return Status::closed("the consumer is closed");
@@ -281,8 +305,9 @@ Result<std::vector<Record>> Consumer::poll(std::chrono::milliseconds timeout)
   if (m_config.auto_commit && has_group()) {
     MERKQL_TRY(commit_sync());
   }
+  max = std::min(max, m_config.max_poll_records);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<Record> out;
+  size_t count = 0;
   for (;;) {
     if (!m_manual) {
       MERKQL_TRY(rebalance(false));
@@ -293,20 +318,33 @@ Result<std::vector<Record>> Consumer::poll(std::chrono::milliseconds timeout)
         order.push_back(tp);
       }
       const size_t start = m_next_partition++ % order.size();
-      for (size_t k = 0; k < order.size() && out.size() < m_config.max_poll_records; ++k) {
-        Assigned& a = m_assigned[order[(start + k) % order.size()]];
+      for (size_t k = 0; k < order.size() && count < max; ++k) {
+        const TopicPartition& tp = order[(start + k) % order.size()];
+        Assigned& a = m_assigned[tp];
         MERKQL_ASSIGN_OR_RETURN(uint64_t next, a.partition->next_offset());
         a.position = std::max(a.position, a.partition->watermark_for(next));
         if (a.position >= next) {
           continue;
         }
-        MERKQL_ASSIGN_OR_RETURN(
-          size_t n, a.reader->read(a.position, next, m_config.max_poll_records - out.size(), out));
-        a.position += n;
+        const uint64_t end = std::min<uint64_t>(next, a.position + (max - count));
+        PolledRecord view;
+        view.topic = a.partition->topic();
+        view.partition = tp.second;
+        MERKQL_TRY(a.reader->scan(a.position, end, [&](uint64_t offset, const StoredRecordView& r) {
+          view.offset = offset;
+          view.timestamp = r.timestamp;
+          view.key = r.key;
+          view.value = r.value;
+          view.value_is_json = r.value_is_json;
+          fn(view);
+          return true;
+        }));
+        count += static_cast<size_t>(end - a.position);
+        a.position = end;
       }
     }
-    if (!out.empty() || std::chrono::steady_clock::now() >= deadline) {
-      return out;
+    if (count > 0 || std::chrono::steady_clock::now() >= deadline) {
+      return count;
     }
     m_broker->env()->sleep_ms(10);
   }

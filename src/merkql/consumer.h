@@ -10,6 +10,8 @@
 // Coordination::file_locks, consumers of one group in different processes
 // split the partitions between them and rebalance as members come and go;
 // an assigned partition is held by its owner lock. One thread per Consumer.
+// poll() copies records out; poll(visitor) hands over views into the block
+// being read, with no copy or allocation per record (merkql consume).
 #pragma once
 
 #include <merkql/group.h>
@@ -19,6 +21,8 @@
 #include <merkql/status.h>
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +68,25 @@ struct StartPosition {
 // timestamps may go back) is the end.
 Result<uint64_t> start_offset(Partition& partition, const StartPosition& where);
 
+// A record as Consumer::poll(visitor) hands it over: views into the
+// decoded block and the partition, valid only during the call (copy what
+// must outlive it, e.g. with to_record()).
+struct PolledRecord {
+  std::string_view topic;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  TimestampNs timestamp = 0;
+  std::optional<std::string_view> key;
+  std::string_view value;
+  // The writer vouched that value is one line of valid JSON text.
+  bool value_is_json = false;
+};
+
+// The record a view shows, copied.
+Record to_record(const PolledRecord& view);
+
+using RecordVisitor = std::function<void(const PolledRecord&)>;
+
 class Consumer {
 public:
   // A consumer of broker's topics for config.group_id (invalid_argument for
@@ -91,6 +114,12 @@ public:
   // Up to max_poll_records records; waits up to timeout for the first one.
   Result<std::vector<Record>> poll(std::chrono::milliseconds timeout = std::chrono::milliseconds{
                                      0});
+  // The same without copies: passes each record, up to max and
+  // max_poll_records, to fn as views; returns how many it passed. Positions
+  // move past exactly the records passed.
+  Result<size_t> poll(const RecordVisitor& fn,
+                      std::chrono::milliseconds timeout = std::chrono::milliseconds{0},
+                      size_t max = SIZE_MAX);
   // Commits the position of every owned partition (invalid_argument
   // without a group).
   Status commit_sync();

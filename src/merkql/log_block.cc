@@ -214,8 +214,51 @@ std::vector<std::pair<size_t, uint64_t>> encode_batch(const std::vector<StoredRe
   return block_starts;
 }
 
+namespace {
+
+// Parses count records from payload into out; false when they do not fit
+// (a partial payload may cut the last one short).
+Status parse_records(std::string_view payload, const BlockHeader& header, uint32_t count,
+                     bool whole, std::vector<StoredRecordView>& out)
+{
+  out.clear();
+  const char* p = payload.data();
+  const char* end = p + payload.size();
+  int64_t timestamp = header.base_timestamp;
+  out.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    uint64_t delta, key_tag, value_size;
+    if (!get_varint(&p, end, &delta)) {
+      return Status::corruption("truncated record timestamp");
+    }
+    timestamp = add_delta(timestamp, unzigzag(delta));
+    StoredRecordView r;
+    r.timestamp = timestamp;
+    r.value_is_json = header.has_json_values();
+    if (!get_varint(&p, end, &key_tag) || key_tag > static_cast<uint64_t>(end - p) + 1) {
+      return Status::corruption("bad record key length");
+    }
+    if (key_tag > 0) {
+      r.key = std::string_view(p, key_tag - 1);
+      p += key_tag - 1;
+    }
+    if (!get_varint(&p, end, &value_size) || value_size > static_cast<uint64_t>(end - p)) {
+      return Status::corruption("bad record value length");
+    }
+    r.value = std::string_view(p, value_size);
+    p += value_size;
+    out.push_back(r);
+  }
+  if (whole && p != end) {
+    return Status::corruption("trailing bytes after the last record of a block");
+  }
+  return Status::ok();
+}
+
+} // namespace
+
 Status decode_block(std::string_view block, std::string& scratch,
-                    std::vector<StoredRecordView>& out)
+                    std::vector<StoredRecordView>& out, uint32_t max_records)
 {
   out.clear();
   auto header = parse_block_header(block);
@@ -232,47 +275,43 @@ Status decode_block(std::string_view block, std::string& scratch,
     if (header->raw_size > payload.size() * k_lz4_max_ratio + k_lz4_max_slack) {
       return Status::corruption("LZ4 payload is too small for the raw size it claims");
     }
-    scratch.resize(header->raw_size);
+    if (scratch.size() < header->raw_size) {
+      scratch.resize(header->raw_size);
+    }
+    if (max_records < header->record_count) {
+      // A prefix: decompress about the share of the bytes the records
+      // asked for take, more if they take more. A proof needs 64 records
+      // of a block of a thousand or more; the checksum already covered the
+      // whole block.
+      uint64_t want = uint64_t{header->raw_size} * max_records / header->record_count * 5 / 4 + 256;
+      while (want < header->raw_size) {
+        const int n = LZ4_decompress_safe_partial(
+          payload.data(), scratch.data(), static_cast<int>(payload.size()), static_cast<int>(want),
+          static_cast<int>(header->raw_size));
+        if (n < 0) {
+          return Status::corruption("LZ4 payload does not decompress");
+        }
+        if (parse_records(std::string_view(scratch.data(), static_cast<size_t>(n)), *header,
+                          max_records, false, out)
+              .is_ok()) {
+          return Status::ok();
+        }
+        want *= 2;
+      }
+    }
     int n = LZ4_decompress_safe(payload.data(), scratch.data(), static_cast<int>(payload.size()),
-                                static_cast<int>(scratch.size()));
+                                static_cast<int>(header->raw_size));
     if (n < 0 || static_cast<uint32_t>(n) != header->raw_size) {
       return Status::corruption("LZ4 payload does not decompress");
     }
-    payload = scratch;
+    payload = std::string_view(scratch.data(), header->raw_size);
   } else if (payload.size() != header->raw_size) {
     return Status::corruption("stored and raw sizes differ in an uncompressed block");
   }
-  const char* p = payload.data();
-  const char* end = p + payload.size();
-  int64_t timestamp = header->base_timestamp;
-  out.reserve(header->record_count);
-  for (uint32_t i = 0; i < header->record_count; ++i) {
-    uint64_t delta, key_tag, value_size;
-    if (!get_varint(&p, end, &delta)) {
-      return Status::corruption("truncated record timestamp");
-    }
-    timestamp = add_delta(timestamp, unzigzag(delta));
-    StoredRecordView r;
-    r.timestamp = timestamp;
-    r.value_is_json = header->has_json_values();
-    if (!get_varint(&p, end, &key_tag) || key_tag > static_cast<uint64_t>(end - p) + 1) {
-      return Status::corruption("bad record key length");
-    }
-    if (key_tag > 0) {
-      r.key = std::string_view(p, key_tag - 1);
-      p += key_tag - 1;
-    }
-    if (!get_varint(&p, end, &value_size) || value_size > static_cast<uint64_t>(end - p)) {
-      return Status::corruption("bad record value length");
-    }
-    r.value = std::string_view(p, value_size);
-    p += value_size;
-    out.push_back(r);
+  if (max_records < header->record_count) {
+    return parse_records(payload, *header, max_records, false, out);
   }
-  if (p != end) {
-    return Status::corruption("trailing bytes after the last record of a block");
-  }
-  return Status::ok();
+  return parse_records(payload, *header, header->record_count, true, out);
 }
 
 } // namespace merkql

@@ -54,8 +54,10 @@ std::vector<std::pair<size_t, uint64_t>> encode_batch(const std::vector<StoredRe
                                                       Compression compression, uint32_t block_bytes,
                                                       std::string& out);
 
-// Decodes the records of a checksummed block into views over `scratch`.
+// Decodes the records of a checksummed block into views over `scratch`;
+// only its first max_records when fewer are asked for, decompressing (about)
+// only the bytes they need.
 Status decode_block(std::string_view block, std::string& scratch,
-                    std::vector<StoredRecordView>& out);
+                    std::vector<StoredRecordView>& out, uint32_t max_records = UINT32_MAX);
 
 } // namespace merkql

@@ -22,6 +22,7 @@
 #include <merkql/env.h>
 #include <merkql/merkle.h>
 #include <merkql/options.h>
+#include <merkql/proof.h>
 #include <merkql/record.h>
 #include <merkql/status.h>
 
@@ -32,6 +33,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace merkql {
@@ -120,8 +122,12 @@ public:
   LogPosition block_position() const { return m_block_at; }
 
 private:
-  Status seek(uint64_t offset);
-  Status load_block(); // reads and decodes the next block of m_log
+  // Makes the record at offset the cursor's, decoding its block up to the
+  // record before `until` (at least).
+  Status seek(uint64_t offset, uint64_t until);
+  // Reads the next block of m_log and decodes it up to the record before until.
+  Status load_block(uint64_t until);
+  Status decode(uint64_t until); // decodes m_block up to the record before until
 
   Partition* m_partition;
   std::unique_ptr<SegmentReader> m_log; // its file is held only during a call
@@ -129,6 +135,8 @@ private:
   bool m_have_block = false;
   LogPosition m_block_at;
   uint64_t m_block_first = 0;
+  uint64_t m_block_count = 0; // records the block holds; m_records views a prefix
+  std::string_view m_block;   // the block, in m_block_bytes
   std::string m_block_bytes;
   std::string m_scratch;
   std::vector<StoredRecordView> m_records;
@@ -181,6 +189,10 @@ public:
   Result<ConsistencyProof> consistency_proof(uint64_t from_size,
                                              std::optional<uint64_t> to_size = {});
   Result<Record> read(uint64_t offset);
+  // The record at offset with its inclusion proof in the tree of tree_size
+  // records and that tree's root, from one read of its block (the part of
+  // make_record_proof that needs storage).
+  Result<RecordProof> record_proof(uint64_t offset, uint64_t tree_size);
 
   // Removes the oldest segments retention no longer keeps (also done by
   // append whenever the log rolls to a new segment).
@@ -234,9 +246,12 @@ private:
   Result<uint64_t> index_entry_count();
   Result<LogPosition> index_entry(uint64_t chunk);
   Result<Hash> stored_node(const NodeId& node);
-  Result<Hash> node_hash(const NodeId& node, uint64_t tree_size, std::vector<Hash>& leaf_cache,
-                         uint64_t& leaf_cache_chunk);
-  Result<std::vector<Hash>> chunk_leaves(uint64_t chunk, uint64_t tree_size);
+  // The hash of any node of the tree of tree_size records: a stored one
+  // (kept in m_nodes), or one hashed from its chunk's leaves. Under m_mutex.
+  Result<Hash> node_hash(const NodeId& node, uint64_t tree_size, PartitionReader& reader);
+  // The leaves of chunk's records below tree_size (kept in m_leaves).
+  Result<const std::vector<Hash>*> chunk_leaves(uint64_t chunk, uint64_t tree_size,
+                                                PartitionReader& reader);
   Result<std::shared_ptr<File>> open_active_segment(uint32_t segment, Create create);
   // Drops cached handles of a segment that was removed or may have been.
   void forget_segment(uint32_t segment);
@@ -291,6 +306,11 @@ private:
   Status m_retention_error;                 // under m_mutex
   std::atomic<uint64_t> m_max_records{0};   // retention.max_records, 0: none
   mutable std::atomic<uint64_t> m_seen_log_start{0}; // highest log_start read from HEAD
+  // Proofs, under m_mutex: the leaves of the chunk proved last, and stored
+  // tree nodes read (both immutable once acknowledged).
+  uint64_t m_leaves_chunk = UINT64_MAX;
+  std::vector<Hash> m_leaves;
+  std::unordered_map<uint64_t, Hash> m_nodes; // by position in TREE
 };
 
 } // namespace merkql

@@ -21,7 +21,21 @@ PartitionReader::PartitionReader(Partition* partition)
 
 PartitionReader::~PartitionReader() = default;
 
-Status PartitionReader::load_block()
+Status PartitionReader::decode(uint64_t until)
+{
+  const uint64_t wanted = until > m_block_first ? until - m_block_first : 1;
+  Status decoded = decode_block(m_block, m_scratch, m_records,
+                                static_cast<uint32_t>(std::min<uint64_t>(wanted, UINT32_MAX)));
+  if (!decoded.is_ok()) {
+    m_have_block = false;
+    return Status::corruption(fmt::format("{}: block at position {}: {}",
+                                          segment_file(m_partition->m_dir, m_block_at.segment),
+                                          m_block_at.position, decoded.message()));
+  }
+  return Status::ok();
+}
+
+Status PartitionReader::load_block(uint64_t until)
 {
   SegmentReader::Block block;
   MERKQL_ASSIGN_OR_RETURN(bool more, m_log->next(m_block_bytes, &block));
@@ -54,27 +68,27 @@ Status PartitionReader::load_block()
     }
     return Status::corruption(fmt::format("{}: no block at position {}", path, pos));
   }
-  Status decoded = decode_block(block.bytes, m_scratch, m_records);
-  if (!decoded.is_ok()) {
-    return Status::corruption(fmt::format("{}: block at position {}: {}",
-                                          segment_file(m_partition->m_dir, block.at.segment),
-                                          block.at.position, decoded.message()));
-  }
   m_block_at = block.at;
   m_block_first = block.header.first_offset;
+  m_block_count = block.header.record_count;
+  m_block = block.bytes;
+  MERKQL_TRY(decode(until));
   m_have_block = true;
   return Status::ok();
 }
 
-Status PartitionReader::seek(uint64_t offset)
+Status PartitionReader::seek(uint64_t offset, uint64_t until)
 {
-  if (m_have_block && offset >= m_block_first && offset < m_block_first + m_records.size()) {
+  if (m_have_block && offset >= m_block_first && offset < m_block_first + m_block_count) {
+    if (offset >= m_block_first + m_records.size()) {
+      MERKQL_TRY(decode(std::max(until, offset + 1))); // past the prefix decoded
+    }
     return Status::ok();
   }
   // The first offset the next block must have; none right after an INDEX
   // seek, whose block may begin before offset.
   std::optional<uint64_t> expected;
-  if (!m_have_block || offset != m_block_first + m_records.size()) {
+  if (!m_have_block || offset != m_block_first + m_block_count) {
     // Not the record after the block under the cursor: INDEX says where
     // its chunk starts.
     MERKQL_ASSIGN_OR_RETURN(IndexEntry entry,
@@ -85,7 +99,7 @@ Status PartitionReader::seek(uint64_t offset)
   }
   m_have_block = false;
   for (;;) {
-    Status loaded = load_block();
+    Status loaded = load_block(std::max(until, offset + 1));
     if (loaded.is_not_found()) {
       // A missing segment: compaction removed it, or it is damage.
       MERKQL_ASSIGN_OR_RETURN(uint64_t next, m_partition->next_offset());
@@ -112,12 +126,15 @@ Status PartitionReader::seek(uint64_t offset)
         segment_file(m_partition->m_dir, m_block_at.segment), m_block_at.position, m_block_first,
         *expected));
     }
-    expected = m_block_first + m_records.size();
+    expected = m_block_first + m_block_count;
     if (offset < m_block_first) {
       return Status::corruption(fmt::format("{}/{}: the index points past offset {}",
                                             m_partition->m_topic, m_partition->m_id, offset));
     }
-    if (offset < m_block_first + m_records.size()) {
+    if (offset < m_block_first + m_block_count) {
+      if (offset >= m_block_first + m_records.size()) {
+        MERKQL_TRY(decode(std::max(until, offset + 1)));
+      }
       return Status::ok();
     }
   }
@@ -133,7 +150,7 @@ Status PartitionReader::scan(uint64_t offset, uint64_t end,
     ~Release() { reader->m_log->release(); }
   } release{this};
   while (offset < end) {
-    MERKQL_TRY(seek(offset));
+    MERKQL_TRY(seek(offset, end));
     for (uint64_t k = offset - m_block_first; k < m_records.size() && offset < end; ++k) {
       if (!fn(offset, m_records[k])) {
         return Status::ok();

@@ -47,15 +47,7 @@ Result<RecordProof> make_record_proof(Partition& partition, uint64_t offset,
       tree_size ? fmt::format("offset {} is not in the tree of {} records", offset, size)
                 : fmt::format("no offset {} (next offset is {})", offset, next));
   }
-  RecordProof p;
-  MERKQL_ASSIGN_OR_RETURN(p.record, partition.read(offset));
-  MERKQL_ASSIGN_OR_RETURN(p.proof, partition.proof(offset, size));
-  MERKQL_ASSIGN_OR_RETURN(const std::optional<Hash> root, partition.merkle_root_at(size));
-  if (!root) {
-    return Status::corruption(fmt::format("no root for a tree of {} records", size));
-  }
-  p.root = *root;
-  p.record_hash = record_hash(p.record);
+  MERKQL_ASSIGN_OR_RETURN(RecordProof p, partition.record_proof(offset, size));
   return p;
 }
 
