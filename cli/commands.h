@@ -69,7 +69,7 @@ struct ProduceOptions {
   std::optional<std::string> key_field;
   std::optional<uint32_t> partition;
   TopicSettings settings; // of a new topic; checked against an existing one
-  uint64_t batch = 1000;
+  uint64_t batch = 10000;
   bool ack = false;
   uint64_t max_record_bytes = 1048576;
   bool skip_bad = false;

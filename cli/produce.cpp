@@ -38,7 +38,7 @@ CLI::App* add_produce(CLI::App& app, ProduceOptions& o, const GlobalOptions& glo
   cmd->add_option("--partition", o.partition, "Send every record to this partition")
     ->check(NonNegativeInteger);
   add_topic_settings(cmd, o.settings, "of a new topic");
-  cmd->add_option("--batch", o.batch, "Maximum records per batch and fsync (default 1000)")
+  cmd->add_option("--batch", o.batch, "Maximum records per batch and fsync (default 10000)")
     ->check(NonNegativeInteger)
     ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
   cmd->add_flag("--ack", o.ack, "Print one JSON line per durable record");
