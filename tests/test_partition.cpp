@@ -616,7 +616,7 @@ TEST_CASE("the segment's size is set ahead of the log, and zero bytes there end 
   const PartitionHead head = unwrap(p->head());
   const std::string log = path + "/00000000.log";
   CHECK(unwrap(Env::posix()->file_size(log)) == 64 * 1024);
-  CHECK(unwrap(p->usage()).records_bytes == head.segment_end);
+  CHECK(head.segment_end < 64 * 1024);
   // Another object (or process) opens it as consistent, reads and audits it.
   PartitionOptions look_only;
   look_only.repair = Repair::never;

@@ -175,11 +175,8 @@ Result<PartitionUsage> Partition::usage()
     u.allocated_bytes += stat->allocated_bytes;
     const uint64_t size = stat->size;
     if (auto id = parse_segment_file_name(name)) {
-      // HEAD's segment counts up to the log's end, not the size set ahead
-      // (which allocated_bytes shows).
-      const uint64_t bytes = *id == h.segment ? std::min(size, h.segment_end) : size;
-      u.records_bytes += bytes;
-      sized.emplace_back(*id, bytes);
+      u.records_bytes += size; // file sizes: the size set ahead counts
+      sized.emplace_back(*id, size);
     } else if (name == "INDEX") {
       u.index_bytes += size;
     } else if (name == "TREE") {
