@@ -209,12 +209,12 @@ TEST_CASE("the files match HEAD only when segment, TREE, INDEX and the next segm
 {
   const PartitionHead h = sample_head(1, 130); // 2 chunks complete, 3 begun
   TailFiles files;
-  files.segment_size = h.segment_end;
+  files.segment_ends = true; // the file ends there, or zero bytes follow
   files.tree_nodes = tree_nodes_for_chunks(2);
   files.index_entries = 3;
   CHECK(head_matches(h, files));
   TailFiles longer = files;
-  longer.segment_size += 1; // a batch written but not published
+  longer.segment_ends = false; // a batch written past HEAD's end, not published
   CHECK_FALSE(head_matches(h, longer));
   TailFiles short_tree = files;
   short_tree.tree_nodes -= 1;

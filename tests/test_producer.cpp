@@ -285,6 +285,62 @@ TEST_CASE("a failed sync stops the pipeline with an I/O error after the acked ba
   CHECK(log.acks[0].value == "first");
 }
 
+TEST_CASE("a group commit whose sync fails in one partition keeps the others")
+{
+  TestDir dir;
+  merkql::test::FaultEnv env;
+  auto broker = open_broker(dir.data(), 2, &env);
+  Producer producer(broker);
+  auto pair = [](const std::string& first, const std::string& second) {
+    return std::vector<ProducerRecord>{ProducerRecord("t", std::nullopt, first, 0u),
+                                       ProducerRecord("t", std::nullopt, second, 1u)};
+  };
+  unwrap(producer.send_batch(pair("a0", "a1")));
+  // The next sync fails, in whichever partition's thread comes first.
+  env.count_calls(merkql::test::fault_sync);
+  env.fail_at(static_cast<uint64_t>(env.operations()) + 1, EIO);
+  auto sent = producer.send_batch(pair("b0", "b1"));
+  REQUIRE(!sent.is_ok());
+  CHECK(sent.status().is_io_error());
+  const auto p0 = read_partition(*broker, "t", 0);
+  const auto p1 = read_partition(*broker, "t", 1);
+  // One partition kept its synced batch; the other lost only its own.
+  REQUIRE(p0.size() + p1.size() == 3);
+  const auto& kept = p0.size() == 2 ? p0 : p1;
+  CHECK(kept[1].value == (p0.size() == 2 ? "b0" : "b1"));
+  // Both take the next commit, at the offsets that follow what they hold.
+  auto next = unwrap(producer.send_batch(pair("c0", "c1")));
+  CHECK(next[0].offset == p0.size());
+  CHECK(next[1].offset == p1.size());
+  CHECK(read_partition(*broker, "t", 0).back().value == "c0");
+  CHECK(read_partition(*broker, "t", 1).back().value == "c1");
+}
+
+TEST_CASE("a group commit that cannot lock one partition writes none")
+{
+  TestDir dir;
+  BrokerConfig config;
+  config.dir = dir.data();
+  config.default_partitions = 2;
+  config.lock_wait = Wait::no;
+  auto broker = unwrap(Broker::open(config));
+  Producer producer(broker);
+  unwrap(producer.send(ProducerRecord("t", std::nullopt, "a", 1u)));
+  auto held =
+    unwrap(Env::posix()->lock_file(dir.data() + "/topics/t/1/LOCK", LockMode::exclusive, Wait::no));
+  auto sent = producer.send_batch(
+    {ProducerRecord("t", std::nullopt, "b0", 0u), ProducerRecord("t", std::nullopt, "b1", 1u)});
+  REQUIRE(!sent.is_ok());
+  CHECK(sent.status().is_busy());
+  held.reset();
+  // Partition 0 was written and locked first; its batch was taken back.
+  CHECK(read_partition(*broker, "t", 0).empty());
+  auto next = unwrap(producer.send_batch(
+    {ProducerRecord("t", std::nullopt, "c0", 0u), ProducerRecord("t", std::nullopt, "c1", 1u)}));
+  CHECK(next[0].offset == 0);
+  CHECK(next[1].offset == 1);
+}
+
 TEST_CASE("an error from the ack callback stops the pipeline; acked batches stay stored")
 {
   TestDir dir;

@@ -48,6 +48,33 @@ Status create_dirs(Env* env, const std::string& path)
 
 namespace {
 
+// A held lock file of LockWaitNotifyingEnv: tells of a wait as lock_file does.
+class NotifyingLockHandle final : public LockHandle {
+public:
+  NotifyingLockHandle(std::unique_ptr<LockHandle> base, std::string path,
+                      const std::function<void(const std::string&)>& on_wait)
+    : m_base(std::move(base)), m_path(std::move(path)), m_on_wait(on_wait)
+  {}
+
+  Status lock(LockMode mode, Wait wait) override
+  {
+    if (wait == Wait::yes) {
+      Status tried = m_base->lock(mode, Wait::no);
+      if (!tried.is_busy()) {
+        return tried;
+      }
+      m_on_wait(m_path);
+    }
+    return m_base->lock(mode, wait);
+  }
+  void unlock() override { m_base->unlock(); }
+
+private:
+  std::unique_ptr<LockHandle> m_base;
+  std::string m_path;
+  const std::function<void(const std::string&)>& m_on_wait; // the Env's, which outlives it
+};
+
 class LockWaitNotifyingEnv final : public Env {
 public:
   LockWaitNotifyingEnv(Env* base, std::function<void(const std::string&)> on_wait)
@@ -67,6 +94,11 @@ public:
     return m_base->lock_file(path, mode, wait);
   }
 
+  Result<std::unique_ptr<LockHandle>> open_lock(const std::string& path) override
+  {
+    MERKQL_ASSIGN_OR_RETURN(auto base, m_base->open_lock(path));
+    return std::unique_ptr<LockHandle>(new NotifyingLockHandle(std::move(base), path, m_on_wait));
+  }
   Result<std::unique_ptr<File>> open_file(const std::string& path, Create create) override
   {
     return m_base->open_file(path, create);
@@ -108,6 +140,34 @@ private:
 };
 
 } // namespace
+
+namespace {
+
+// Env::open_lock for an Env that has only lock_file: each lock opens the
+// file anew.
+class RelockingHandle final : public LockHandle {
+public:
+  RelockingHandle(Env* env, std::string path) : m_env(env), m_path(std::move(path)) {}
+
+  Status lock(LockMode mode, Wait wait) override
+  {
+    MERKQL_ASSIGN_OR_RETURN(m_held, m_env->lock_file(m_path, mode, wait));
+    return Status::ok();
+  }
+  void unlock() override { m_held.reset(); }
+
+private:
+  Env* m_env;
+  std::string m_path;
+  std::unique_ptr<FileLock> m_held;
+};
+
+} // namespace
+
+Result<std::unique_ptr<LockHandle>> Env::open_lock(const std::string& path)
+{
+  return std::unique_ptr<LockHandle>(new RelockingHandle(this, path));
+}
 
 std::unique_ptr<Env> notify_lock_waits(Env* base,
                                        std::function<void(const std::string& path)> on_wait)

@@ -52,11 +52,15 @@ public:
   // Disk space the file holds (st_blocks * 512), reservations included.
   virtual Result<uint64_t> allocated_bytes() = 0;
   virtual Status truncate(uint64_t size) = 0;
-  // Reserves disk space for [pos, pos+len) without changing the file size.
+  // Sets the file's size to at least pos + len ahead of what is written,
+  // reserving the disk for [pos, pos+len) where the file system can
+  // (fallocate; else only the size is set, a hole). Bytes added read as zero.
   virtual Status preallocate(uint64_t pos, uint64_t len) = 0;
-  // Releases every reservation past the end of the file (the file must be
-  // open for writing, and no other writer may be appending).
-  virtual Status trim_preallocation() = 0;
+  // Cuts the file back to `end`, giving back what preallocate set ahead past
+  // it, when the first bytes past end (up to 4 KiB) read as zero; else
+  // leaves it (something was written there). The file must be open for
+  // writing.
+  virtual Status trim_preallocation(uint64_t end) = 0;
   virtual const std::string& path() const = 0;
 
   // Reads exactly n bytes or fails with corruption (short file).
@@ -67,6 +71,18 @@ public:
 class FileLock {
 public:
   virtual ~FileLock() = default;
+};
+
+// A lock file kept open to be locked and unlocked again and again (flock on
+// one open file description): a writer that locks once per batch saves the
+// open and close of each batch. Locking twice without unlock is an error.
+// Destruction releases a lock still held. Used by one thread at a time.
+class LockHandle {
+public:
+  virtual ~LockHandle() = default;
+  // Takes the lock; with Wait::no a lock held elsewhere gives Status::busy.
+  virtual Status lock(LockMode mode, Wait wait) = 0;
+  virtual void unlock() = 0;
 };
 
 // A file whose bytes are locked one at a time, each with an
@@ -119,6 +135,11 @@ public:
   // held elsewhere gives Status::busy.
   virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
                                                       Wait wait) = 0;
+  // A handle on the lock file at path for lock_file()'s locks, kept open
+  // between them where the Env can (the default opens the file at each
+  // lock through lock_file, so an Env that overrides lock_file alone keeps
+  // seeing every lock).
+  virtual Result<std::unique_ptr<LockHandle>> open_lock(const std::string& path);
   // Opens (creating it if missing) a regular file to lock byte by byte.
   virtual Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) = 0;
   // The absolute path with "." and ".." and every symbolic link resolved;

@@ -57,6 +57,22 @@ Result<std::shared_ptr<File>> FileCache::get(const std::string& path, Access acc
   return file;
 }
 
+bool FileCache::try_keep_lock()
+{
+  std::lock_guard guard(m_mutex);
+  if (m_kept_locks >= std::max<size_t>(m_capacity / 4, 1)) {
+    return false;
+  }
+  ++m_kept_locks;
+  return true;
+}
+
+void FileCache::release_lock()
+{
+  std::lock_guard guard(m_mutex);
+  --m_kept_locks;
+}
+
 void FileCache::forget(const std::string& path)
 {
   std::lock_guard guard(m_mutex);

@@ -33,6 +33,13 @@ public:
   // process); holders keep theirs until they let go.
   void forget(const std::string& path);
 
+  // Partitions keep their LOCK open between appends while they may: at
+  // most a quarter of capacity() such handles in all, so a writer of
+  // thousands of partitions stays within the descriptors it may open.
+  // try_keep_lock counts one more (false: none left, close it after use).
+  bool try_keep_lock();
+  void release_lock();
+
   size_t capacity() const { return m_capacity; }
   size_t open_files() const;
 
@@ -51,6 +58,7 @@ private:
   size_t m_capacity;
   mutable std::mutex m_mutex;
   Lru m_lru; // most recently used first
+  size_t m_kept_locks = 0;
   std::unordered_map<std::string, Lru::iterator> m_by_path;
 };
 

@@ -18,10 +18,11 @@ using namespace format;
 
 namespace {
 
-// Reserving disk ahead of the log keeps each batch's fdatasync from
-// allocating blocks. The reservation grows with the segment, from 64 KiB to
-// 4 MiB, so a partition holding little reserves little; it is released when
-// the segment is rolled and when a writer closes the partition.
+// The segment's size is set ahead of the log (docs/FORMAT.md §Segment), so
+// that a batch is written inside the file and its fdatasync commits no size
+// change. The space set ahead grows with the segment, from 64 KiB to 4 MiB,
+// so a partition holding little takes little; it is trimmed when the
+// segment is rolled and when a writer closes the partition.
 constexpr uint64_t k_min_preallocation = 64ull << 10;
 constexpr uint64_t k_max_preallocation = 4ull << 20;
 
@@ -59,29 +60,33 @@ void Partition::set_retention(const RetentionConfig& retention, uint64_t segment
 
 Partition::~Partition()
 {
-  if (m_preallocated_segment == UINT32_MAX) {
-    return;
-  }
-  // Give back what this process reserved past the log's end. Trimming must
-  // not race another writer's append, so only when the lock is free now.
   std::lock_guard guard(m_mutex);
-  auto lock = m_env->lock_file(partition_lock_file(m_dir), LockMode::exclusive, Wait::no);
-  if (lock.is_ok()) {
-    release_preallocation(m_preallocated_segment);
+  if (m_preallocated_segment != UINT32_MAX && m_tail.valid
+      && m_tail.segment == m_preallocated_segment) {
+    // Trim what this process set ahead of the log's end. Not while another
+    // writer appends: only when the lock is free now. If another writer
+    // appended since, its bytes follow m_tail's end and nothing is cut.
+    std::unique_ptr<FileLock> held;
+    bool locked = false;
+    if (m_lock) {
+      locked = m_lock->lock(LockMode::exclusive, Wait::no).is_ok();
+    } else {
+      auto lock = m_env->lock_file(partition_lock_file(m_dir), LockMode::exclusive, Wait::no);
+      locked = lock.is_ok();
+      if (locked) {
+        held = std::move(*lock);
+      }
+    }
+    if (locked) {
+      release_preallocation(m_tail.segment, m_tail.segment_end);
+      if (m_lock) {
+        m_lock->unlock();
+      }
+    }
   }
-}
-
-void Partition::release_preallocation(uint32_t segment)
-{
-  if (segment != m_preallocated_segment) {
-    return;
+  if (m_lock_kept) {
+    m_files->release_lock();
   }
-  auto file = m_files->get(segment_file(m_dir, segment), Access::read_write);
-  if (file.is_ok()) {
-    (void)(*file)->trim_preallocation(); // best effort, as the reservation was
-  }
-  m_preallocated_segment = UINT32_MAX;
-  m_preallocated_end = 0;
 }
 
 Status PartitionOptions::validate() const
@@ -338,11 +343,94 @@ uint64_t Partition::keep_from(uint64_t next_offset, uint64_t log_start) const
   return std::max(by_count / k_chunk_records * k_chunk_records, log_start);
 }
 
+Status PendingAppend::sync()
+{
+  return m_segment_file->sync();
+}
+
+Status Partition::lock_for_append()
+{
+  if (!m_lock) {
+    MERKQL_ASSIGN_OR_RETURN(m_lock, m_env->open_lock(partition_lock_file(m_dir)));
+    m_lock_kept = m_files->try_keep_lock();
+  }
+  Status locked = m_lock->lock(LockMode::exclusive, m_options.lock_wait);
+  if (!locked.is_ok() && !m_lock_kept) {
+    m_lock.reset();
+  }
+  return locked;
+}
+
+void Partition::unlock_after_append()
+{
+  m_lock->unlock();
+  if (!m_lock_kept) {
+    m_lock.reset(); // no handle left to keep: open it again next time
+  }
+}
+
 Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendInput>& records)
 {
   if (records.empty()) {
     return std::vector<AppendedRecord>{};
   }
+  PendingAppend pending;
+  MERKQL_TRY(begin_append(records, pending));
+  hash_append(pending);
+  Status synced = pending.sync();
+  return finish_append(pending, std::move(synced));
+}
+
+Result<std::shared_ptr<File>> Partition::prepare_segment(uint32_t segment, uint64_t pos,
+                                                         uint64_t bytes, bool roll)
+{
+  std::shared_ptr<File> active;
+  if (roll) {
+    MERKQL_TRY(sync_tree_and_index()); // bound recovery to the active segment
+    // The closed segment ends at its last block (best effort: a size left
+    // ahead reads as zero bytes, which end a segment's blocks too).
+    release_preallocation(m_tail.segment, m_tail.segment_end);
+    // A roll that crashed may have left this segment: HEAD acknowledges
+    // nothing in it, so it starts empty.
+    const std::string path = segment_file(m_dir, segment);
+    const bool existed = m_env->exists(path);
+    MERKQL_ASSIGN_OR_RETURN(active, m_files->get(path, Access::read_write, Create::if_missing));
+    if (existed) {
+      MERKQL_TRY(active->truncate(0));
+    } else {
+      MERKQL_TRY(m_env->sync_dir(m_dir));
+    }
+    m_known_segment = segment;
+  } else {
+    MERKQL_ASSIGN_OR_RETURN(active, open_active_segment(segment, Create::if_missing));
+  }
+  if (m_preallocated_segment != segment) {
+    m_preallocated_segment = segment;
+    m_preallocated_end = 0;
+  }
+  if (pos + bytes > m_preallocated_end) {
+    // Best effort: space set ahead keeps fdatasync cheap, but a nearly full
+    // disk may still hold this batch, so a failed reservation is no error
+    // (the write itself reports a real lack of space). Never past the
+    // segment size: retention's bound counts allocated space.
+    uint64_t want = std::max<uint64_t>(
+      bytes, std::min(std::clamp<uint64_t>(pos + bytes, k_min_preallocation, k_max_preallocation),
+                      m_segment_bytes > pos ? m_segment_bytes - pos : 0));
+    // The batch is then written inside the file; what lies past the log
+    // reads as zero bytes, which never parse as a block.
+    if (!active->preallocate(pos, want).is_ok()) {
+      want = bytes;
+      if (!active->preallocate(pos, want).is_ok()) {
+        want = 0;
+      }
+    }
+    m_preallocated_end = pos + want;
+  }
+  return active;
+}
+
+Status Partition::begin_append(const std::vector<AppendInput>& records, PendingAppend& pending)
+{
   for (const AppendInput& r : records) {
     const uint64_t size = r.value.size() + (r.key ? r.key->size() : 0);
     if (size > k_max_record_bytes) {
@@ -358,86 +446,80 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
                     r.key && !is_valid_utf8(*r.key) ? "key" : "value"));
     }
   }
-  std::lock_guard guard(m_mutex);
-  MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());
-  MERKQL_TRY(refresh_tail());
-
-  const uint64_t first = m_tail.tree.size();
-  const int64_t now = m_env->now_ns();
-  std::vector<StoredRecordView> views(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    views[i].key = records[i].key;
-    views[i].value = records[i].value;
-    views[i].timestamp = records[i].timestamp.value_or(now);
-    views[i].value_is_json = records[i].value_is_json;
-  }
-
-  std::string out;
-  const auto block_starts =
-    encode_batch(views, first, m_options.compression, m_options.block_bytes, out);
-  if (out.size() > k_max_batch_bytes) {
-    return Status::invalid_argument(
-      fmt::format("a batch of {} bytes is larger than the 1 GiB limit", out.size()));
-  }
-
-  // Roll to a new segment when this batch would overflow the active one.
-  uint32_t segment = m_tail.segment;
-  uint64_t pos = m_tail.segment_end;
-  const bool roll = pos > 0 && pos + out.size() > m_segment_bytes;
-  if (roll) {
-    if (segment >= k_max_segment) {
-      return Status::invalid_argument(fmt::format("{}: no more segment numbers", m_dir));
+  std::unique_lock guard(m_mutex);
+  MERKQL_TRY(lock_for_append());
+  Status begun = [&]() -> Status {
+    MERKQL_TRY(refresh_tail());
+    pending.m_first = m_tail.tree.size();
+    const int64_t now = m_env->now_ns();
+    std::vector<StoredRecordView>& views = pending.m_views;
+    views.resize(records.size());
+    for (size_t i = 0; i < records.size(); ++i) {
+      views[i].key = records[i].key;
+      views[i].value = records[i].value;
+      views[i].timestamp = records[i].timestamp.value_or(now);
+      views[i].value_is_json = records[i].value_is_json;
     }
-    ++segment;
-    pos = 0;
-    MERKQL_TRY(sync_tree_and_index()); // bound recovery to the active segment
-    release_preallocation(m_tail.segment);
-  }
-  MERKQL_ASSIGN_OR_RETURN(auto active, open_active_segment(segment, Create::if_missing));
-  if (m_preallocated_segment != segment) {
-    m_preallocated_segment = segment;
-    m_preallocated_end = 0;
-  }
-  if (pos + out.size() > m_preallocated_end) {
-    // Best effort: reserving ahead keeps fdatasync cheap, but a nearly full
-    // disk may still hold this batch, so a failed reservation is no error
-    // (the write itself reports a real lack of space).
-    // Never past the segment size: retention's bound counts allocated space.
-    uint64_t want = std::max<uint64_t>(
-      out.size(),
-      std::min(std::clamp<uint64_t>(pos + out.size(), k_min_preallocation, k_max_preallocation),
-               m_segment_bytes > pos ? m_segment_bytes - pos : 0));
-    if (!active->preallocate(pos, want).is_ok()) {
-      want = out.size();
-      if (!active->preallocate(pos, want).is_ok()) {
-        want = 0;
+
+    std::string out;
+    pending.m_block_starts =
+      encode_batch(views, pending.m_first, m_options.compression, m_options.block_bytes, out);
+    if (out.size() > k_max_batch_bytes) {
+      return Status::invalid_argument(
+        fmt::format("a batch of {} bytes is larger than the 1 GiB limit", out.size()));
+    }
+
+    // Roll to a new segment when this batch would overflow the active one.
+    uint32_t segment = m_tail.segment;
+    uint64_t pos = m_tail.segment_end;
+    const bool roll = pos > 0 && pos + out.size() > m_segment_bytes;
+    if (roll) {
+      if (segment >= k_max_segment) {
+        return Status::invalid_argument(fmt::format("{}: no more segment numbers", m_dir));
       }
+      ++segment;
+      pos = 0;
     }
-    m_preallocated_end = pos + want;
-  }
-  Status written = active->write_at(pos, out);
-  if (written.is_ok()) {
-    written = active->sync();
-  }
-  if (!written.is_ok()) {
-    // Not acknowledged: take the bytes back so the batch never appears. If
-    // that fails too, the next append of this object retries it.
-    m_tail.unacknowledged_bytes = true;
-    if (segment == m_tail.segment && active->truncate(pos).is_ok()) {
-      m_tail.unacknowledged_bytes = false;
+    MERKQL_ASSIGN_OR_RETURN(auto active, prepare_segment(segment, pos, out.size(), roll));
+    pending.m_segment_file = active;
+    pending.m_segment = segment;
+    pending.m_pos = pos;
+    pending.m_bytes = out.size();
+    pending.m_roll = roll;
+    pending.m_hashed = false;
+    Status written = active->write_at(pos, out);
+    if (!written.is_ok()) {
+      take_back(pending);
     }
     return written;
+  }();
+  if (!begun.is_ok()) {
+    unlock_after_append();
+    return begun;
   }
+  pending.m_guard = std::move(guard);
+  return Status::ok();
+}
 
+void Partition::hash_append(PendingAppend& pending)
+{
   // Hash into the tree; stored nodes and index entries follow the log.
-  std::vector<AppendedRecord> appended(records.size());
-  std::string tree_out;
-  std::string index_out;
-  const uint64_t tree_base = tree_nodes_for_chunks(first / k_chunk_records);
+  const std::vector<StoredRecordView>& views = pending.m_views;
+  const auto& block_starts = pending.m_block_starts;
+  const uint64_t first = pending.m_first;
+  const uint32_t segment = pending.m_segment;
+  const uint64_t pos = pending.m_pos;
+  std::vector<AppendedRecord>& appended = pending.m_appended;
+  std::string& tree_out = pending.m_tree_out;
+  std::string& index_out = pending.m_index_out;
+  appended.resize(views.size());
+  pending.m_tree_before = m_tail.tree;
+  tree_out.clear();
+  index_out.clear();
   size_t block = 0;
   RecordHasher hasher(m_topic, m_id);
   const auto on_node = collect_stored_nodes(tree_out);
-  for (size_t k = 0; k < records.size(); ++k) {
+  for (size_t k = 0; k < views.size(); ++k) {
     while (block + 1 < block_starts.size() && block_starts[block + 1].first <= k) {
       ++block;
     }
@@ -449,23 +531,66 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
     appended[k] = AppendedRecord{offset, views[k].timestamp, rh};
     m_tail.tree.append(leaf_hash(rh, offset, m_sha), m_sha, on_node);
   }
-  if (!tree_out.empty()) {
-    MERKQL_ASSIGN_OR_RETURN(auto tree_file, file(m_tree_path));
-    MERKQL_TRY(tree_file->write_at(tree_byte_position(tree_base), tree_out));
+  pending.m_hashed = true;
+}
+
+void Partition::take_back(PendingAppend& pending)
+{
+  // Not acknowledged: take the bytes back so the batch never appears. If
+  // that fails too, the next append of this object retries it.
+  m_tail.unacknowledged_bytes = true;
+  if (pending.m_segment == m_tail.segment
+      && pending.m_segment_file->truncate(pending.m_pos).is_ok()) {
+    m_tail.unacknowledged_bytes = false;
   }
-  if (!index_out.empty()) {
-    MERKQL_ASSIGN_OR_RETURN(auto index_file, file(m_index_path));
-    MERKQL_TRY(index_file->write_at(index_entry_position(index_entries_for(first)), index_out));
+  m_preallocated_segment = UINT32_MAX; // the size set ahead went with them
+  if (pending.m_hashed) {
+    m_tail.tree = std::move(pending.m_tree_before);
+    pending.m_hashed = false;
   }
-  const uint64_t chunks_before = first / k_chunk_records;
-  const uint64_t chunks_after = m_tail.tree.size() / k_chunk_records;
-  if (chunks_before / k_tree_sync_chunks != chunks_after / k_tree_sync_chunks) {
-    MERKQL_TRY(sync_tree_and_index());
+}
+
+Result<std::vector<AppendedRecord>> Partition::finish_append(PendingAppend& pending, Status synced)
+{
+  std::unique_lock guard(std::move(pending.m_guard));
+  struct Unlock {
+    Partition* p;
+    ~Unlock() { p->unlock_after_append(); }
+  } unlock{this};
+  if (!synced.is_ok()) {
+    take_back(pending);
+    return synced;
   }
-  m_tail.segment = segment;
-  m_tail.segment_end = pos + out.size();
-  MERKQL_TRY(write_head());
-  if ((roll || m_retention_waits) && m_retention.limited()) {
+  if (!pending.m_hashed) {
+    hash_append(pending);
+  }
+  // From here the batch is durable: a failure leaves it for recovery.
+  Status published = [&]() -> Status {
+    const uint64_t first = pending.m_first;
+    if (!pending.m_tree_out.empty()) {
+      MERKQL_ASSIGN_OR_RETURN(auto tree_file, file(m_tree_path));
+      MERKQL_TRY(tree_file->write_at(
+        tree_byte_position(tree_nodes_for_chunks(first / k_chunk_records)), pending.m_tree_out));
+    }
+    if (!pending.m_index_out.empty()) {
+      MERKQL_ASSIGN_OR_RETURN(auto index_file, file(m_index_path));
+      MERKQL_TRY(
+        index_file->write_at(index_entry_position(index_entries_for(first)), pending.m_index_out));
+    }
+    const uint64_t chunks_before = first / k_chunk_records;
+    const uint64_t chunks_after = m_tail.tree.size() / k_chunk_records;
+    if (chunks_before / k_tree_sync_chunks != chunks_after / k_tree_sync_chunks) {
+      MERKQL_TRY(sync_tree_and_index());
+    }
+    m_tail.segment = pending.m_segment;
+    m_tail.segment_end = pending.m_pos + pending.m_bytes;
+    return write_head();
+  }();
+  if (!published.is_ok()) {
+    m_tail.valid = false;
+    return published;
+  }
+  if ((pending.m_roll || m_retention_waits) && m_retention.limited()) {
     // The batch is acknowledged whatever happens here: a failure leaves
     // the segments for the next roll or compact() to remove.
     Status enforced = enforce_retention().status();
@@ -473,7 +598,7 @@ Result<std::vector<AppendedRecord>> Partition::append(const std::vector<AppendIn
       m_retention_error = enforced;
     }
   }
-  return appended;
+  return std::move(pending.m_appended);
 }
 
 Result<std::optional<Hash>> Partition::merkle_root()

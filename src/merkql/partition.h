@@ -4,6 +4,9 @@
 //
 // Writers (append, compact) hold the exclusive flock on LOCK and re-read the
 // tail from disk under it, so any number of processes may append at once.
+// An append may also be driven in steps (begin_append, PendingAppend::sync,
+// finish_append), so that the producer writes the batches of several
+// partitions and syncs them all at once (a group commit).
 // Readers take no lock: they read HEAD, which is only advanced after a batch
 // is durable, and serve only checksummed records below it. One Partition
 // object may be shared by threads: appends are serialised by a mutex;
@@ -107,6 +110,40 @@ struct PartitionUsage {
 
 class Partition;
 
+// A batch between the steps of an append: written to its segment by
+// Partition::begin_append, not yet durable. Until finish_append the
+// partition's mutex and LOCK stay held, so finish it on the thread that
+// began it; sync() may run on any thread.
+class PendingAppend {
+public:
+  PendingAppend() = default;
+  PendingAppend(PendingAppend&&) = default;
+  PendingAppend& operator=(PendingAppend&&) = default;
+
+  // Makes the batch's bytes durable (fdatasync of its segment). Touches
+  // nothing else of the partition, so the batches of several partitions
+  // sync at the same time.
+  Status sync();
+  bool active() const { return m_guard.owns_lock(); }
+
+private:
+  friend class Partition;
+  std::unique_lock<std::mutex> m_guard; // the partition's m_mutex
+  std::shared_ptr<File> m_segment_file;
+  std::vector<StoredRecordView> m_views;
+  std::vector<std::pair<size_t, uint64_t>> m_block_starts; // (record, position in the batch)
+  std::vector<AppendedRecord> m_appended;
+  MerkleAccumulator m_tree_before; // the tail's tree before hashing
+  std::string m_tree_out;
+  std::string m_index_out;
+  uint64_t m_first = 0; // offset of the first record
+  uint32_t m_segment = 0;
+  uint64_t m_pos = 0;   // where the batch begins in the segment
+  uint64_t m_bytes = 0; // its encoded size
+  bool m_roll = false;
+  bool m_hashed = false;
+};
+
 // Sequential reader over one partition; keeps its place between calls.
 class PartitionReader {
 public:
@@ -165,7 +202,18 @@ public:
   void set_retention(const RetentionConfig& retention, uint64_t segment_bytes);
 
   // Appends records as one batch with one fsync; returns their offsets.
+  // The same as begin_append, sync, hash_append and finish_append.
   Result<std::vector<AppendedRecord>> append(const std::vector<AppendInput>& records);
+  // The steps of append. begin_append checks the records, locks, and writes
+  // the batch to the segment unsynced (the records must outlive
+  // finish_append). hash_append hashes it into the tree, in memory only (it
+  // may run while pending.sync() does). finish_append then, if synced is ok,
+  // writes TREE, INDEX and HEAD (the batch is acknowledged), else takes the
+  // bytes back and returns synced; either way it unlocks. On an error
+  // begin_append leaves nothing locked and nothing written.
+  Status begin_append(const std::vector<AppendInput>& records, PendingAppend& pending);
+  void hash_append(PendingAppend& pending);
+  Result<std::vector<AppendedRecord>> finish_append(PendingAppend& pending, Status synced);
 
   Result<PartitionHead> head();
   Result<uint64_t> next_offset();
@@ -253,12 +301,24 @@ private:
   Result<const std::vector<Hash>*> chunk_leaves(uint64_t chunk, uint64_t tree_size,
                                                 PartitionReader& reader);
   Result<std::shared_ptr<File>> open_active_segment(uint32_t segment, Create create);
+  // Whether segment `segment` holds no block from `end` on: the file ends
+  // there, or zero bytes follow (the size set ahead, docs/FORMAT.md §Segment).
+  Result<bool> segment_ends_at(uint32_t segment, uint64_t end);
+  // The segment a batch at `pos` of `segment` goes to, opened, its size set
+  // ahead of the batch's `bytes` (a roll trims the previous one first).
+  Result<std::shared_ptr<File>> prepare_segment(uint32_t segment, uint64_t pos, uint64_t bytes,
+                                                bool roll);
+  // Takes the partition's LOCK through a handle kept open between batches.
+  Status lock_for_append();
+  void unlock_after_append();
   // Drops cached handles of a segment that was removed or may have been.
   void forget_segment(uint32_t segment);
   Status sync_tree_and_index();
-  // Frees the disk reserved past the end of a segment this object grew.
-  // Under the partition lock.
-  void release_preallocation(uint32_t segment);
+  // Trims a segment whose size was set ahead back to the log's end `end`
+  // when zero bytes follow there (best effort). Under the partition lock.
+  void release_preallocation(uint32_t segment, uint64_t end);
+  // Takes a batch that was never acknowledged back out of its segment.
+  void take_back(PendingAppend& pending);
   // Compaction keeps every segment holding an offset at or above this: the
   // chunk of the first record max_records keeps, and log_start.
   uint64_t keep_from(uint64_t next_offset, uint64_t log_start) const;
@@ -266,8 +326,9 @@ private:
   // (partition_retention.cc), HEAD's log_start first.
   Result<CompactResult> enforce_retention();
   // How many segments from the front of `segments` retention removes now.
+  // `end`: the end of the log (in the active segment, HEAD's).
   Result<size_t> removable_segments(const std::vector<uint32_t>& segments, uint64_t next_offset,
-                                    uint64_t log_start, uint32_t active);
+                                    uint64_t log_start, LogPosition end);
   // The newest record timestamp a closed segment holds (cached).
   Result<std::optional<TimestampNs>> segment_newest(uint32_t segment);
   // Where the log of `head` begins: the first offset of the lowest of
@@ -295,9 +356,11 @@ private:
 
   std::mutex m_mutex; // serialises writers of this object
   Tail m_tail;
+  std::unique_ptr<LockHandle> m_lock;    // LOCK, kept open between appends
+  bool m_lock_kept = false;              // m_lock counts against m_files' lock handles
   uint32_t m_known_segment = UINT32_MAX; // a segment known to exist
   uint32_t m_preallocated_segment = UINT32_MAX;
-  uint64_t m_preallocated_end = 0;
+  uint64_t m_preallocated_end = 0;          // the size this object set that segment to
   Sha256 m_sha;                             // under m_mutex
   RetentionConfig m_retention;              // under m_mutex
   uint64_t m_segment_bytes;                 // under m_mutex

@@ -202,7 +202,7 @@ Hash decode_hash(const char* p)
 
 bool head_matches(const PartitionHead& head, const TailFiles& files)
 {
-  return files.segment_size == head.segment_end
+  return files.segment_ends
          && files.tree_nodes == tree_nodes_for_chunks(head.next_offset / k_chunk_records)
          && files.index_entries == index_entries_for(head.next_offset)
          && !files.next_segment_exists;

@@ -83,14 +83,17 @@ Hash decode_hash(const char* p);
 
 // What the files at the tail of a partition hold.
 struct TailFiles {
-  uint64_t segment_size = 0; // of HEAD's segment (0 when it is missing)
+  // HEAD's segment holds no block from segment_end on: the file ends there
+  // or zero bytes follow (the size set ahead; a missing segment, when
+  // segment_end is 0).
+  bool segment_ends = false;
   uint64_t tree_nodes = 0;
   uint64_t index_entries = 0;
   bool next_segment_exists = false; // a segment past HEAD's
 };
 
-// True when the files hold exactly what HEAD publishes: its segment ends
-// where HEAD says, TREE and INDEX are complete for its records and nothing
+// True when the files hold exactly what HEAD publishes: its segment's
+// blocks end where HEAD says, TREE and INDEX are complete for its records and nothing
 // follows. Otherwise a crash left work behind (or the files are damaged).
 bool head_matches(const PartitionHead& head, const TailFiles& files);
 

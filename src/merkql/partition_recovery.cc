@@ -1,4 +1,5 @@
-// Partition: finding the tail at open and before each write, and the
+// Partition: finding the tail at open and before each write (where the
+// segment's blocks end, and trimming the size set ahead past it), and the
 // recovery that repairs what a crash left (docs/FORMAT.md §Crash and
 // recovery). The log is read through SegmentReader, whose stop tells a torn
 // tail (cut here) from damage (reported, nothing changed).
@@ -18,14 +19,39 @@ namespace merkql {
 
 using namespace format;
 
+void Partition::release_preallocation(uint32_t segment, uint64_t end)
+{
+  // Best effort, as setting the size ahead was. Only zero bytes go: past
+  // `end` lies no block unless a writer that never published left one (or
+  // one published since this object's tail), and then nothing is cut.
+  m_preallocated_segment = UINT32_MAX;
+  m_preallocated_end = 0;
+  auto file = m_files->get(segment_file(m_dir, segment), Access::read_write);
+  if (file.is_ok()) {
+    (void)(*file)->trim_preallocation(end);
+  }
+}
+
+Result<bool> Partition::segment_ends_at(uint32_t segment, uint64_t end)
+{
+  auto f = file(segment_file(m_dir, segment));
+  if (!f.is_ok() && f.status().is_not_found()) {
+    return end == 0;
+  }
+  MERKQL_TRY(f.status());
+  char buf[k_block_header_size];
+  MERKQL_ASSIGN_OR_RETURN(size_t got, (*f)->read_at(end, sizeof buf, buf));
+  if (got == 0) {
+    MERKQL_ASSIGN_OR_RETURN(uint64_t size, (*f)->size());
+    return size == end;
+  }
+  return no_block_here(std::string_view(buf, got));
+}
+
 Result<bool> Partition::head_matches_files(const PartitionHead& head)
 {
   TailFiles files;
-  auto size = m_env->file_size(segment_file(m_dir, head.segment));
-  if (!size.is_ok() && !size.status().is_not_found()) {
-    return size.status();
-  }
-  files.segment_size = size.is_ok() ? *size : 0;
+  MERKQL_ASSIGN_OR_RETURN(files.segment_ends, segment_ends_at(head.segment, head.segment_end));
   MERKQL_ASSIGN_OR_RETURN(files.tree_nodes, tree_node_count());
   MERKQL_ASSIGN_OR_RETURN(files.index_entries, index_entry_count());
   files.next_segment_exists = m_env->exists(segment_file(m_dir, head.segment + 1));
@@ -40,6 +66,7 @@ Status Partition::refresh_tail()
       // Nobody wrote since our failed append: its bytes are ours to drop.
       MERKQL_ASSIGN_OR_RETURN(auto active, open_active_segment(m_tail.segment, Create::no));
       MERKQL_TRY(active->truncate(m_tail.segment_end));
+      m_preallocated_segment = UINT32_MAX;
       const std::string next = segment_file(m_dir, m_tail.segment + 1);
       if (m_env->exists(next)) {
         forget_segment(m_tail.segment + 1);
@@ -47,18 +74,20 @@ Status Partition::refresh_tail()
       }
       m_tail.unacknowledged_bytes = false;
     }
-    auto size = m_env->file_size(segment_file(m_dir, m_tail.segment));
-    if (!size.is_ok() && !size.status().is_not_found()) {
-      return size.status();
-    }
-    if (size.is_ok() && *size == m_tail.segment_end
-        && !m_env->exists(segment_file(m_dir, m_tail.segment + 1))) {
+    // HEAD is the one this object wrote last, so no other writer published
+    // since. One that failed or died without publishing wrote right at
+    // HEAD's end, where only zero bytes (or the file's end) may be; a
+    // segment it created past this one is emptied when the log rolls there.
+    MERKQL_ASSIGN_OR_RETURN(bool ends, segment_ends_at(m_tail.segment, m_tail.segment_end));
+    if (ends) {
       return Status::ok();
     }
   }
   m_tail.valid = false;
   // Another process moved the tail: what this process holds open may be a
-  // segment that recovery since removed, so look the files up again.
+  // segment that recovery since removed, so look the files up again; and
+  // the size it set ahead may have been trimmed.
+  m_preallocated_segment = UINT32_MAX;
   for (uint32_t s : {m_tail.segment, head ? head->segment : m_tail.segment}) {
     forget_segment(s);
     forget_segment(s + 1);
@@ -72,6 +101,7 @@ Status Partition::refresh_tail()
       m_tail.segment = head->segment;
       m_tail.segment_end = head->segment_end;
       m_tail.log_start = head->log_start;
+      m_tail.unacknowledged_bytes = false;
       m_tail.valid = true;
       return Status::ok();
     }
@@ -200,7 +230,9 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   m_tail.segment_end = committed.position;
   m_tail.sequence = head ? head->sequence : 0;
   m_tail.log_start = head ? head->log_start : 0;
+  m_tail.unacknowledged_bytes = false;
   m_tail.valid = true;
+  m_preallocated_segment = UINT32_MAX; // cut to the log's end
   MERKQL_TRY(write_head());
   MERKQL_ASSIGN_OR_RETURN(auto head_file, this->file(m_head_path));
   return head_file->sync();

@@ -39,8 +39,9 @@ Result<std::optional<TimestampNs>> Partition::segment_newest(uint32_t segment)
 
 Result<size_t> Partition::removable_segments(const std::vector<uint32_t>& segments,
                                              uint64_t next_offset, uint64_t log_start,
-                                             uint32_t active)
+                                             LogPosition end)
 {
+  const uint32_t active = end.segment;
   // By count (and below log_start): each segment whose successor starts at
   // or below the first kept chunk.
   MERKQL_ASSIGN_OR_RETURN(
@@ -57,7 +58,8 @@ Result<size_t> Partition::removable_segments(const std::vector<uint32_t>& segmen
     if (!size.is_ok() && !size.status().is_not_found()) {
       return size.status();
     }
-    sizes.push_back(size.is_ok() ? *size : 0);
+    // The active segment counts up to the log's end, not the size set ahead.
+    sizes.push_back(!size.is_ok() ? 0 : s == active ? std::min(*size, end.position) : *size);
     total += sizes.back();
   }
   for (size_t k = 0; k < count; ++k) {
@@ -97,8 +99,9 @@ Result<CompactResult> Partition::enforce_retention()
   if (segments.empty()) {
     return result;
   }
-  MERKQL_ASSIGN_OR_RETURN(size_t removable, removable_segments(segments, m_tail.tree.size(),
-                                                               m_tail.log_start, m_tail.segment));
+  MERKQL_ASSIGN_OR_RETURN(size_t removable,
+                          removable_segments(segments, m_tail.tree.size(), m_tail.log_start,
+                                             LogPosition{m_tail.segment, m_tail.segment_end}));
   // Where the log starts once they are gone: the first chunk whose records
   // are all stored, so every record kept visible keeps its proof. A log
   // compacted before log_start was recorded gets it here too.
@@ -172,7 +175,7 @@ Result<PartitionUsage> Partition::usage()
     u.allocated_bytes += stat->allocated_bytes;
     const uint64_t size = stat->size;
     if (auto id = parse_segment_file_name(name)) {
-      u.records_bytes += size;
+      u.records_bytes += size; // file sizes: the size set ahead counts
       sized.emplace_back(*id, size);
     } else if (name == "INDEX") {
       u.index_bytes += size;
@@ -189,7 +192,8 @@ Result<PartitionUsage> Partition::usage()
   }
   std::lock_guard guard(m_mutex);
   MERKQL_ASSIGN_OR_RETURN(size_t removable,
-                          removable_segments(segments, h.next_offset, h.log_start, h.segment));
+                          removable_segments(segments, h.next_offset, h.log_start,
+                                             LogPosition{h.segment, h.segment_end}));
   for (size_t k = 0; k < removable; ++k) {
     u.reclaimable_bytes += sized[k].second;
   }

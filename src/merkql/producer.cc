@@ -1,4 +1,5 @@
 #include <merkql/broker.h>
+#include <merkql/partition.h>
 #include <merkql/producer.h>
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <exception>
 #include <system_error>
+#include <thread>
 
 namespace merkql {
 
@@ -14,10 +16,12 @@ namespace {
 
 // The one way records are appended. add() routes each record (the
 // partition it names, else Topic::route) and groups it with the others for
-// its (topic, partition); append() appends each group with one
-// Partition::append, in order of topic name and partition, and scatters the
-// metadata back in the order the records were added. Keeps its buffers
-// between uses, so a pipeline writing batch after batch allocates little.
+// its (topic, partition); append() writes the groups as one group commit
+// (begin_append each, in order of topic name and partition, so that
+// writers lock partitions in one order; then every segment synced at once;
+// then each published) and scatters the metadata back in the order the
+// records were added. Keeps its buffers between uses, so a pipeline writing
+// batch after batch allocates little.
 class GroupAppender {
 public:
   // Forgets the records added so far.
@@ -25,8 +29,11 @@ public:
   // Routes record (its key and value must outlive append()) and groups it.
   Status add(Topic& topic, const RecordView& record);
   // Opens every partition, then appends. On an append failure, *failed_at
-  // (when given) names the partition, "topic/3"; the groups appended before
-  // it keep their records. out (when given) gets one entry per record.
+  // (when given) names the partition, "topic/3" (the first in order when
+  // several failed). A failure before anything is synced (a lock, a write)
+  // takes every group's bytes back; a failed sync or publish loses only that
+  // group: the groups that synced keep their records. out (when given)
+  // gets one entry per record.
   Status append(std::vector<RecordMetadata>* out, std::string* failed_at = nullptr);
 
 private:
@@ -40,6 +47,8 @@ private:
   static constexpr size_t k_none = SIZE_MAX;
 
   Group& group_of(Topic& topic, uint32_t partition);
+  // Syncs the begun batches at once, hashing them meanwhile.
+  void sync_all(size_t count);
 
   size_t m_records = 0;
   std::vector<Group> m_groups; // the first m_used are in use
@@ -47,7 +56,15 @@ private:
   // Per topic: the group index of each partition, or k_none.
   std::vector<std::pair<Topic*, std::vector<size_t>>> m_index;
   std::vector<size_t> m_order;
+  std::vector<PendingAppend> m_pending; // per group, in m_order
+  std::vector<Status> m_synced;
 };
+
+// A batch this large (or batches of several partitions) is synced on a
+// thread of its own while this one hashes the records: the fdatasync and
+// the SHA-256 work overlap. Smaller ones are synced in place, cheaper than
+// starting a thread.
+constexpr size_t k_sync_thread_records = 64;
 
 void GroupAppender::clear()
 {
@@ -124,14 +141,38 @@ Status GroupAppender::append(std::vector<RecordMetadata>* out, std::string* fail
   if (out) {
     out->resize(m_records);
   }
-  for (size_t k : m_order) {
-    const Group& g = m_groups[k];
-    Result<std::vector<AppendedRecord>> appended = g.target->append(g.inputs);
-    if (!appended.is_ok()) {
-      if (failed_at) {
-        *failed_at = fmt::format("{}/{}", g.topic->name(), g.partition);
+  m_pending.resize(std::max(m_pending.size(), m_order.size()));
+  m_synced.assign(m_order.size(), Status::ok());
+  auto name = [&](size_t i) {
+    if (failed_at) {
+      const Group& g = m_groups[m_order[i]];
+      *failed_at = fmt::format("{}/{}", g.topic->name(), g.partition);
+    }
+  };
+  for (size_t i = 0; i < m_order.size(); ++i) {
+    const Group& g = m_groups[m_order[i]];
+    Status begun = g.target->begin_append(g.inputs, m_pending[i]);
+    if (!begun.is_ok()) {
+      // Nothing is durable yet: every batch written goes back.
+      for (size_t j = 0; j < i; ++j) {
+        (void)m_groups[m_order[j]].target->finish_append(m_pending[j], begun);
       }
-      return appended.status();
+      name(i);
+      return begun;
+    }
+  }
+  sync_all(m_order.size());
+  Status first_error;
+  for (size_t i = 0; i < m_order.size(); ++i) {
+    const Group& g = m_groups[m_order[i]];
+    Result<std::vector<AppendedRecord>> appended =
+      g.target->finish_append(m_pending[i], std::move(m_synced[i]));
+    if (!appended.is_ok()) {
+      if (first_error.is_ok()) {
+        first_error = appended.status();
+        name(i);
+      }
+      continue;
     }
     if (!out) {
       continue;
@@ -146,7 +187,35 @@ Status GroupAppender::append(std::vector<RecordMetadata>* out, std::string* fail
       m.record_hash = r.record_hash;
     }
   }
-  return Status::ok();
+  return first_error;
+}
+
+void GroupAppender::sync_all(size_t count)
+{
+  std::vector<std::thread> threads;
+  std::vector<bool> on_thread(count, false);
+  if (count > 1 || m_records >= k_sync_thread_records) {
+    threads.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      try {
+        threads.emplace_back([this, i] { m_synced[i] = m_pending[i].sync(); });
+        on_thread[i] = true;
+      } catch (const std::system_error&) {
+        break; // no thread: the rest sync here
+      }
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    m_groups[m_order[i]].target->hash_append(m_pending[i]);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (!on_thread[i]) {
+      m_synced[i] = m_pending[i].sync();
+    }
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
 }
 
 // Sends records of any topics.

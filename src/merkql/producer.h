@@ -1,11 +1,14 @@
 // Producer, RecordBatch and ProducerPipeline: appending records to topics.
 // A record goes to the partition the caller names, else to one chosen by its
 // key (SHA-256) or round-robin (Topic::route). Every way in shares one
-// routine: route each record, group the records per partition, append each
-// group with one Partition::append (one fsync), and hand back RecordMetadata
-// in input order. Producer calls are synchronous and thread-safe (a Producer
-// only holds a Broker); ProducerPipeline overlaps the caller's work with a
-// writer thread of its own (the merkql produce command is built on it).
+// routine: route each record, group the records per partition, append the
+// groups as one group commit (each group written to its partition, then
+// all of them fdatasynced at once, then each published), and hand back
+// RecordMetadata in input order. A record is acknowledged only once its
+// partition's segment is synced; if one partition fails, the others whose
+// batches were synced keep their records (the failure names the partition). Producer calls are
+// synchronous and thread-safe (a Producer only holds a Broker); ProducerPipeline overlaps the
+// caller's work with a writer thread of its own (the merkql produce command is built on it).
 // Nothing here is stored as such: the records' format is docs/FORMAT.md
 // §Segment.
 #pragma once
@@ -165,11 +168,13 @@ public:
 
   // Appends one record; durable (one fsync) when it returns.
   Result<RecordMetadata> send(const ProducerRecord& record);
-  // Appends records of any topics: one Partition::append (one fsync) per
-  // partition they go to. Returns their metadata in input order. Routing
-  // (an unknown topic, a partition out of range) is checked before anything
-  // is written; when an append fails, the partitions appended before it
-  // keep their records.
+  // Appends records of any topics as one group commit: one batch per
+  // partition they go to, all written, then all fdatasynced at once, then
+  // published. Returns their metadata in input order. Routing (an unknown
+  // topic, a partition out of range) is checked before anything is
+  // written; a failure to lock or write a partition takes every batch back;
+  // when a sync (or what follows it) fails, the partitions whose batches
+  // were synced keep their records, unacknowledged.
   Result<std::vector<RecordMetadata>> send_batch(const std::vector<ProducerRecord>& records);
   // The same for a RecordBatch (its topic is created when missing and the
   // broker auto-creates topics). The message of a failed append names the

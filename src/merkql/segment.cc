@@ -118,13 +118,14 @@ Result<bool> SegmentReader::next(std::string& buffer, Block* block)
       return stopped(stop);
     }
     MERKQL_ASSIGN_OR_RETURN(got, m_file->read_at(m_at.position, sizeof header_buf, header_buf));
-    if (got > 0 || !next_segment_exists()) {
+    if (!no_block_here(std::string_view(header_buf, got)) || !next_segment_exists()) {
       break;
     }
-    // The end of this segment: the log continues in the next one.
+    // The end of this segment's blocks (its file, or zero bytes set ahead):
+    // the log continues in the next one.
     m_at = LogPosition{m_at.segment + 1, 0};
   }
-  if (got == 0) {
+  if (no_block_here(std::string_view(header_buf, got))) {
     return stopped(stop);
   }
   auto header = parse_block_header(std::string_view(header_buf, got));
@@ -189,16 +190,29 @@ Result<std::vector<uint32_t>> list_segments(Env* env, const std::string& dir)
   return ids;
 }
 
+bool no_block_here(std::string_view header_bytes)
+{
+  return std::all_of(header_bytes.begin(), header_bytes.end(), [](char c) { return c == 0; });
+}
+
 Result<uint64_t> log_bytes_after(Env* env, const std::string& dir,
                                  const std::vector<uint32_t>& segments, LogPosition from)
 {
   uint64_t bytes = 0;
   for (uint32_t s : segments) {
-    auto size = env->file_size(segment_file(dir, s));
-    if (size.is_ok() && s == from.segment && *size > from.position) {
-      bytes += *size - from.position;
-    } else if (size.is_ok() && s > from.segment) {
-      bytes += *size;
+    if (s < from.segment) {
+      continue;
+    }
+    const uint64_t start = s == from.segment ? from.position : 0;
+    auto file = env->open_read_only(segment_file(dir, s));
+    if (!file.is_ok()) {
+      continue; // removed meanwhile
+    }
+    MERKQL_ASSIGN_OR_RETURN(uint64_t size, (*file)->size());
+    char header[k_block_header_size];
+    MERKQL_ASSIGN_OR_RETURN(size_t got, (*file)->read_at(start, sizeof header, header));
+    if (size > start && !no_block_here(std::string_view(header, got))) {
+      bytes += size - start;
     }
   }
   return bytes;

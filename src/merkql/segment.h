@@ -118,9 +118,17 @@ private:
   SegmentStop m_stop;
 };
 
+// Whether the bytes read where a block header belongs (any number, up to
+// k_block_header_size) are all zero: space set ahead of the log, which ends
+// the segment's blocks (docs/FORMAT.md §Segment). Zero bytes never parse as
+// a header, so nothing else reads as this.
+bool no_block_here(std::string_view header_bytes);
+
 // Segment numbers present in dir, ascending.
 Result<std::vector<uint32_t>> list_segments(Env* env, const std::string& dir);
-// Bytes the log holds from `from` to its end, over `segments` (listed).
+// Bytes the log holds from `from` to its end, over `segments` (listed):
+// up to each file's size, except that a segment holding zero bytes where
+// its part would begin (space set ahead) counts nothing.
 Result<uint64_t> log_bytes_after(Env* env, const std::string& dir,
                                  const std::vector<uint32_t>& segments, LogPosition from);
 // The first offset a segment stores, from its first block header; none when

@@ -399,10 +399,10 @@ public:
     MERKQL_TRY(m_env->check(fault_preallocate, path()));
     return m_base->preallocate(pos, len);
   }
-  Status trim_preallocation() override
+  Status trim_preallocation(uint64_t end) override
   {
     MERKQL_TRY(m_env->check(fault_preallocate, path()));
-    return m_base->trim_preallocation();
+    return m_base->trim_preallocation(end);
   }
   const std::string& path() const override { return m_base->path(); }
 
