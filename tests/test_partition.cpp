@@ -577,6 +577,18 @@ TEST_CASE("compaction removes whole segments below the watermark, proofs stay va
   p = open_partition(path, Env::posix(), options);
   CHECK(unwrap(p->next_offset()) == 1005);
   CHECK(unwrap(p->audit()).ok());
+  // A proof of a record that compaction removed is not found, also when
+  // another object computed the leaves of its chunk for a proof just before.
+  auto q = open_partition(path, Env::posix(), options);
+  const Hash root_1005 = *unwrap(q->merkle_root());
+  CHECK(verify_proof(unwrap(q->proof(950)), root_1005));
+  for (uint64_t first = 1005; first < 2005; first += 25) {
+    unwrap(p->append(inputs(storage, first, 25)));
+  }
+  unwrap(p->compact());
+  CHECK(p->read(950).status().is_not_found());
+  CHECK(q->proof(950).status().is_not_found());
+  CHECK(verify_proof(unwrap(q->proof(2000)), *unwrap(q->merkle_root())));
 }
 
 TEST_CASE("a writer gives back the disk it reserved ahead of the log when it closes")
