@@ -35,7 +35,7 @@ with_option()
     local cmd words
     for cmd in "${commands[@]}"; do
         read -ra words <<< "$cmd"
-        "$M" "${words[@]}" --help | sed '/^Global options:/,$d' | grep -q -- "$1\b" && echo "$cmd"
+        grep -q -- "$1\b" < <("$M" "${words[@]}" --help | sed '/^Global options:/,$d') && echo "$cmd"
     done
     return 0
 }

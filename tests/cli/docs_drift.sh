@@ -73,7 +73,7 @@ for cmd in "${commands[@]}"; do
     mapfile -t listed < <(global_options_of "${words[@]}")
     for opt in "${global[@]}"; do
         [[ $opt == --help || $opt == --version ]] && continue
-        printf '%s\n' "${listed[@]}" | grep -qx -- "$opt" || fail "merkql $cmd --help lacks global $opt"
+        grep -qx -- "$opt" < <(printf '%s\n' "${listed[@]}") || fail "merkql $cmd --help lacks global $opt"
     done
     mapfile -t opts < <(options_of "${words[@]}")
     [[ ${#opts[@]} -ge 1 ]] || fail "no options found for $cmd"

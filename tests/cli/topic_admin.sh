@@ -18,7 +18,7 @@ assert_eq $'a\nb' "$("$M" topic list)" "topic list"
 assert_eq "3 none 100 200000 null 65536 3" \
     "$(jq -r '"\(.partition_count) \(.compression) \(.retention_records) \(.retention_bytes) \(.retention_ms) \(.segment_bytes) \(.partitions | length)"' "$T/d.json")" \
     "describe --json"
-"$M" topic describe -t b | grep -q "segment-bytes *1048576" || fail "default segment size is 1 MiB"
+grep -q "segment-bytes *1048576" < <("$M" topic describe -t b) || fail "default segment size is 1 MiB"
 expect_exit 66 "$M" topic describe -t nosuch
 
 # alter: retention and segment size; partitions and compression are fixed
@@ -76,7 +76,7 @@ assert_eq 3 "$("$M" consume -t b -g g1 | wc -l)" "a re-created topic is read fro
 for i in 1 2 3 4; do echo "{\"n\":$i}"; done | "$M" produce -t d
 "$M" consume -t d -g g2 > /dev/null
 mv "$D/topics/d" "$D/topics/d~deleted"
-"$M" topic list | grep -qx d && fail "a topic being deleted is listed"
+grep -qx d < <("$M" topic list) && fail "a topic being deleted is listed"
 echo '{"new":1}' | "$M" produce -t d
 [[ ! -e "$D/topics/d~deleted" ]] || fail "create did not finish the deletion"
 assert_eq 1 "$("$M" consume -t d -g g2 | wc -l)" "g2 reads the new topic d from its start"
@@ -92,7 +92,7 @@ for round in 1 2 3 4 5 6; do
     kill -9 "$pid" 2> /dev/null || true
     wait "$pid" 2> /dev/null || true
     "$M" inspect > /dev/null || fail "round $round: inspect after a killed delete"
-    if "$M" topic list | grep -qx k; then
+    if grep -qx k < <("$M" topic list); then
         assert_eq 2000 "$(count_records k)" "round $round: a topic not deleted is whole"
         "$M" topic delete -t k > /dev/null
     fi

@@ -37,7 +37,7 @@ grep -q "unknown option --bogus$" err || fail "--bogus: $(cat err)"
 unset MERKQL_DIR
 echo '{"a":1}' | "$M" produce -t t -d "$T/after"
 echo '{"a":2}' | "$M" produce -t t --dir "$T/after" --no-wait --no-progress
-"$M" inspect -d "$T/after" | grep -q "^t" || fail "inspect -d DIR after the command"
+grep -q "^t" < <("$M" inspect -d "$T/after") || fail "inspect -d DIR after the command"
 "$M" inspect --dir="$T/after" --json | jq -e '.topics | length == 1' > /dev/null ||
     fail "inspect --dir=DIR after the command"
 n=$("$M" consume -t t -g g --dir="$T/after" | wc -l)

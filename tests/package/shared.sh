@@ -47,7 +47,7 @@ grep -q "^Requires.private: .*libcrypto" "$lib/merkql.pc" || fail "merkql.pc Req
 # A program linked with it needs libmerkql.so.SOVERSION and runs.
 c++ -std=c++20 -o "$tmp/program" "$root/tests/package/main.cpp" -I "$root/src" -I "$lib/include" \
     -L "$lib" -lmerkql -lfmt -Wl,-rpath,"$lib"
-readelf -d "$tmp/program" | grep -q "(NEEDED).*\[libmerkql.so.$soversion\]" ||
+grep -q "(NEEDED).*\[libmerkql.so.$soversion\]" < <(readelf -d "$tmp/program") ||
     fail "the program does not need libmerkql.so.$soversion"
 [[ $("$tmp/program" "$tmp/data" | tail -n 1) == "example: ok" ]] || fail "the program failed"
 echo "shared: ok"
