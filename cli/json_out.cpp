@@ -194,8 +194,7 @@ void append_value_member(std::string& out, std::string_view value, bool value_is
 
 } // namespace
 
-void RecordJson::open(std::string& out, std::string_view topic, uint32_t partition, uint64_t offset,
-                      TimestampNs timestamp)
+void RecordJson::refresh(std::string_view topic, uint32_t partition, TimestampNs timestamp)
 {
   if (partition != m_partition || topic != m_topic) {
     m_topic = topic;
@@ -213,6 +212,12 @@ void RecordJson::open(std::string& out, std::string_view topic, uint32_t partiti
     m_time += "\",\"ts\":";
     append_number(m_time, timestamp_ms(timestamp));
   }
+}
+
+void RecordJson::open(std::string& out, std::string_view topic, uint32_t partition, uint64_t offset,
+                      TimestampNs timestamp)
+{
+  refresh(topic, partition, timestamp);
   out += m_head;
   append_number(out, offset);
   out += m_time;
@@ -231,8 +236,49 @@ void RecordJson::append(std::string& out, const Record& r, std::string_view extr
   append(out, view, extra);
 }
 
+namespace {
+
+char* put(char* p, std::string_view s)
+{
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+} // namespace
+
 void RecordJson::append(std::string& out, const PolledRecord& r, std::string_view extra)
 {
+  // A flagged value of ASCII text with no control byte is valid UTF-8 with
+  // no byte order mark and no line break: embedded as it is unless it is a
+  // string or empty, or has spaces around it.
+  const bool value_as_is = r.value_is_json && !r.value.empty() && r.value.front() != '"'
+                           && r.value.front() != ' ' && r.value.back() != ' '
+                           && (scan_text(r.value) & (k_text_high | k_text_control)) == 0;
+  if (value_as_is && (!r.key || scan_text(*r.key) == 0)) {
+    // The common record, written through one pointer into space made once:
+    // a dozen small appends took a third of consume's time.
+    constexpr std::string_view k_no_key = ",\"key\":null,\"value\":";
+    constexpr std::string_view k_key = ",\"key\":\"";
+    constexpr std::string_view k_after_key = "\",\"value\":";
+    refresh(r.topic, r.partition, r.timestamp);
+    const size_t old = out.size();
+    out.resize(old + m_head.size() + 20 + m_time.size()
+               + (r.key ? k_key.size() + r.key->size() + k_after_key.size() : k_no_key.size())
+               + r.value.size() + extra.size() + 1);
+    char* p = out.data() + old;
+    p = put(p, m_head);
+    p = std::to_chars(p, p + 20, r.offset).ptr;
+    p = put(p, m_time);
+    if (r.key) {
+      p = put(put(put(p, k_key), *r.key), k_after_key);
+    } else {
+      p = put(p, k_no_key);
+    }
+    p = put(put(p, r.value), extra);
+    *p++ = '}';
+    out.resize(static_cast<size_t>(p - out.data()));
+    return;
+  }
   open(out, r.topic, r.partition, r.offset, r.timestamp);
   if (!r.key) {
     out += ",\"key\":null,";
@@ -246,11 +292,7 @@ void RecordJson::append(std::string& out, const PolledRecord& r, std::string_vie
     append_text_member(out, "key", *r.key);
     out.push_back(',');
   }
-  // A flagged value of ASCII text with no control byte is valid UTF-8 with
-  // no byte order mark and no line break: embedded as it is unless it is a
-  // string or empty, or has spaces around it.
-  if (r.value_is_json && !r.value.empty() && r.value.front() != '"' && r.value.front() != ' '
-      && r.value.back() != ' ' && (scan_text(r.value) & (k_text_high | k_text_control)) == 0) {
+  if (value_as_is) {
     out += "\"value\":";
     out += r.value;
   } else {

@@ -66,6 +66,8 @@ public:
                        uint64_t offset, TimestampNs timestamp, std::string_view extra = {});
 
 private:
+  // Makes m_head and m_time those of this topic, partition and timestamp.
+  void refresh(std::string_view topic, uint32_t partition, TimestampNs timestamp);
   void open(std::string& out, std::string_view topic, uint32_t partition, uint64_t offset,
             TimestampNs timestamp);
 
