@@ -171,6 +171,34 @@ TEST_CASE("text and JSON values have one reading each")
   CHECK(value_part(deep, false).size() == deep.size() + 10);
 }
 
+TEST_CASE("a byte that needs escaping is found at any position of any length")
+{
+  // Keys and values of 1..40 bytes with one special byte at each position:
+  // the line must parse and give back the exact key and value (the text
+  // scan reads 8 or 16 bytes at a time, the last block overlapping).
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f'}) {
+    for (size_t size = 1; size <= 40; ++size) {
+      for (size_t at = 0; at < size; ++at) {
+        std::string text(size, 'a');
+        text[at] = special;
+        const std::string value = "[\"" + std::string(size, 'b') + "\"]";
+        std::string json_value = value;
+        json_value[2 + at] = special == '"' || special == '\\' || special < 0x20 ? 'c' : special;
+        for (bool is_json : {false, true}) {
+          const std::string line = record_line(sample(text, is_json ? json_value : text, is_json));
+          const auto parsed = nlohmann::json::parse(line);
+          CHECK(parsed["key"] == text);
+          if (is_json) {
+            CHECK(parsed["value"].dump() == nlohmann::json::parse(json_value).dump());
+          } else {
+            CHECK(parsed["value"] == text);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("produce's acks carry ts too")
 {
   RecordJson json;
