@@ -273,7 +273,9 @@ namespace {
 
 char* put(char* p, std::string_view s)
 {
-  std::memcpy(p, s.data(), s.size());
+  if (!s.empty()) { // an empty view's data() may be null, which memcpy may not be given
+    std::memcpy(p, s.data(), s.size());
+  }
   return p + s.size();
 }
 
