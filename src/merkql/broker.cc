@@ -294,17 +294,22 @@ Result<Topic*> Broker::load_topic(const std::string& name)
   }
   const std::string path = topic_config_file(m_config.dir, name);
   auto bytes = read_file(m_env, path, k_topic_file_size_v2);
-  if (!bytes.is_ok()) {
-    if (bytes.status().is_not_found()) {
-      MERKQL_ASSIGN_OR_RETURN(bool holds_data, topic_dir_holds_data(name));
-      if (holds_data) {
-        // Creation writes TOPIC before any partition file, so partitions
-        // with files and no TOPIC are damage, not an unfinished creation.
-        return Status::corruption(fmt::format(
-          "{} is missing, but the topic's partitions hold files; nothing was changed", path));
-      }
+  if (!bytes.is_ok() && bytes.status().is_not_found()) {
+    MERKQL_ASSIGN_OR_RETURN(bool holds_data, topic_dir_holds_data(name));
+    if (!holds_data) {
       return Status::not_found(fmt::format("no topic named {}", name));
     }
+    // Creation writes TOPIC before any partition file, so partitions with
+    // files and no TOPIC are damage, not an unfinished creation -- unless
+    // another process created the topic, and a writer filled a partition,
+    // between the read above and the look: then TOPIC is there now.
+    bytes = read_file(m_env, path, k_topic_file_size_v2);
+    if (!bytes.is_ok() && bytes.status().is_not_found()) {
+      return Status::corruption(fmt::format(
+        "{} is missing, but the topic's partitions hold files; nothing was changed", path));
+    }
+  }
+  if (!bytes.is_ok()) {
     return bytes.status();
   }
   auto config = decode_topic_config(*bytes);
