@@ -291,6 +291,54 @@ TEST_CASE("alter changes retention and segment size, never partitions or compres
   CHECK(broker->alter_topic("nosuch", wider).status().is_not_found());
 }
 
+TEST_CASE("loosening retention removes nothing, even where the old limit is exceeded")
+{
+  // Retention acts when the log rolls, so the active segment can take the
+  // log past its byte limit until then; an alter made in that window must
+  // not enforce the old limit one last time.
+  TestDir dir;
+  auto broker = unwrap(Broker::open(BrokerConfig(dir.data())));
+  TopicConfig config;
+  config.segment_bytes = 4096;
+  config.compression = Compression::none;
+  config.retention.max_bytes = 4 * 4096;
+  unwrap(broker->create_topic("t", config));
+  Partition* p = unwrap(unwrap(broker->topic("t"))->partition(0));
+  auto producer = broker->producer();
+  const std::string value(100, 'v');
+  int sent = 0;
+  // Until retention has removed segments, and the log is again past its
+  // limit between two rolls.
+  while (unwrap(p->head()).log_start == 0 || unwrap(p->usage()).reclaimable_bytes == 0) {
+    REQUIRE(sent < 5000);
+    unwrap(producer.send(ProducerRecord{"t", std::nullopt, value}));
+    ++sent;
+  }
+  const uint64_t log_start = unwrap(p->head()).log_start;
+  const auto segments = unwrap(list_segments(Env::posix(), p->dir()));
+
+  TopicConfig looser = config;
+  looser.retention.max_bytes.reset();
+  unwrap(broker->alter_topic("t", looser));
+  CHECK(unwrap(list_segments(Env::posix(), p->dir())) == segments);
+  CHECK(unwrap(p->head()).log_start == log_start);
+  CHECK(unwrap(p->audit()).ok());
+  // Nor does the next roll: only the new limits apply.
+  for (int i = 0; i < 200; ++i) {
+    unwrap(producer.send(ProducerRecord{"t", std::nullopt, value}));
+  }
+  CHECK(unwrap(list_segments(Env::posix(), p->dir())).front() == segments.front());
+  CHECK(unwrap(p->head()).log_start == log_start);
+
+  // Tightening again: the next roll enforces it.
+  unwrap(broker->alter_topic("t", config));
+  for (int i = 0; i < 200; ++i) {
+    unwrap(producer.send(ProducerRecord{"t", std::nullopt, value}));
+  }
+  CHECK(unwrap(list_segments(Env::posix(), p->dir())).front() > segments.front());
+  CHECK(unwrap(p->head()).log_start > log_start);
+}
+
 TEST_CASE("delete removes the topic and its group offsets; a crash part way is finished later")
 {
   TestDir dir;

@@ -425,9 +425,12 @@ Result<Topic*> Broker::alter_topic(const std::string& name, const TopicConfig& c
   }
   // Record each partition's log start under the retention that removed
   // segments so far, so the new retention does not have to explain them.
+  // Nothing is removed here: loosening retention must not cost a segment
+  // the old limits would have taken at the next roll, and tightened limits
+  // act at the next roll or compact, as they do on any topic.
   for (uint32_t p = 0; p < topic->partition_count(); ++p) {
     MERKQL_ASSIGN_OR_RETURN(Partition * partition, topic->partition(p));
-    MERKQL_TRY(partition->compact().status());
+    MERKQL_TRY(partition->record_log_start());
   }
   MERKQL_TRY(write_file_atomically(m_env, topic_config_file(m_config.dir, name),
                                    encode_topic_config(config)));

@@ -246,6 +246,10 @@ public:
   // Removes the oldest segments retention no longer keeps (also done by
   // append whenever the log rolls to a new segment).
   Result<CompactResult> compact();
+  // Records in HEAD where the log starts, as the stored segments say, and
+  // removes nothing: done before a topic's retention changes, so that the
+  // new limits need not explain what the old ones removed.
+  Status record_log_start();
   // The first failure of the retention that appends enforce when the log
   // rolls (ok if none failed): such a failure never fails the append, whose
   // records are already durable; the segments go at a later roll or compact.
@@ -326,6 +330,9 @@ private:
   // Under the lock with a fresh tail: removes what retention no longer keeps
   // (partition_retention.cc), HEAD's log_start first.
   Result<CompactResult> enforce_retention();
+  // Raises and syncs HEAD's log_start to the first whole chunk of
+  // segments[removable], then removes segments[0, removable).
+  Result<CompactResult> remove_segments(const std::vector<uint32_t>& segments, size_t removable);
   // How many segments from the front of `segments` retention removes now.
   // `end`: the end of the log (in the active segment, HEAD's).
   Result<size_t> removable_segments(const std::vector<uint32_t>& segments, uint64_t next_offset,

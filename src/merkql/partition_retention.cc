@@ -102,6 +102,13 @@ Result<CompactResult> Partition::enforce_retention()
   MERKQL_ASSIGN_OR_RETURN(size_t removable,
                           removable_segments(segments, m_tail.tree.size(), m_tail.log_start,
                                              LogPosition{m_tail.segment, m_tail.segment_end}));
+  return remove_segments(segments, removable);
+}
+
+Result<CompactResult> Partition::remove_segments(const std::vector<uint32_t>& segments,
+                                                 size_t removable)
+{
+  CompactResult result;
   // Where the log starts once they are gone: the first chunk whose records
   // are all stored, so every record kept visible keeps its proof. A log
   // compacted before log_start was recorded gets it here too.
@@ -153,6 +160,18 @@ Result<CompactResult> Partition::compact()
   MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());
   MERKQL_TRY(refresh_tail());
   return enforce_retention();
+}
+
+Status Partition::record_log_start()
+{
+  std::lock_guard guard(m_mutex);
+  MERKQL_ASSIGN_OR_RETURN(auto lock_held, lock());
+  MERKQL_TRY(refresh_tail());
+  MERKQL_ASSIGN_OR_RETURN(std::vector<uint32_t> segments, list_segments(m_env, m_dir));
+  if (segments.empty()) {
+    return Status::ok();
+  }
+  return remove_segments(segments, 0).status();
 }
 
 Status Partition::retention_error()
