@@ -15,6 +15,7 @@ enum ExitCode : int {
   exit_usage = 2,         // command line not understood, invalid name
   exit_data_err = 65,     // EX_DATAERR: bad input data
   exit_no_input = 66,     // EX_NOINPUT: no such topic, partition, offset or directory
+  exit_unavailable = 69,  // EX_UNAVAILABLE: Kafka unreachable, or built without Kafka support
   exit_io_err = 74,       // EX_IOERR: I/O error or corrupt data
   exit_temp_fail = 75,    // EX_TEMPFAIL: lock held and --no-wait given
 };
@@ -36,6 +37,8 @@ inline int exit_code_for(Status::Code code)
     return exit_temp_fail;
   case Status::Code::closed:
     return exit_io_err;
+  case Status::Code::unavailable:
+    return exit_unavailable;
   }
   return exit_io_err;
 }

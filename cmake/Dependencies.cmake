@@ -7,6 +7,17 @@ find_package(Threads REQUIRED)                         # produce writes on a sec
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4>=1.9) # liblz4-dev
 find_package(simdjson 3 REQUIRED)                      # libsimdjson-dev: produce's line parser
+# librdkafka-dev: merkql forward. Without it everything else builds, and
+# merkql forward says it was built without Kafka support.
+if(MERKQL_KAFKA)
+  pkg_check_modules(RDKAFKA IMPORTED_TARGET rdkafka>=1.9)
+endif()
+if(RDKAFKA_FOUND)
+  set(MERKQL_WITH_KAFKA ON)
+else()
+  set(MERKQL_WITH_KAFKA OFF)
+  message(STATUS "librdkafka not found: merkql forward is built without Kafka support")
+endif()
 if(MERKQL_BUILD_BENCH)
   find_package(benchmark 1.7 REQUIRED)                 # libbenchmark-dev: bench/ micro benchmarks
 endif()

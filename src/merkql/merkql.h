@@ -5,6 +5,7 @@
 #include <merkql/broker.h>
 #include <merkql/consistency.h>
 #include <merkql/consumer.h>
+#include <merkql/forward.h>
 #include <merkql/group.h>
 #include <merkql/json_text.h>
 #include <merkql/merkle.h>

@@ -25,6 +25,7 @@ public:
     invalid_argument, // the caller asked for something malformed
     busy,             // a lock is held by another process (non-blocking mode)
     closed,           // the object was closed
+    unavailable,      // a remote service (a Kafka cluster) could not be reached in time
   };
 
   Status() = default;
@@ -39,6 +40,7 @@ public:
   }
   static Status busy(std::string msg) { return {Code::busy, std::move(msg)}; }
   static Status closed(std::string msg) { return {Code::closed, std::move(msg)}; }
+  static Status unavailable(std::string msg) { return {Code::unavailable, std::move(msg)}; }
 
   bool is_ok() const { return m_code == Code::ok; }
   explicit operator bool() const { return is_ok(); }
@@ -48,6 +50,7 @@ public:
   bool is_invalid_argument() const { return m_code == Code::invalid_argument; }
   bool is_busy() const { return m_code == Code::busy; }
   bool is_closed() const { return m_code == Code::closed; }
+  bool is_unavailable() const { return m_code == Code::unavailable; }
 
   Code code() const { return m_code; }
   const std::string& message() const { return m_message; }
