@@ -169,6 +169,11 @@ assert_eq 200 "$(kafka_ids kafka.pair.json | sort -u | wc -l | tr -d ' ')" "dist
 assert_eq 200 "$(wc -l < kafka.pair.json | tr -d ' ')" "records of pair in Kafka (each once)"
 assert_eq "0 0 0 0" "$(committed gpair pair | awk '{print $3}' | xargs)" "lag of gpair"
 [[ ! -s pair.out.1 && ! -s pair.out.2 ]] || fail "a forwarder wrote to stdout"
+# Each forwarded a share (the summary line on stderr counts them).
+n1=$(sed -n 's/.*forwarded \([0-9]*\) record.*/\1/p' pair.err.1)
+n2=$(sed -n 's/.*forwarded \([0-9]*\) record.*/\1/p' pair.err.2)
+((${n1:-0} > 0 && ${n2:-0} > 0)) || fail "the forwarders did not share the work: ${n1:-?} and ${n2:-?} records"
+assert_eq 200 "$((n1 + n2))" "records forwarded by the two"
 
 # --- Brokers down, without -f: exit 69 after --timeout, nothing new committed --
 seq 0 9 | "$M" produce -t dn --partitions 4 --input raw
