@@ -112,6 +112,12 @@ void DeliveryTracker::sent(const TopicPartition& tp, uint64_t offset)
   ++m_in_flight;
 }
 
+void DeliveryTracker::skip_to(const TopicPartition& tp, uint64_t offset)
+{
+  Pending& p = m_partitions[tp];
+  p.next = std::max(p.next, offset);
+}
+
 void DeliveryTracker::delivered(const TopicPartition& tp, uint64_t offset)
 {
   auto it = m_partitions.find(tp);
