@@ -137,6 +137,18 @@ void DeliveryTracker::delivered(const TopicPartition& tp, uint64_t offset)
   }
 }
 
+void DeliveryTracker::forget(const TopicPartition& tp)
+{
+  auto it = m_partitions.find(tp);
+  if (it == m_partitions.end()) {
+    return;
+  }
+  for (const auto& [offset, acknowledged] : it->second.sent) {
+    m_in_flight -= acknowledged ? 0 : 1;
+  }
+  m_partitions.erase(it);
+}
+
 std::map<TopicPartition, uint64_t> DeliveryTracker::committable() const
 {
   std::map<TopicPartition, uint64_t> out;

@@ -84,6 +84,9 @@ public:
   void skip_to(const TopicPartition& tp, uint64_t offset);
   // Records Kafka's acknowledgement; unknown or repeated ones are ignored.
   void delivered(const TopicPartition& tp, uint64_t offset);
+  // Drops what is known of tp (the partition went to another member of the
+  // group); its later acknowledgements are ignored.
+  void forget(const TopicPartition& tp);
   // Per partition that had records sent: the offset to commit.
   std::map<TopicPartition, uint64_t> committable() const;
   // Records sent and not yet acknowledged, over all partitions.
