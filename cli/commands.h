@@ -200,4 +200,19 @@ NoteVerifier read_verifier_key(const std::string& path);
 // file throws Exit (66, 74).
 Result<Checkpoint> read_signed_checkpoint(const std::string& path, const NoteVerifier& key);
 
+struct ForwardCommandOptions {
+  const GlobalOptions* global = nullptr;
+  std::string topic;
+  std::string group;
+  std::string brokers;
+  std::string kafka_topic;
+  std::string partitioner = "same";
+  bool follow = false;
+  std::optional<uint64_t> max;
+  double timeout_s = 30;
+  std::vector<std::string> properties; // NAME=VALUE
+};
+CLI::App* add_forward(CLI::App& app, ForwardCommandOptions& options, const GlobalOptions& global);
+int run_forward(const ForwardCommandOptions& options);
+
 } // namespace merkql::cli

@@ -77,7 +77,7 @@ _merkql()
     fi
 
     local commands="produce consume commit topic group inspect verify-proof du compact keygen
-        checkpoint"
+        checkpoint forward"
     # Accepted before and after the command; --version/-V only before.
     local global_opts="--dir -d --no-wait --no-progress --help -h"
     # Commands that have commands of their own ("merkql topic create"):
@@ -152,6 +152,10 @@ _merkql()
                 COMPREPLY=($(compgen -W "$(_merkql_names groups)" -- "$cur"))
                 return
             fi
+            ;;
+        --partitioner)
+            COMPREPLY=($(compgen -W "same kafka" -- "$cur"))
+            return
             ;;
         --out)
             COMPREPLY=($(compgen -f -- "$cur"))
@@ -242,6 +246,10 @@ _merkql()
             ;;
         compact)
             opts="--topic -t"
+            ;;
+        forward)
+            opts="--topic -t --group -g --brokers -b --kafka-topic --partitioner --follow -f
+                --max --timeout --property -X"
             ;;
         "topic create" | "topic alter")
             opts="--topic -t --partitions --compression --retention-records

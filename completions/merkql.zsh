@@ -63,6 +63,7 @@ _merkql_commands() {
     'topic:create, alter, list, describe or delete topics'
     'keygen:generate a key pair for signing checkpoints'
     'checkpoint:print a partition checkpoint, optionally signed'
+    'forward:produce a topic'"'"'s records to Kafka, at least once'
   )
   _describe -t commands 'merkql command' commands
 }
@@ -205,6 +206,19 @@ _merkql() {
         (compact)
           _arguments -S \
             '(-t --topic)'{-t+,--topic=}'[compact only this topic]:topic:_merkql_topics' \
+            $global && ret=0
+          ;;
+        (forward)
+          _arguments -S \
+            '(-t --topic)'{-t+,--topic=}'[topic to forward]:topic:_merkql_topics' \
+            '(-g --group)'{-g+,--group=}'[consumer group whose offsets say what was forwarded]:group:_merkql_groups' \
+            '(-b --brokers)'{-b+,--brokers=}'[Kafka bootstrap servers]:host\:port list' \
+            '--kafka-topic=[Kafka topic to produce to]:Kafka topic' \
+            '--partitioner=[which Kafka partition]:partitioner:(same kafka)' \
+            '(-f --follow)'{-f,--follow}'[keep forwarding new records]' \
+            '--max=[stop after this many records]:count' \
+            '--timeout=[seconds to wait for Kafka]:seconds' \
+            '*'{-X+,--property=}'[librdkafka property NAME=VALUE]:property' \
             $global && ret=0
           ;;
         (topic)
