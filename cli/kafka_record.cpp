@@ -206,10 +206,13 @@ std::string kafka_record_mismatch(const KafkaRecordLine& line, const ForwardedRe
                        k_header_timestamp, format_timestamp(k.timestamp),
                        format_timestamp(p.timestamp));
   }
-  if (line.tstype == "create" && line.ts && *line.ts != kafka_timestamp_ms(p.timestamp)) {
+  // librdkafka takes a timestamp of 0 for "now": a record of the first
+  // millisecond of 1970 reaches Kafka with the time it was produced.
+  const int64_t ms = kafka_timestamp_ms(p.timestamp);
+  if (line.tstype == "create" && line.ts && ms != 0 && *line.ts != ms) {
     return fmt::format("timestamp differs: the Kafka record's CreateTime is {} ms, the proven "
                        "record's timestamp {} is {} ms",
-                       *line.ts, format_timestamp(p.timestamp), kafka_timestamp_ms(p.timestamp));
+                       *line.ts, format_timestamp(p.timestamp), ms);
   }
   if (k.key != p.key) {
     return fmt::format("key differs: the Kafka record's key is {}, the proven record's is {}",

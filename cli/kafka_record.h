@@ -64,8 +64,9 @@ KafkaRecordRead read_kafka_record_fd(int fd, uint64_t max_bytes = k_max_kafka_re
 // (record_from_kafka of its key, value and headers), is the record `proof`
 // proves; else what differs first, naming it: topic, partition, offset,
 // timestamp (the merkql.timestamp header, or a CreateTime that is not its
-// milliseconds), key, value, or hash (merkql.hash, or the rebuilt record's
-// hash).
+// milliseconds; not compared when those are 0, which librdkafka replaces
+// with the time of sending), key, value, or hash (merkql.hash, or the
+// rebuilt record's hash).
 std::string kafka_record_mismatch(const KafkaRecordLine& line, const ForwardedRecord& rebuilt,
                                   const RecordProof& proof);
 

@@ -55,6 +55,15 @@ assert_eq -1 "$(jq .ts rec2.json)" "CreateTime of -0.5 ms"
 assert_eq -14182939877 "$(jq .ts rec3.json)" "CreateTime before 1970"
 assert_eq 1714564801999 "$(jq .ts rec4.json)" "CreateTime rounds down"
 assert_eq '""' "$(jq .payload rec4.json)" "empty value"
+# librdkafka sends the time of sending for a CreateTime of 0: a record of
+# the first millisecond of 1970 is not held to its CreateTime.
+echo '{"value": "e", "timestamp": "1970-01-01T00:00:00.0005Z"}' | "$M" produce -t epoch --input envelope
+"$M" verify-proof -t epoch --partition 0 --offset 0 --out pe.json
+"$M" consume -t epoch -g reader > ce.json
+kcat_line pe.json ce.json > rece.json
+assert_eq 0 "$(jq .ts rece.json)" "CreateTime of 0.5 ms"
+jq -c '.ts = 1795811911046' rece.json > ok.json
+"$M" verify-proof --proof pe.json --kafka-record ok.json > /dev/null
 # kcat's spelling: compact, members in its order.
 [[ $(cat rec0.json) == '{"topic":"things","partition":0,"offset":0,"tstype":"create","ts":1714564800000,"broker":1,"headers":["merkql.topic","things","merkql.partition","0","merkql.offset","0","merkql.timestamp","2024-05-01T12:00:00Z","merkql.hash",'*'],"key":"sensor-1","payload":"{\"t\": 21.5}"}' ]] ||
     fail "not kcat's shape: $(cat rec0.json)"

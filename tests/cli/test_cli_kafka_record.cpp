@@ -171,6 +171,21 @@ TEST_CASE("the Kafka record of a proven record matches it; each altered field is
   differs(l, "timestamp");
   l.tstype = "logappend"; // the broker's clock, not the record's
   CHECK(kafka_record_mismatch(l, rebuilt(l), proof).empty());
+  // A record of the first millisecond of 1970: librdkafka sends the time
+  // of sending instead of 0, so that CreateTime is not compared.
+  RecordProof epoch = proof;
+  epoch.record.timestamp = 999999;
+  epoch.record_hash = record_hash(epoch.record);
+  l = with_header("merkql.timestamp", "1970-01-01T00:00:00.000999999Z");
+  l.ts = 1700000000123LL;
+  CHECK(kafka_record_mismatch(l, rebuilt(l), epoch).empty());
+  epoch.record.timestamp = 1000000; // 1 ms: compared again
+  epoch.record_hash = record_hash(epoch.record);
+  l = with_header("merkql.timestamp", "1970-01-01T00:00:00.001Z");
+  l.ts = 1700000000123LL;
+  differs(l, "timestamp");
+  l.ts = 1;
+  CHECK(kafka_record_mismatch(l, rebuilt(l), epoch).empty());
   l = line;
   l.key = "k2";
   differs(l, "key");
