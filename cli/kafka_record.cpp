@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <unistd.h>
 
 namespace merkql::cli {
@@ -86,6 +87,21 @@ std::string shown(const std::optional<std::string>& text)
   return printable(out) + (text->size() > max ? fmt::format("... ({} bytes)", text->size()) : "");
 }
 
+// Finds a member name the top-level object has twice: JSON leaves its
+// meaning open (nlohmann keeps the last, other readers the first).
+struct TopLevelNames : CountingSax {
+  std::set<std::string> seen;
+  std::string repeated;
+  bool key(std::string& name)
+  {
+    if (depth == 1 && !seen.insert(name).second) {
+      repeated = name;
+      return false;
+    }
+    return true;
+  }
+};
+
 } // namespace
 
 KafkaRecordRead parse_kafka_record_line(std::string_view text)
@@ -105,6 +121,10 @@ KafkaRecordRead parse_kafka_record_line(std::string_view text)
   }
   if (!doc.is_object()) {
     return invalid("not a JSON object");
+  }
+  TopLevelNames names;
+  if (!Json::sax_parse(text.begin(), text.end(), &names) && !names.repeated.empty()) {
+    return invalid(fmt::format("member \"{}\" appears more than once", printable(names.repeated)));
   }
   KafkaRecordRead read;
   KafkaRecordLine& line = read.line;

@@ -138,6 +138,8 @@ echo '[]' > m.json
 malformed m.json "not a JSON object"
 cat rec0.json rec1.json > m.json # two lines, as kcat writes a partition
 malformed m.json "invalid JSON"
+sed 's/}$/,"payload":"x"}/' rec0.json > m.json
+malformed m.json 'member "payload" appears more than once'
 jq -c 'del(.payload)' rec0.json > m.json
 malformed m.json 'member "payload"'
 jq -c 'del(.key)' rec0.json > m.json

@@ -98,6 +98,11 @@ TEST_CASE("what is not one kcat -J line is refused, naming why")
   CHECK(refused("[]").find("not a JSON object") != std::string::npos);
   CHECK(refused(k_line + "\n" + k_line + "\n").find("invalid JSON") != std::string::npos);
   CHECK(refused(R"({"payload":"v"})").find("\"key\"") != std::string::npos);
+  CHECK(
+    refused(R"({"key":"k","payload":"v","payload":"w"})").find("\"payload\" appears more than once")
+    != std::string::npos);
+  CHECK(parsed(R"({"key":"k","payload":"v","x":{"a":1,"a":2},"y":[{"a":1},{"a":2}]})").value
+        == "v");
   CHECK(refused(R"({"key":"k"})").find("\"payload\"") != std::string::npos);
   CHECK(refused(R"({"key":1,"payload":"v"})").find("\"key\"") != std::string::npos);
   CHECK(refused(R"({"key":"k","payload":["v"]})").find("\"payload\"") != std::string::npos);
