@@ -138,6 +138,8 @@ struct VerifyProofOptions {
   std::optional<std::string> out;
   std::optional<std::string> proof;
   std::optional<std::string> root;
+  // With --proof: the Kafka record (a kcat -J line) that must be the proven one.
+  std::optional<std::string> kafka_record;
   bool all = false;
   // Consistency proofs: export (--from-size, --to-size) and check
   // (--consistency, --from-root, --to-root).

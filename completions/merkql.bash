@@ -162,7 +162,7 @@ _merkql()
             compopt -o filenames 2>/dev/null
             return
             ;;
-        --proof)
+        --proof | --kafka-record)
             COMPREPLY=($(compgen -f -- "$cur"))
             [[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
             compopt -o filenames 2>/dev/null
@@ -238,6 +238,7 @@ _merkql()
             ;;
         verify-proof)
             opts="--topic -t --partition --offset --tree-size --out --proof --root --all
+                --kafka-record
                 --from-size --to-size --consistency --from-root --to-root
                 --checkpoint --key --from-checkpoint --to-checkpoint"
             ;;

@@ -190,6 +190,7 @@ complete -c merkql -n $c -l tree-size -x -d 'Prove against the tree of the first
 complete -c merkql -n $c -l out -r -F -d 'File to write the proof to'
 complete -c merkql -n $c -l proof -r -F -a - -d 'Proof to verify (- for stdin)'
 complete -c merkql -n $c -l root -x -d 'Required merkle root (hex)'
+complete -c merkql -n $c -l kafka-record -r -F -a - -d 'Kafka record (kcat -J line) that must be the proven one'
 complete -c merkql -n $c -l all -d 'Audit the data directory'
 # consistency proofs: --from-size M --to-size N | --consistency FILE --from-root HEX --to-root HEX
 complete -c merkql -n $c -l from-size -x -d 'Export a consistency proof from the tree of M records'

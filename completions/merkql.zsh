@@ -185,6 +185,7 @@ _merkql() {
             '(--proof --root --all)--out=[file to write the proof to]:file:_files' \
             '(-t --topic --partition --offset --tree-size --out --all)--proof=[proof to verify]:proof file (- for stdin):_files' \
             '(-t --topic --partition --offset --tree-size --out --all)--root=[required merkle root]:root (hex)' \
+            '(-t --topic --partition --offset --tree-size --out --all --from-size --to-size --consistency)--kafka-record=[Kafka record that must be the proven one]:kcat -J line file (- for stdin):_files' \
             '(--partition --offset --tree-size --out --proof --root)--all[audit the data directory]' \
             '(--offset --tree-size --proof --root --all --consistency)--from-size=[export a consistency proof from the tree of M records]:records' \
             '(--offset --tree-size --proof --root --all --consistency)--to-size=[size of the larger tree]:records' \
