@@ -138,6 +138,8 @@ struct VerifyProofOptions {
   std::optional<std::string> out;
   std::optional<std::string> proof;
   std::optional<std::string> root;
+  // With --proof: the Kafka record (a kcat -J line) that must be the proven one.
+  std::optional<std::string> kafka_record;
   bool all = false;
   // Consistency proofs: export (--from-size, --to-size) and check
   // (--consistency, --from-root, --to-root).
@@ -199,5 +201,20 @@ NoteVerifier read_verifier_key(const std::string& path);
 // is by key; otherwise why not (the caller exits 1). A missing or unreadable
 // file throws Exit (66, 74).
 Result<Checkpoint> read_signed_checkpoint(const std::string& path, const NoteVerifier& key);
+
+struct ForwardCommandOptions {
+  const GlobalOptions* global = nullptr;
+  std::string topic;
+  std::string group;
+  std::string brokers;
+  std::string kafka_topic;
+  std::string partitioner = "same";
+  bool follow = false;
+  std::optional<uint64_t> max;
+  double timeout_s = 30;
+  std::vector<std::string> properties; // NAME=VALUE
+};
+CLI::App* add_forward(CLI::App& app, ForwardCommandOptions& options, const GlobalOptions& global);
+int run_forward(const ForwardCommandOptions& options);
 
 } // namespace merkql::cli

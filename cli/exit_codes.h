@@ -13,6 +13,7 @@ enum ExitCode : int {
   exit_ok = 0,
   exit_verify_failed = 1, // a proof or an audit did not verify
   exit_usage = 2,         // command line not understood, invalid name
+  exit_records_lost = 3,  // merkql forward: retention removed records before they were forwarded
   exit_data_err = 65,     // EX_DATAERR: bad input data
   exit_no_input = 66,     // EX_NOINPUT: no such topic, partition, offset or directory
   exit_unavailable = 69,  // EX_UNAVAILABLE: Kafka unreachable, or built without Kafka support

@@ -165,6 +165,7 @@ int main(int argc, char** argv)
   KeygenOptions keygen;
   CheckpointOptions checkpoint;
   GroupOptions group;
+  ForwardCommandOptions forward;
   CLI::App* produce_cmd = add_produce(app, produce, global);
   CLI::App* consume_cmd = add_consume(app, consume, global);
   CLI::App* commit_cmd = add_commit(app, commit, global);
@@ -176,6 +177,7 @@ int main(int argc, char** argv)
   CLI::App* keygen_cmd = add_keygen(app, keygen);
   CLI::App* checkpoint_cmd = add_checkpoint(app, checkpoint, global);
   CLI::App* group_cmd = add_group(app, group, global);
+  CLI::App* forward_cmd = add_forward(app, forward, global);
   // After every command: each one, and each command of a command, takes
   // the global options too.
   add_global_options(app, global);
@@ -235,6 +237,9 @@ int main(int argc, char** argv)
     }
     if (group_cmd->parsed()) {
       return run_group(group);
+    }
+    if (forward_cmd->parsed()) {
+      return run_forward(forward);
     }
     std::fprintf(stderr, "merkql: error: no command given\n");
     return exit_usage;

@@ -607,7 +607,20 @@ ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted,
   case ProofRead::Kind::ok:
     break;
   }
-  const RecordProof& p = read.proof;
+  return check_record_proof(read.proof, trusted, tree_size);
+}
+
+// `"name": "hex"` for a hash.
+void append_hash_member(std::string& out, std::string_view name, const Hash& hash)
+{
+  fmt::format_to(std::back_inserter(out), "\"{}\": \"{}\"", name, to_hex(hash));
+}
+
+} // namespace
+
+ProofVerdict check_record_proof(const RecordProof& p, const std::optional<Hash>& trusted,
+                                std::optional<uint64_t> tree_size)
+{
   if (tree_size && p.proof.tree_size != *tree_size) {
     return ProofVerdict{ProofVerdict::Kind::invalid,
                         fmt::format("the proof is in the tree of {} records, the checkpoint's "
@@ -625,14 +638,6 @@ ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted,
                 p.proof.tree_size == 1 ? "" : "s", to_hex(p.root),
                 trusted ? " (the given root)" : "")};
 }
-
-// `"name": "hex"` for a hash.
-void append_hash_member(std::string& out, std::string_view name, const Hash& hash)
-{
-  fmt::format_to(std::back_inserter(out), "\"{}\": \"{}\"", name, to_hex(hash));
-}
-
-} // namespace
 
 std::string write_proof_json(const RecordProof& p)
 {

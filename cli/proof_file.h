@@ -65,5 +65,8 @@ ProofVerdict check_proof_fd(int fd, const std::optional<Hash>& trusted_root,
 // The same for a document held in memory.
 ProofVerdict check_proof_text(std::string_view text, const std::optional<Hash>& trusted_root,
                               std::optional<uint64_t> tree_size = std::nullopt);
+// The verification of check_proof_fd for a proof already read.
+ProofVerdict check_record_proof(const RecordProof& proof, const std::optional<Hash>& trusted_root,
+                                std::optional<uint64_t> tree_size = std::nullopt);
 
 } // namespace merkql::cli

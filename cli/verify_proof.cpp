@@ -2,6 +2,7 @@
 // one offline, or audit the data directory (man/merkql-verify-proof.1).
 #include "commands.h"
 #include "consistency_file.h"
+#include "kafka_record.h"
 #include "progress.h"
 #include "proof_file.h"
 
@@ -37,7 +38,11 @@ CLI::App* add_verify_proof(CLI::App& app, VerifyProofOptions& o, const GlobalOpt
   auto* out = cmd->add_option("--out", o.out, "Write the proof to FILE instead of standard output");
   auto* proof = cmd->add_option("--proof", o.proof, "Verify the proof in FILE, or - for stdin");
   auto* root = cmd->add_option("--root", o.root, "With --proof, require this root (64 hex digits)");
+  auto* kafka_record = cmd->add_option(
+    "--kafka-record", o.kafka_record,
+    "With --proof, check that the Kafka record in FILE (one kcat -J line, or -) is the proven one");
   auto* all = cmd->add_flag("--all", o.all, "Audit every record and tree node");
+  kafka_record->needs(proof);
   proof->excludes(topic)->excludes(partition)->excludes(offset)->excludes(out)->excludes(all);
   proof->excludes(tree_size);
   all->excludes(tree_size);
@@ -159,6 +164,73 @@ int export_proof(const VerifyProofOptions& o)
   return exit_ok;
 }
 
+// --proof P --kafka-record REC: the Kafka record is malformed (65), or is
+// not the record of a valid proof (1).
+int check_kafka_record(const VerifyProofOptions& o, const std::optional<Hash>& trusted,
+                       std::optional<uint64_t> tree_size)
+{
+  const std::string& rec_path = *o.kafka_record;
+  if (rec_path == "-" && *o.proof == "-") {
+    throw Exit(exit_usage, "--proof and --kafka-record cannot both be standard input");
+  }
+  int fd = open_input(rec_path);
+  const KafkaRecordRead rec = read_kafka_record_fd(fd);
+  if (fd != STDIN_FILENO) {
+    ::close(fd);
+  }
+  const std::string rec_name = input_name(rec_path);
+  switch (rec.kind) {
+  case KafkaRecordRead::Kind::io_error:
+    throw Exit(exit_io_err, fmt::format("reading {}: {}", rec_name, rec.message));
+  case KafkaRecordRead::Kind::invalid:
+    throw Exit(exit_data_err, fmt::format("{}: {}", rec_name, rec.message));
+  case KafkaRecordRead::Kind::ok:
+    break;
+  }
+  const KafkaRecordLine& line = rec.line;
+  auto rebuilt = record_from_kafka(line.key, line.value.value_or(std::string()), line.headers);
+  if (!rebuilt.is_ok()) {
+    throw Exit(exit_data_err, fmt::format("{}: not a record forwarded by merkql: {}", rec_name,
+                                          rebuilt.status().message()));
+  }
+
+  const std::string& path = *o.proof;
+  fd = open_input(path);
+  ProofRead read = read_proof_fd(fd);
+  if (fd != STDIN_FILENO) {
+    ::close(fd);
+  }
+  switch (read.kind) {
+  case ProofRead::Kind::io_error:
+    throw Exit(exit_io_err, fmt::format("reading {}: {}", input_name(path), read.message));
+  case ProofRead::Kind::invalid:
+    return fail(read.message);
+  case ProofRead::Kind::ok:
+    break;
+  }
+  const ProofVerdict verdict = check_record_proof(read.proof, trusted, tree_size);
+  if (verdict.kind != ProofVerdict::Kind::valid) {
+    return fail(verdict.message);
+  }
+  const std::string mismatch = kafka_record_mismatch(line, *rebuilt, read.proof);
+  if (!mismatch.empty()) {
+    std::fprintf(stderr, "merkql: Kafka record does not match the proof: %s\n",
+                 printable(mismatch).c_str());
+    return exit_verify_failed;
+  }
+  std::string where;
+  if (line.topic && line.partition && line.offset) {
+    where = fmt::format(" (Kafka {}/{} offset {})", printable(*line.topic), *line.partition,
+                        *line.offset);
+  }
+  write_stdout(fmt::format("{}\nKafka record matches{}: it is offset {} of {}/{}, record hash "
+                           "{}\n",
+                           verdict.message, where, read.proof.record.offset,
+                           printable(read.proof.record.topic), read.proof.record.partition,
+                           to_hex(read.proof.record_hash)));
+  return exit_ok;
+}
+
 int check_proof(const VerifyProofOptions& o)
 {
   std::optional<Hash> trusted;
@@ -175,6 +247,9 @@ int check_proof(const VerifyProofOptions& o)
     if (!trusted || o.root->size() != 64) {
       throw Exit(exit_usage, fmt::format("--root {}: not 64 hexadecimal digits", *o.root));
     }
+  }
+  if (o.kafka_record) {
+    return check_kafka_record(o, trusted, tree_size);
   }
   const std::string& path = *o.proof;
   const std::string name = path == "-" ? "standard input" : path;

@@ -77,7 +77,7 @@ _merkql()
     fi
 
     local commands="produce consume commit topic group inspect verify-proof du compact keygen
-        checkpoint"
+        checkpoint forward"
     # Accepted before and after the command; --version/-V only before.
     local global_opts="--dir -d --no-wait --no-progress --help -h"
     # Commands that have commands of their own ("merkql topic create"):
@@ -153,12 +153,16 @@ _merkql()
                 return
             fi
             ;;
+        --partitioner)
+            COMPREPLY=($(compgen -W "same kafka" -- "$cur"))
+            return
+            ;;
         --out)
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return
             ;;
-        --proof)
+        --proof | --kafka-record)
             COMPREPLY=($(compgen -f -- "$cur"))
             [[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
             compopt -o filenames 2>/dev/null
@@ -234,6 +238,7 @@ _merkql()
             ;;
         verify-proof)
             opts="--topic -t --partition --offset --tree-size --out --proof --root --all
+                --kafka-record
                 --from-size --to-size --consistency --from-root --to-root
                 --checkpoint --key --from-checkpoint --to-checkpoint"
             ;;
@@ -242,6 +247,10 @@ _merkql()
             ;;
         compact)
             opts="--topic -t"
+            ;;
+        forward)
+            opts="--topic -t --group -g --brokers -b --kafka-topic --partitioner --follow -f
+                --max --timeout --property -X"
             ;;
         "topic create" | "topic alter")
             opts="--topic -t --partitions --compression --retention-records

@@ -2,7 +2,7 @@
 # Install as ~/.config/fish/completions/merkql.fish or in a directory of
 # $fish_complete_path.
 
-set -l merkql_commands produce consume commit topic group inspect verify-proof du compact keygen checkpoint
+set -l merkql_commands produce consume commit topic group inspect verify-proof du compact keygen checkpoint forward
 
 # The data directory the command line refers to: --dir/-d anywhere on the
 # line (before or after the command), else $MERKQL_DIR, else ./merkql-data.
@@ -112,6 +112,7 @@ complete -c merkql -n __merkql_needs_command -a compact -d 'Delete log segments 
 complete -c merkql -n __merkql_needs_command -a topic -d 'Create, alter, list, describe or delete topics'
 complete -c merkql -n __merkql_needs_command -a keygen -d 'Generate a key pair for signing checkpoints'
 complete -c merkql -n __merkql_needs_command -a checkpoint -d 'Print a partition checkpoint, optionally signed'
+complete -c merkql -n __merkql_needs_command -a forward -d 'Produce a topic'"'"'s records to Kafka, at least once'
 
 # merkql produce --topic/-t T --input json|raw|envelope --key K --key-field F
 #   --partition P --partitions N --compression lz4|none --retention-records N
@@ -189,6 +190,7 @@ complete -c merkql -n $c -l tree-size -x -d 'Prove against the tree of the first
 complete -c merkql -n $c -l out -r -F -d 'File to write the proof to'
 complete -c merkql -n $c -l proof -r -F -a - -d 'Proof to verify (- for stdin)'
 complete -c merkql -n $c -l root -x -d 'Required merkle root (hex)'
+complete -c merkql -n $c -l kafka-record -r -F -a - -d 'Kafka record (kcat -J line) that must be the proven one'
 complete -c merkql -n $c -l all -d 'Audit the data directory'
 # consistency proofs: --from-size M --to-size N | --consistency FILE --from-root HEX --to-root HEX
 complete -c merkql -n $c -l from-size -x -d 'Export a consistency proof from the tree of M records'
@@ -209,6 +211,19 @@ complete -c merkql -n $c -l bytes -d 'Show exact byte counts'
 # merkql compact --topic/-t T
 set c '__merkql_using_command compact'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d 'Compact only this topic'
+
+# merkql forward --topic/-t T --group/-g G --brokers/-b LIST --kafka-topic K
+#   --partitioner same|kafka --follow/-f --max N --timeout S --property/-X P
+set c '__merkql_using_command forward'
+complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d 'Topic to forward'
+complete -c merkql -n $c -s g -l group -x -a '(__merkql_names groups)' -d 'Consumer group'
+complete -c merkql -n $c -s b -l brokers -x -d 'Kafka bootstrap servers'
+complete -c merkql -n $c -l kafka-topic -x -d 'Kafka topic to produce to'
+complete -c merkql -n $c -l partitioner -x -a 'same kafka' -d 'Which Kafka partition'
+complete -c merkql -n $c -s f -l follow -d 'Keep forwarding new records'
+complete -c merkql -n $c -l max -x -d 'Stop after this many records'
+complete -c merkql -n $c -l timeout -x -d 'Seconds to wait for Kafka'
+complete -c merkql -n $c -s X -l property -x -d 'librdkafka property NAME=VALUE'
 
 # merkql topic create|alter --topic/-t T [--partitions N --compression C
 #   --retention-records N --retention-bytes B --retention-ms MS

@@ -63,6 +63,7 @@ _merkql_commands() {
     'topic:create, alter, list, describe or delete topics'
     'keygen:generate a key pair for signing checkpoints'
     'checkpoint:print a partition checkpoint, optionally signed'
+    'forward:produce a topic'"'"'s records to Kafka, at least once'
   )
   _describe -t commands 'merkql command' commands
 }
@@ -184,6 +185,7 @@ _merkql() {
             '(--proof --root --all)--out=[file to write the proof to]:file:_files' \
             '(-t --topic --partition --offset --tree-size --out --all)--proof=[proof to verify]:proof file (- for stdin):_files' \
             '(-t --topic --partition --offset --tree-size --out --all)--root=[required merkle root]:root (hex)' \
+            '(-t --topic --partition --offset --tree-size --out --all --from-size --to-size --consistency)--kafka-record=[Kafka record that must be the proven one]:kcat -J line file (- for stdin):_files' \
             '(--partition --offset --tree-size --out --proof --root)--all[audit the data directory]' \
             '(--offset --tree-size --proof --root --all --consistency)--from-size=[export a consistency proof from the tree of M records]:records' \
             '(--offset --tree-size --proof --root --all --consistency)--to-size=[size of the larger tree]:records' \
@@ -205,6 +207,19 @@ _merkql() {
         (compact)
           _arguments -S \
             '(-t --topic)'{-t+,--topic=}'[compact only this topic]:topic:_merkql_topics' \
+            $global && ret=0
+          ;;
+        (forward)
+          _arguments -S \
+            '(-t --topic)'{-t+,--topic=}'[topic to forward]:topic:_merkql_topics' \
+            '(-g --group)'{-g+,--group=}'[consumer group whose offsets say what was forwarded]:group:_merkql_groups' \
+            '(-b --brokers)'{-b+,--brokers=}'[Kafka bootstrap servers]:host\:port list' \
+            '--kafka-topic=[Kafka topic to produce to]:Kafka topic' \
+            '--partitioner=[which Kafka partition]:partitioner:(same kafka)' \
+            '(-f --follow)'{-f,--follow}'[keep forwarding new records]' \
+            '--max=[stop after this many records]:count' \
+            '--timeout=[seconds to wait for Kafka]:seconds' \
+            '*'{-X+,--property=}'[librdkafka property NAME=VALUE]:property' \
             $global && ret=0
           ;;
         (topic)

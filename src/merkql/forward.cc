@@ -112,6 +112,12 @@ void DeliveryTracker::sent(const TopicPartition& tp, uint64_t offset)
   ++m_in_flight;
 }
 
+void DeliveryTracker::skip_to(const TopicPartition& tp, uint64_t offset)
+{
+  Pending& p = m_partitions[tp];
+  p.next = std::max(p.next, offset);
+}
+
 void DeliveryTracker::delivered(const TopicPartition& tp, uint64_t offset)
 {
   auto it = m_partitions.find(tp);
@@ -129,6 +135,18 @@ void DeliveryTracker::delivered(const TopicPartition& tp, uint64_t offset)
   while (!sent.empty() && sent.front().second) {
     sent.pop_front();
   }
+}
+
+void DeliveryTracker::forget(const TopicPartition& tp)
+{
+  auto it = m_partitions.find(tp);
+  if (it == m_partitions.end()) {
+    return;
+  }
+  for (const auto& [offset, acknowledged] : it->second.sent) {
+    m_in_flight -= acknowledged ? 0 : 1;
+  }
+  m_partitions.erase(it);
 }
 
 std::map<TopicPartition, uint64_t> DeliveryTracker::committable() const

@@ -78,8 +78,15 @@ public:
   // Records that offset was handed to Kafka (greater than any sent before in
   // that partition).
   void sent(const TopicPartition& tp, uint64_t offset);
+  // Records that the offsets below `offset` need no delivery (retention
+  // removed them before they were sent): once every record sent before is
+  // acknowledged, the partition may be committed up to `offset`.
+  void skip_to(const TopicPartition& tp, uint64_t offset);
   // Records Kafka's acknowledgement; unknown or repeated ones are ignored.
   void delivered(const TopicPartition& tp, uint64_t offset);
+  // Drops what is known of tp (the partition went to another member of the
+  // group); its later acknowledgements are ignored.
+  void forget(const TopicPartition& tp);
   // Per partition that had records sent: the offset to commit.
   std::map<TopicPartition, uint64_t> committable() const;
   // Records sent and not yet acknowledged, over all partitions.
