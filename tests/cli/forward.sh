@@ -106,9 +106,9 @@ expected_records ev > expected.ev
 assert_eq "$total" "$(wc -l < expected.ev | tr -d ' ')" "expected records"
 check_kafka ev expected.ev
 for p in 0 1 2 3; do
-    jq -e --argjson p "$p" 'select(.kp == $p)' expected.ev > /dev/null || fail "no record on partition $p"
+    jq -s -e --argjson p "$p" 'any(.[]; .kp == $p)' expected.ev > /dev/null || fail "no record on partition $p"
 done
-jq -e 'select(.key == null)' expected.ev > /dev/null || fail "no unkeyed record"
+jq -s -e 'any(.[]; .key == null)' expected.ev > /dev/null || fail "no unkeyed record"
 # Offsets committed: everything, lag 0, and a second run forwards nothing.
 assert_eq "0 0 0 0" "$(committed fwd ev | awk '{print $3}' | xargs)" "lag of fwd"
 assert_eq 4 "$(committed fwd ev | wc -l | tr -d ' ')" "partitions committed by fwd"
@@ -122,7 +122,7 @@ check_kafka copy expected.ev
 # --- --partitioner kafka: 3 Kafka partitions for 4 merkql ones ---------------
 forward -t ev -g to-kp --kafka-topic kp --partitioner kafka
 check_kafka kp expected.ev kafka
-jq -e 'select(.partition > 2)' kafka.kp.json > /dev/null && fail "a record on a Kafka partition kp does not have"
+jq -s -e 'any(.[]; .partition > 2)' kafka.kp.json > /dev/null && fail "a record on a Kafka partition kp does not have"
 # The same key always lands on the same Kafka partition.
 [[ $(jq -r 'select(.key != null) | "\(.key) \(.partition)"' kafka.kp.json | sort -u | cut -d' ' -f1 | uniq -d) == "" ]] ||
     fail "one key on several Kafka partitions"
@@ -178,14 +178,14 @@ assert_eq 200 "$((n1 + n2))" "records forwarded by the two"
 # --- Brokers down, without -f: exit 69 after --timeout, nothing new committed --
 seq 0 9 | "$M" produce -t dn --partitions 4 --input raw
 forward -t dn -g gdn
-before=$(committed gdn dn)
+before=$(committed gdn dn | cut -d" " -f1,2)
 seq 10 19 | "$M" produce -t dn --input raw
 mock_cmd down
 started=$SECONDS
 expect_exit 69 "$M" forward -t dn -g gdn --brokers "$BOOT" --timeout 3 2> err
 ((SECONDS - started <= 20)) || fail "--timeout 3 took $((SECONDS - started)) s"
 [[ -s err ]] || fail "nothing said on stderr when Kafka is unreachable"
-assert_eq "$before" "$(committed gdn dn)" "offsets committed while Kafka was down"
+assert_eq "$before" "$(committed gdn dn | cut -d" " -f1,2)" "offsets committed while Kafka was down"
 mock_cmd up
 forward -t dn -g gdn
 kafka_read dn > kafka.dn.json
@@ -193,7 +193,7 @@ assert_eq "$(seq 0 19 | xargs)" "$(jq -r .payload kafka.dn.json | sort -n | xarg
 assert_eq "0 0 0 0" "$(committed gdn dn | awk '{print $3}' | xargs)" "lag of gdn after up"
 
 # --- Brokers down, with -f: says so, commits nothing, delivers after up ------
-before=$(committed gdn dn)
+before=$(committed gdn dn | cut -d" " -f1,2)
 mock_cmd down
 seq 20 29 | "$M" produce -t dn --input raw
 "$M" forward -t dn -g gdn --brokers "$BOOT" -f > follow.out 2> follow.err &
@@ -202,7 +202,7 @@ BG_PIDS+=("$follower")
 wait_for 30 test -s follow.err || fail "the follower said nothing while Kafka was down"
 sleep 2
 kill -0 "$follower" 2> /dev/null || fail "the follower gave up while Kafka was down"
-assert_eq "$before" "$(committed gdn dn)" "offsets committed by the follower while Kafka was down"
+assert_eq "$before" "$(committed gdn dn | cut -d" " -f1,2)" "offsets committed by the follower while Kafka was down"
 mock_cmd up
 dn_delivered() { [[ $(kafka_read dn | wc -l) -ge 30 ]]; }
 wait_for 60 dn_delivered || fail "the follower did not deliver after up"
@@ -258,7 +258,7 @@ $line"
         alter_header='def alter:
             if test("^[0-9]+$") then tonumber + 1 | tostring
             elif test("^[0-9a-f]{64}$") then .[0:63] + (if .[63:64] == "0" then "1" else "0" end)
-            elif test("Z$") then sub(":(?<s>[0-9])(?<f>(\\.[0-9]+)?Z)$"; ":\(if .s == "0" then "1" else "0" end)\(.f)")
+            elif test("Z$") then sub("(?<s>[0-9])(?<f>(\\.[0-9]+)?Z)$"; "\(if .s == "0" then "1" else "0" end)\(.f)")
             else . + "x" end;'
         for change in '.key = (if .key == null then "k" else .key + "x" end)' \
             '.payload = .payload + " "' \

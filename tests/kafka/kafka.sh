@@ -5,6 +5,19 @@
 # (it uses $T, BG_PIDS, fail, wait_for and has_lines) with MOCK and KCAT set
 # to the two executables.
 
+# absolute PATH: PATH made absolute (a name without / is looked up in $PATH),
+# as the tests leave the directory they were started in.
+absolute()
+{
+    if [[ $1 == */* ]]; then
+        echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+    else
+        command -v "$1" || echo "$1"
+    fi
+}
+MOCK=$(absolute "$MOCK")
+KCAT=$(absolute "$KCAT")
+
 # mock_start TOPIC:PARTITIONS...: starts the cluster with these topics and
 # sets BOOT to its bootstrap list. It stops when this shell exits.
 mock_start()
@@ -14,7 +27,9 @@ mock_start()
     MOCK_PID=$!
     BG_PIDS+=("$MOCK_PID")
     exec {MOCK_FD}> "$T/mock.in"
-    wait_for 20 has_lines "$T/mock.out" 1 || fail "the mock cluster did not start: $(cat "$T/mock.err")"
+    mock_started() { has_lines "$T/mock.out" 1 || ! kill -0 "$MOCK_PID" 2> /dev/null; }
+    wait_for 20 mock_started && has_lines "$T/mock.out" 1 ||
+        fail "the mock cluster did not start: $(cat "$T/mock.err")"
     BOOT=$(head -n 1 "$T/mock.out")
     MOCK_ANSWERS=1
 }
