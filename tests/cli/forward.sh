@@ -199,7 +199,8 @@ seq 20 29 | "$M" produce -t dn --input raw
 "$M" forward -t dn -g gdn --brokers "$BOOT" -f > follow.out 2> follow.err &
 follower=$!
 BG_PIDS+=("$follower")
-wait_for 30 test -s follow.err || fail "the follower said nothing while Kafka was down"
+says_down() { grep -qiE 'unreachable|not answer' follow.err; }
+wait_for 30 says_down || fail "the follower did not say that Kafka is unreachable: $(cat follow.err)"
 sleep 2
 kill -0 "$follower" 2> /dev/null || fail "the follower gave up while Kafka was down"
 assert_eq "$before" "$(committed gdn dn | cut -d" " -f1,2)" "offsets committed by the follower while Kafka was down"
