@@ -282,7 +282,10 @@ Status Forwarder::forward(const PolledRecord& r)
   // (The macros below cast their arguments without parentheses.)
   const void* key = r.key ? r.key->data() : nullptr;
   const size_t key_size = r.key ? r.key->size() : 0;
-  void* value = const_cast<char*>(r.value.data());
+  // An empty value is empty, not Kafka's null: librdkafka sends a null
+  // pointer as null.
+  static char empty[1] = {0};
+  void* value = r.value.empty() ? empty : const_cast<char*>(r.value.data());
   const size_t value_size = r.value.size();
   const int64_t timestamp_ms = kafka_timestamp_ms(r.timestamp);
   void* tag = delivery_tag(r.partition, r.offset);
