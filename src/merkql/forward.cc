@@ -26,17 +26,36 @@ std::optional<uint64_t> parse_decimal(std::string_view text, uint64_t max)
 
 } // namespace
 
+void forward_headers(std::string_view topic, uint32_t partition, uint64_t offset,
+                     TimestampNs timestamp, const Hash& record_hash, std::vector<KafkaHeader>& out)
+{
+  out.resize(5);
+  out[0].name.assign(k_header_topic);
+  out[0].value.assign(topic);
+  char text[32];
+  out[1].name.assign(k_header_partition);
+  out[1].value.assign(text, std::to_chars(text, text + sizeof text, partition).ptr);
+  out[2].name.assign(k_header_offset);
+  out[2].value.assign(text, std::to_chars(text, text + sizeof text, offset).ptr);
+  out[3].name.assign(k_header_timestamp);
+  out[3].value.assign(text, format_timestamp(timestamp, text));
+  out[4].name.assign(k_header_hash);
+  std::string& hex = out[4].value;
+  hex.resize(2 * record_hash.size());
+  static constexpr char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < record_hash.size(); ++i) {
+    hex[2 * i] = digits[record_hash[i] >> 4];
+    hex[2 * i + 1] = digits[record_hash[i] & 0xf];
+  }
+}
+
 std::vector<KafkaHeader> forward_headers(std::string_view topic, uint32_t partition,
                                          uint64_t offset, TimestampNs timestamp,
                                          const Hash& record_hash)
 {
-  return {
-    {std::string(k_header_topic), std::string(topic)},
-    {std::string(k_header_partition), std::to_string(partition)},
-    {std::string(k_header_offset), std::to_string(offset)},
-    {std::string(k_header_timestamp), format_timestamp(timestamp)},
-    {std::string(k_header_hash), to_hex(record_hash)},
-  };
+  std::vector<KafkaHeader> out;
+  forward_headers(topic, partition, offset, timestamp, record_hash, out);
+  return out;
 }
 
 int64_t kafka_timestamp_ms(TimestampNs timestamp)

@@ -45,6 +45,10 @@ struct KafkaHeader {
 std::vector<KafkaHeader> forward_headers(std::string_view topic, uint32_t partition,
                                          uint64_t offset, TimestampNs timestamp,
                                          const Hash& record_hash);
+// The same into out, reusing its strings: no allocation per record once
+// they have grown (the forwarder's loop).
+void forward_headers(std::string_view topic, uint32_t partition, uint64_t offset,
+                     TimestampNs timestamp, const Hash& record_hash, std::vector<KafkaHeader>& out);
 
 // Kafka's timestamp for a record: its time in whole milliseconds, rounded
 // toward minus infinity.

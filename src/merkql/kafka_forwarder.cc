@@ -198,6 +198,7 @@ private:
   Deliveries& m_d;
   std::unique_ptr<Consumer> m_consumer;
   Sha256 m_sha;
+  std::vector<KafkaHeader> m_headers;             // the record being sent's, reused
   std::map<TopicPartition, uint64_t> m_expected;  // next offset to send, per owned partition
   std::map<TopicPartition, uint64_t> m_committed; // what this call committed last
   std::vector<ForwardGap> m_gaps;
@@ -274,15 +275,18 @@ Status Forwarder::forward(const PolledRecord& r)
   }
   const Hash hash = record_hash(StoredRecordView{r.key, r.value, r.timestamp, r.value_is_json},
                                 r.topic, r.partition, r.offset, m_sha);
-  const std::vector<KafkaHeader> headers =
-    forward_headers(r.topic, r.partition, r.offset, r.timestamp, hash);
+  std::vector<KafkaHeader>& headers = m_headers;
+  forward_headers(r.topic, r.partition, r.offset, r.timestamp, hash, headers);
   const int32_t kafka_partition = m_o.partitioner == KafkaPartitioner::same
                                     ? static_cast<int32_t>(r.partition)
                                     : RD_KAFKA_PARTITION_UA;
   // (The macros below cast their arguments without parentheses.)
   const void* key = r.key ? r.key->data() : nullptr;
   const size_t key_size = r.key ? r.key->size() : 0;
-  void* value = const_cast<char*>(r.value.data());
+  // An empty value is empty, not Kafka's null: librdkafka sends a null
+  // pointer as null.
+  static char empty[1] = {0};
+  void* value = r.value.empty() ? empty : const_cast<char*>(r.value.data());
   const size_t value_size = r.value.size();
   const int64_t timestamp_ms = kafka_timestamp_ms(r.timestamp);
   void* tag = delivery_tag(r.partition, r.offset);
