@@ -18,6 +18,9 @@ source "$(dirname "$0")/lib.sh"
 MOCK=${2:?usage: $0 merkql merkql_mock_kafka [kcat]}
 KCAT=${3:-kcat}
 source "$(dirname "$0")/../kafka/kafka.sh"
+# A command that fails outside fail() still says where.
+set -E
+trap 'echo "FAIL: $0 line $LINENO: exit status $?" >&3' ERR
 cd "$T"
 
 mock_start ev:4 copy:4 kp:3 few:2 mx:1 pair:4 dn:4 rt:1
@@ -158,7 +161,7 @@ for i in $(seq 0 199); do printf '{"k":"key-%d","i":%d}\n' $((i % 32)) "$i"; don
     "$M" produce -t pair --key-field k
 pair_delivered() { [[ $(kafka_read pair | wc -l) -ge 200 ]]; }
 wait_for 30 pair_delivered || fail "the two forwarders did not deliver the 200 records"
-kill -TERM "$pair1" "$pair2"
+kill -TERM "$pair1" "$pair2" 2> /dev/null || true # a forwarder gone already fails below
 for pid in "$pair1" "$pair2"; do
     rc=0
     wait "$pid" || rc=$?
@@ -209,7 +212,7 @@ dn_delivered() { [[ $(kafka_read dn | wc -l) -ge 30 ]]; }
 wait_for 60 dn_delivered || fail "the follower did not deliver after up"
 caught_up() { [[ $(committed gdn dn | awk '{print $3}' | xargs) == "0 0 0 0" ]]; }
 wait_for 20 caught_up || fail "the follower did not commit after delivering: $(committed gdn dn)"
-kill -TERM "$follower"
+kill -TERM "$follower" 2> /dev/null || true
 rc=0
 wait "$follower" || rc=$?
 assert_eq 0 "$rc" "exit status of the follower stopped by SIGTERM"
@@ -234,7 +237,7 @@ assert_eq "0 203 0" "$(committed grt rt)" "grt after retention"
 forward -t rt -g grt
 
 # --- verify-proof --kafka-record ---------------------------------------------
-if "$M" verify-proof --help | grep -q -- --kafka-record; then
+if grep -q -- --kafka-record <<< "$("$M" verify-proof --help)"; then
     # proof_of LINE_FILE: the proof exported for the record in LINE_FILE (one
     # line of kcat -J).
     proof_of() { local id; id=$(kafka_ids "$1"); echo "proof.ev.${id/ /.}.json"; }
@@ -253,7 +256,7 @@ $line"
     # enveloped record: rejected with exit 1.
     for pick in 'select(.key == "s1")' 'select(.key == null)' 'select(.key == "text-key")' \
         'select(.key == "e")'; do
-        jq -c "$pick" kafka.ev.json | head -n 1 > rec.json
+        jq -c -n "first(inputs | $pick)" kafka.ev.json > rec.json || true
         [[ -s rec.json ]] || fail "no record for $pick"
         proof=$(proof_of rec.json)
         alter_header='def alter:

@@ -16,6 +16,9 @@ source "$(dirname "$0")/lib.sh"
 MOCK=${2:?usage: $0 merkql merkql_mock_kafka [kcat]}
 KCAT=${3:-kcat}
 source "$(dirname "$0")/../kafka/kafka.sh"
+# A command that fails outside fail() still says where.
+set -E
+trap 'echo "FAIL: $0 line $LINENO: exit status $?" >&3' ERR
 cd "$T"
 
 # Random rounds stop starting after this many seconds of the test.
