@@ -176,8 +176,8 @@ int run_forward(const ForwardCommandOptions& o)
 
 int run_forward(const ForwardCommandOptions&)
 {
-  throw Exit(exit_unavailable, "this merkql was built without Kafka support (librdkafka was not "
-                               "found when it was built): merkql forward is not available");
+  throw Exit(exit_unavailable, "this merkql was built without Kafka support (without librdkafka): "
+                               "merkql forward is not available");
 }
 
 #endif

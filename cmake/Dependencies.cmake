@@ -16,7 +16,7 @@ if(RDKAFKA_FOUND)
   set(MERKQL_WITH_KAFKA ON)
 else()
   set(MERKQL_WITH_KAFKA OFF)
-  message(STATUS "librdkafka not found: merkql forward is built without Kafka support")
+  message(STATUS "merkql forward is built without Kafka support (librdkafka not found, or -DMERKQL_KAFKA=OFF)")
 endif()
 if(MERKQL_BUILD_BENCH)
   find_package(benchmark 1.7 REQUIRED)                 # libbenchmark-dev: bench/ micro benchmarks
