@@ -572,8 +572,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
   Fixture& f = fixture();
   std::error_code ec;
-  fs::remove_all(f.scratch, ec);
-  fs::copy(f.base, f.scratch, fs::copy_options::recursive, ec);
+  // libFuzzer's timeout timer (SIGALRM) can interrupt the copy's system
+  // calls, which std::filesystem does not retry: start the copy again.
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    ec.clear();
+    fs::remove_all(f.scratch, ec);
+    fs::copy(f.base, f.scratch, fs::copy_options::recursive, ec);
+    if (ec != std::errc::interrupted) {
+      break;
+    }
+  }
   if (ec) {
     merkql::fuzz::fail("copy the fixture", ec.message());
   }
