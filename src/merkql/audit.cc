@@ -56,6 +56,7 @@ Result<AuditReport> audit_partition(Partition& p, const AuditProgress& progress)
   }
   std::lock_guard guard(p.m_mutex);
   Sha256& sha = p.m_sha;
+  RecordHasher hasher(p.m_topic, p.m_id);
   // Replay the whole tree: stored chunk nodes stand in for compacted records;
   // every node of height >= chunk height must equal what TREE holds, every
   // INDEX entry must point at the block holding its chunk's first record.
@@ -143,8 +144,7 @@ Result<AuditReport> audit_partition(Partition& p, const AuditProgress& progress)
           report.first_bad_offset = offset;
           return false;
         }
-        tree.append(leaf_hash(record_hash(v, p.m_topic, p.m_id, offset, sha), offset, sha), sha,
-                    check_node);
+        tree.append(hasher.leaf(v, offset, sha), sha, check_node);
         ++report.records_checked;
         if (progress && offset % 65536 == 0) {
           progress(offset, h.next_offset);

@@ -137,23 +137,24 @@ void DeliveryTracker::skip_to(const TopicPartition& tp, uint64_t offset)
   p.next = std::max(p.next, offset);
 }
 
-void DeliveryTracker::delivered(const TopicPartition& tp, uint64_t offset)
+bool DeliveryTracker::delivered(const TopicPartition& tp, uint64_t offset)
 {
   auto it = m_partitions.find(tp);
   if (it == m_partitions.end()) {
-    return;
+    return false;
   }
   auto& sent = it->second.sent;
   auto at = std::lower_bound(sent.begin(), sent.end(), offset,
                              [](const auto& entry, uint64_t o) { return entry.first < o; });
   if (at == sent.end() || at->first != offset || at->second) {
-    return;
+    return false;
   }
   at->second = true;
   --m_in_flight;
   while (!sent.empty() && sent.front().second) {
     sent.pop_front();
   }
+  return true;
 }
 
 void DeliveryTracker::forget(const TopicPartition& tp)

@@ -86,8 +86,9 @@ public:
   // removed them before they were sent): once every record sent before is
   // acknowledged, the partition may be committed up to `offset`.
   void skip_to(const TopicPartition& tp, uint64_t offset);
-  // Records Kafka's acknowledgement; unknown or repeated ones are ignored.
-  void delivered(const TopicPartition& tp, uint64_t offset);
+  // Records Kafka's acknowledgement and returns true; an unknown or repeated
+  // one (of a partition forgotten since it was sent) is ignored: false.
+  bool delivered(const TopicPartition& tp, uint64_t offset);
   // Drops what is known of tp (the partition went to another member of the
   // group); its later acknowledgements are ignored.
   void forget(const TopicPartition& tp);

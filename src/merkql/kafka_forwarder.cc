@@ -51,7 +51,6 @@ struct Deliveries {
   std::string unreachable; // the last connection error, while unreachable
   Clock::time_point unreachable_since{};
   const ForwardOptions* options = nullptr;
-  std::set<uint32_t> owned; // partitions this member forwards now
 };
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque)
@@ -66,11 +65,10 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque)
     }
     return;
   }
-  if (!d->owned.count(partition)) {
-    return;
+  if (!d->tracker.delivered({d->topic, partition}, offset)) {
+    return; // the partition went to another member since it was sent
   }
   d->unreachable.clear();
-  d->tracker.delivered({d->topic, partition}, offset);
   ++d->acknowledged;
   if (d->options->on_step) {
     d->options->on_step(ForwardStep::delivered);
@@ -237,7 +235,6 @@ Status Forwarder::follow_assignment()
       ++it;
     }
   }
-  m_d.owned = now;
   if (added) {
     GroupOffsets offsets(m_broker->env(), m_broker->dir(), m_o.group);
     MERKQL_ASSIGN_OR_RETURN(auto committed, offsets.load());

@@ -521,7 +521,7 @@ void hash_records(std::string_view topic, uint32_t partition,
     const uint64_t offset = first + k;
     const Hash rh = hasher.hash(views[k], offset, sha);
     appended[k] = AppendedRecord{offset, views[k].timestamp, rh};
-    leaves[k] = leaf_hash(rh, offset, sha);
+    leaves[k] = leaf_hash(rh, offset, sha); // hasher.leaf, keeping the record hash for the ack
   }
 }
 

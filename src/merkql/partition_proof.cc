@@ -36,8 +36,9 @@ Result<const std::vector<Hash>*> Partition::chunk_leaves(uint64_t chunk, uint64_
   }
   m_leaves_chunk = UINT64_MAX;
   m_leaves.clear();
+  RecordHasher hasher(m_topic, m_id);
   MERKQL_TRY(reader.scan(first, end, [&](uint64_t offset, const StoredRecordView& v) {
-    m_leaves.push_back(leaf_hash(record_hash(v, m_topic, m_id, offset, m_sha), offset, m_sha));
+    m_leaves.push_back(hasher.leaf(v, offset, m_sha));
     return true;
   }));
   if (m_leaves.size() != end - first) {

@@ -146,6 +146,7 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
   std::string buffer;
   std::string scratch;
   std::vector<StoredRecordView> views;
+  RecordHasher hasher(m_topic, m_id);
   bool read_any = false;
   for (;;) {
     SegmentReader::Block block;
@@ -175,8 +176,7 @@ Status Partition::recover(const std::optional<PartitionHead>& head)
         if (offset % k_chunk_records == 0) {
           put_index_entry(index_out, IndexEntry{at.segment, at.position});
         }
-        tree.append(leaf_hash(record_hash(views[i], m_topic, m_id, offset, m_sha), offset, m_sha),
-                    m_sha, collect_stored_nodes(tree_out));
+        tree.append(hasher.leaf(views[i], offset, m_sha), m_sha, collect_stored_nodes(tree_out));
       }
     }
     pending.clear();

@@ -1,4 +1,5 @@
 #include <merkql/coding.h>
+#include <merkql/merkle.h>
 #include <merkql/record.h>
 
 #include <fmt/format.h>
@@ -107,6 +108,11 @@ Hash RecordHasher::hash(const StoredRecordView& record, uint64_t offset, Sha256&
     encode_fields(record.key, record.value, m_topic, m_partition, offset,
                   std::string_view(m_timestamp_text, m_timestamp_size), m_buffer, 0);
   return ctx.digest(std::string_view(m_buffer.data(), size));
+}
+
+Hash RecordHasher::leaf(const StoredRecordView& record, uint64_t offset, Sha256& ctx)
+{
+  return leaf_hash(hash(record, offset, ctx), offset, ctx);
 }
 
 Hash record_hash(const Record& record)

@@ -50,8 +50,9 @@ void encode_record(const Record& record, std::string& out);
 // SHA-256 of encode_record(record); ctx is reused across calls.
 Hash record_hash(const Record& record, Sha256& ctx);
 Hash record_hash(const Record& record);
-// The hash of a stored record at `offset` of topic/partition: the one way
-// stored records are hashed (appends, recovery, proofs, the audit).
+// The hash of a stored record at `offset` of topic/partition, for one record
+// at a time; RecordHasher below does the same for a partition's records
+// (appends, recovery, proofs and the audit hash through it).
 Hash record_hash(const StoredRecordView& record, std::string_view topic, uint32_t partition,
                  uint64_t offset, Sha256& ctx);
 
@@ -65,6 +66,8 @@ class RecordHasher {
 public:
   RecordHasher(std::string_view topic, uint32_t partition);
   Hash hash(const StoredRecordView& record, uint64_t offset, Sha256& ctx);
+  // The record's leaf in the partition's tree: leaf_hash(hash(...), offset).
+  Hash leaf(const StoredRecordView& record, uint64_t offset, Sha256& ctx);
 
 private:
   std::string_view m_topic;
