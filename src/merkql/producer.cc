@@ -192,14 +192,12 @@ Status GroupAppender::append(std::vector<RecordMetadata>* out, std::string* fail
 
 void GroupAppender::sync_all(size_t count)
 {
-  std::vector<std::thread> threads;
-  std::vector<bool> on_thread(count, false);
+  std::vector<std::thread> threads; // threads[i] syncs m_pending[i]
   if (count > 1 || m_records >= k_sync_thread_records) {
     threads.reserve(count);
     for (size_t i = 0; i < count; ++i) {
       try {
         threads.emplace_back([this, i] { m_synced[i] = m_pending[i].sync(); });
-        on_thread[i] = true;
       } catch (const std::system_error&) {
         break; // no thread: the rest sync here
       }
@@ -208,10 +206,8 @@ void GroupAppender::sync_all(size_t count)
   for (size_t i = 0; i < count; ++i) {
     m_groups[m_order[i]].target->hash_append(m_pending[i]);
   }
-  for (size_t i = 0; i < count; ++i) {
-    if (!on_thread[i]) {
-      m_synced[i] = m_pending[i].sync();
-    }
+  for (size_t i = threads.size(); i < count; ++i) {
+    m_synced[i] = m_pending[i].sync();
   }
   for (std::thread& t : threads) {
     t.join();
