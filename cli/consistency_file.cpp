@@ -4,10 +4,7 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
 #include <iterator>
-#include <unistd.h>
 
 namespace merkql::cli {
 
@@ -40,27 +37,22 @@ std::optional<uint64_t> strict_size(const nlohmann::json& doc, const char* name)
   return it->get<uint64_t>();
 }
 
-} // namespace
-
-std::string write_consistency_json(const ConsistencyProof& proof)
+// The bound of a consistency proof document (consistency_file.h).
+JsonBounds consistency_bounds()
 {
-  std::string out = fmt::format("{{\n  \"version\": {},\n  \"from_size\": {},\n  \"to_size\": "
-                                "{},\n  \"hashes\": [",
-                                k_consistency_file_version, proof.from_size, proof.to_size);
-  for (size_t i = 0; i < proof.hashes.size(); ++i) {
-    fmt::format_to(std::back_inserter(out), "{}\n    \"{}\"", i == 0 ? "" : ",",
-                   to_hex(proof.hashes[i]));
-  }
-  out += proof.hashes.empty() ? "]\n}\n" : "\n  ]\n}\n";
-  return out;
+  return JsonBounds{.max_bytes = k_max_consistency_file_bytes,
+                    .too_large = fmt::format("the document is larger than a consistency proof can "
+                                             "be (more than {} bytes)",
+                                             k_max_consistency_file_bytes)};
 }
 
-ConsistencyRead read_consistency_text(std::string_view text)
+ConsistencyRead read_consistency(JsonDocumentInput& in)
 {
-  if (text.size() > k_max_consistency_file_bytes) {
-    return invalid(fmt::format("the document is larger than a consistency proof can be (more "
-                               "than {} bytes)",
-                               k_max_consistency_file_bytes));
+  std::string text;
+  in.read_all(text);
+  std::string why;
+  if (const DocumentReadKind kind = in.status(why); kind != DocumentReadKind::ok) {
+    return ConsistencyRead{kind, {}, std::move(why)};
   }
   nlohmann::json doc;
   try {
@@ -103,27 +95,31 @@ ConsistencyRead read_consistency_text(std::string_view text)
   return read;
 }
 
+} // namespace
+
+std::string write_consistency_json(const ConsistencyProof& proof)
+{
+  std::string out = fmt::format("{{\n  \"version\": {},\n  \"from_size\": {},\n  \"to_size\": "
+                                "{},\n  \"hashes\": [",
+                                k_consistency_file_version, proof.from_size, proof.to_size);
+  for (size_t i = 0; i < proof.hashes.size(); ++i) {
+    fmt::format_to(std::back_inserter(out), "{}\n    \"{}\"", i == 0 ? "" : ",",
+                   to_hex(proof.hashes[i]));
+  }
+  out += proof.hashes.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+ConsistencyRead read_consistency_text(std::string_view text)
+{
+  JsonDocumentInput in(text, consistency_bounds());
+  return read_consistency(in);
+}
+
 ConsistencyRead read_consistency_fd(int fd)
 {
-  std::string text;
-  char buffer[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return ConsistencyRead{ConsistencyRead::Kind::io_error, {}, std::strerror(errno)};
-    }
-    if (n == 0) {
-      break;
-    }
-    text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > k_max_consistency_file_bytes) {
-      break; // read_consistency_text refuses it, having read no more
-    }
-  }
-  return read_consistency_text(text);
+  JsonDocumentInput in(fd, consistency_bounds());
+  return read_consistency(in);
 }
 
 } // namespace merkql::cli

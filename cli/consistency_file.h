@@ -2,11 +2,15 @@
 // proof file; written by `merkql verify-proof --from-size`, checked by
 // `merkql verify-proof --consistency`, man/merkql-verify-proof.1): a
 // ConsistencyProof to JSON text and back, in this one place. The reader
-// takes at most k_max_consistency_file_bytes from its input, so an untrusted
-// file of any size costs bounded memory, and parses with the nesting limit
-// of json_in.h; the check itself is the library's check_consistency. Pure
-// code apart from read(2) on the given descriptor.
+// takes the document through json_document.h's bounded input, which stops
+// once it crosses k_max_consistency_file_bytes (a string counted as the
+// bytes it decodes to), so an untrusted file of any size costs bounded
+// memory, and parses it with the nesting limit of json_in.h; the check
+// itself is the library's check_consistency. Pure code apart from read(2)
+// on the given descriptor.
 #pragma once
+
+#include "json_document.h"
 
 #include <merkql/merkql.h>
 
@@ -27,16 +31,8 @@ constexpr size_t k_max_consistency_file_bytes = 64 << 10;
 // a newline).
 std::string write_consistency_json(const ConsistencyProof& proof);
 
-struct ConsistencyRead {
-  enum class Kind {
-    ok,       // proof holds the document's contents (not yet verified)
-    invalid,  // message: why the document is not a consistency proof
-    io_error, // message: the read error
-  };
-  Kind kind = Kind::invalid;
-  ConsistencyProof proof;
-  std::string message;
-};
+// proof: the document's contents, not yet verified (json_document.h).
+using ConsistencyRead = DocumentRead<ConsistencyProof>;
 
 // Reads a document from fd up to its end (or the bound), or from memory.
 ConsistencyRead read_consistency_fd(int fd);

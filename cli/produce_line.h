@@ -3,7 +3,8 @@
 // a record's key, value, partition, timestamp and JSON flag out, or the
 // reason the line is bad. Pure code with no I/O, so that it can be unit
 // tested and fuzzed; cli/produce.cpp feeds it and batches what it returns.
-// A LineParser belongs to one thread.
+// Envelope lines are read by envelope.h, whose members this applies over
+// --key and --partition. A LineParser belongs to one thread.
 //
 // JSON lines take a fast path first: simdjson's DOM parser, which validates
 // the whole line (RFC 8259, UTF-8, at most k_max_json_depth levels) and
@@ -15,6 +16,7 @@
 // tests/cli/test_cli_input.cpp and fuzz/produce_line_fuzz.cpp).
 #pragma once
 
+#include "envelope.h"
 #include "json_in.h"
 
 #include <merkql/merkql.h>
@@ -84,14 +86,13 @@ private:
   bool parse_json_fast(std::string_view line, Padded padded, ParsedLine& out);
   std::string parse_checked(std::string_view line, ParsedLine& out);
   std::string parse_json(std::string_view line, ParsedLine& out);
-  std::string parse_envelope(std::string_view line, ParsedLine& out);
 
   LineParserOptions m_o;
   std::unique_ptr<Fast> m_fast;        // simdjson's parser and the line copies it reads
   std::vector<std::string> m_key_path; // --key-field as reference tokens
   bool m_key_is_member = false;        // --key-field names a top-level member
-  std::string m_key;                   // a key taken from the line
-  std::string m_value;                 // an envelope's value
+  std::string m_key;                   // a key taken from a JSON line
+  EnvelopeReader m_envelope;           // --input envelope (envelope.h)
 };
 
 } // namespace merkql::cli

@@ -1,15 +1,12 @@
 #include "proof_file.h"
 
 #include "common.h"
+#include "json_document.h"
 #include "json_in.h"
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <iterator>
-#include <unistd.h>
 #include <vector>
 
 namespace merkql::cli {
@@ -18,196 +15,22 @@ namespace {
 
 using Json = nlohmann::json;
 
-// What the next string of the document is, which sets its bound.
-// (payload: a key or value as text; payload_hex: one as hexadecimal)
-enum class StringKind { other, topic, payload, payload_hex };
-
-// The bytes of a proof document, from a descriptor or from memory, with the
-// accounting that stops reading once a bound is crossed. Every string is
-// measured as it streams in (escapes counted as the bytes they decode to),
-// before the JSON lexer has buffered it whole.
-class ProofInput {
-public:
-  explicit ProofInput(int fd) : m_fd(fd) {}
-  explicit ProofInput(std::string_view text) : m_data(text.data()), m_len(text.size()) {}
-
-  // Sets the kind of the next string to begin.
-  void expect(StringKind kind) { m_next_kind = kind; }
-
-  bool at_end()
-  {
-    if (!m_over.empty() || m_error) {
-      return true;
-    }
-    if (m_pos < m_len) {
-      return false;
-    }
-    if (m_fd < 0 || m_eof) {
-      return true;
-    }
-    refill();
-    return m_pos >= m_len;
-  }
-  char current() const { return m_data[m_pos]; }
-  void advance()
-  {
-    account(static_cast<unsigned char>(m_data[m_pos]));
-    ++m_pos;
-  }
-
-  const std::string& over() const { return m_over; } // the bound crossed
-  int error() const { return m_error; }              // errno of a failed read
-
-private:
-  void refill()
-  {
-    for (;;) {
-      ssize_t n = ::read(m_fd, m_buffer, sizeof m_buffer);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        m_error = errno;
-        return;
-      }
-      if (n == 0) {
-        m_eof = true;
-      }
-      m_data = m_buffer;
-      m_pos = 0;
-      m_len = static_cast<size_t>(n);
-      return;
-    }
-  }
-
-  void account(unsigned char c)
-  {
-    if (c == 0 && m_over.empty()) {
-      // nlohmann's lexer would take it for the end of the document.
-      m_over = "not valid JSON: " + nul_byte_reason();
-    }
-    switch (m_lex) {
-    case Lex::outside:
-      if (c == '"') {
-        m_lex = Lex::string;
-        m_kind = m_next_kind;
-        m_string_bytes = 0;
-      }
-      count_other(1);
-      break;
-    case Lex::string:
-      if (c == '\\') {
-        m_lex = Lex::escape;
-      } else if (c == '"') {
-        m_lex = Lex::outside;
-        count_other(1);
-      } else {
-        count_string(1);
-      }
-      break;
-    case Lex::escape:
-      if (c == 'u') {
-        m_lex = Lex::unicode;
-        m_hex = 0;
-        m_hex_digits = 0;
-      } else {
-        m_lex = Lex::string;
-        count_string(1);
-      }
-      break;
-    case Lex::unicode:
-      m_hex =
-        m_hex * 16 + static_cast<uint32_t>(std::max(0, hex_digit_value(static_cast<char>(c))));
-      // (a bad digit: the lexer rejects it)
-      if (++m_hex_digits == 4) {
-        m_lex = Lex::string;
-        // The UTF-8 length of the code point; each half of a surrogate
-        // pair counts half of its 4 bytes.
-        count_string(m_hex < 0x80                        ? 1
-                     : m_hex < 0x800                     ? 2
-                     : m_hex >= 0xD800 && m_hex < 0xE000 ? 2
-                                                         : 3);
-      }
-      break;
-    }
-  }
-
-  void count_other(uint64_t n)
-  {
-    m_other_bytes += n;
-    if (m_other_bytes > k_max_proof_other_bytes && m_over.empty()) {
-      m_over = fmt::format("the document is larger than a proof can be (more than {} bytes "
-                           "besides the record's key and value)",
-                           k_max_proof_other_bytes);
-    }
-  }
-
-  void count_string(uint64_t n)
-  {
-    if (m_kind == StringKind::payload || m_kind == StringKind::payload_hex) {
-      // Counted in hex digits: two for a byte of text, one for a digit.
-      m_payload_digits += m_kind == StringKind::payload ? 2 * n : n;
-      if (m_payload_digits > 2 * k_max_record_bytes && m_over.empty()) {
-        m_over = fmt::format("the record's key and value hold more than the {} bytes a record "
-                             "can hold",
-                             k_max_record_bytes);
-      }
-      return;
-    }
-    m_string_bytes += n;
-    if (m_kind == StringKind::topic && m_string_bytes > k_max_proof_topic_bytes && m_over.empty()) {
-      m_over = fmt::format("the topic is longer than {} bytes", k_max_proof_topic_bytes);
-    }
-    count_other(n);
-  }
-
-  enum class Lex { outside, string, escape, unicode };
-
-  int m_fd = -1;
-  const char* m_data = nullptr;
-  size_t m_pos = 0;
-  size_t m_len = 0;
-  bool m_eof = false;
-  int m_error = 0;
-  std::string m_over;
-  char m_buffer[65536];
-
-  Lex m_lex = Lex::outside;
-  StringKind m_next_kind = StringKind::other;
-  StringKind m_kind = StringKind::other;
-  uint64_t m_string_bytes = 0;
-  uint64_t m_payload_digits = 0;
-  uint64_t m_other_bytes = 0;
-  uint32_t m_hex = 0;
-  int m_hex_digits = 0;
-};
-
-// An input iterator over a ProofInput for nlohmann's sax_parse(first, last);
-// a default-constructed one is the end.
-class ProofInputIterator {
-public:
-  using iterator_category = std::input_iterator_tag;
-  using value_type = char;
-  using difference_type = std::ptrdiff_t;
-  using pointer = const char*;
-  using reference = char;
-
-  ProofInputIterator() = default;
-  explicit ProofInputIterator(ProofInput* in) : m_in(in) {}
-
-  char operator*() const { return m_in->current(); }
-  ProofInputIterator& operator++()
-  {
-    m_in->advance();
-    return *this;
-  }
-  bool operator==(const ProofInputIterator& other) const { return ended() == other.ended(); }
-  bool operator!=(const ProofInputIterator& other) const { return !(*this == other); }
-
-private:
-  bool ended() const { return !m_in || m_in->at_end(); }
-  ProofInput* m_in = nullptr;
-};
+// The bounds of a proof document (proof_file.h).
+JsonBounds proof_bounds()
+{
+  return JsonBounds{
+    .max_bytes = k_max_proof_other_bytes,
+    .too_large = fmt::format("the document is larger than a proof can be (more than {} bytes "
+                             "besides the record's key and value)",
+                             k_max_proof_other_bytes),
+    .max_string_bytes = k_max_proof_topic_bytes, // the topic
+    .string_too_long = fmt::format("the topic is longer than {} bytes", k_max_proof_topic_bytes),
+    .max_payload_bytes = k_max_record_bytes,
+    .payload_too_large =
+      fmt::format("the record's key and value hold more than the {} bytes a record can hold",
+                  k_max_record_bytes),
+  };
+}
 
 // One member's value, as far as a proof needs it.
 struct Field {
@@ -270,7 +93,7 @@ Member root_member(const std::string& name)
 // nothing it does not need, and stops at the 65th sibling.
 class ProofSax : public CountingSax {
 public:
-  explicit ProofSax(ProofInput& in) : m_in(in) {}
+  explicit ProofSax(JsonDocumentInput& in) : m_in(in) {}
 
   bool root_is_object = false;
   Field version, topic, partition, offset, tree_size, record_hash, leaf_hash, root;
@@ -304,7 +127,7 @@ public:
     if (depth == 1 && root_is_object) {
       m_member1 = root_member(name);
       if (m_member1 == Member::topic) {
-        m_in.expect(StringKind::topic);
+        m_in.expect(StringKind::bounded);
       }
     } else if (depth == 2 && in_record()) {
       m_member2 = name == "key"         ? Member::key
@@ -440,7 +263,7 @@ private:
   }
   bool end() { return leave(); }
 
-  ProofInput& m_in;
+  JsonDocumentInput& m_in;
   Member m_member1 = Member::none; // in the root object
   Member m_member2 = Member::none; // in "record"
   Member m_member3 = Member::none; // in a sibling
@@ -490,15 +313,13 @@ bool payload_of(Field& text, const Field& hex, bool null_ok, std::optional<std::
   return true;
 }
 
-ProofRead read_proof(ProofInput& in)
+ProofRead read_proof(JsonDocumentInput& in)
 {
   ProofSax doc(in);
-  const bool parsed = Json::sax_parse(ProofInputIterator(&in), ProofInputIterator(), &doc);
-  if (in.error()) {
-    return ProofRead{ProofRead::Kind::io_error, {}, std::strerror(in.error())};
-  }
-  if (!in.over().empty()) {
-    return invalid(in.over());
+  const bool parsed = in.parse(doc);
+  std::string why;
+  if (const DocumentReadKind kind = in.status(why); kind != DocumentReadKind::ok) {
+    return ProofRead{kind, {}, std::move(why)};
   }
   if (!doc.too_many.empty()) {
     return invalid(doc.too_many);
@@ -595,7 +416,7 @@ ProofRead read_proof(ProofInput& in)
   return read;
 }
 
-ProofVerdict check(ProofInput& in, const std::optional<Hash>& trusted,
+ProofVerdict check(JsonDocumentInput& in, const std::optional<Hash>& trusted,
                    std::optional<uint64_t> tree_size)
 {
   ProofRead read = read_proof(in);
@@ -676,27 +497,27 @@ std::string write_proof_json(const RecordProof& p)
 
 ProofRead read_proof_fd(int fd)
 {
-  ProofInput in(fd);
+  JsonDocumentInput in(fd, proof_bounds());
   return read_proof(in);
 }
 
 ProofRead read_proof_text(std::string_view text)
 {
-  ProofInput in(text);
+  JsonDocumentInput in(text, proof_bounds());
   return read_proof(in);
 }
 
 ProofVerdict check_proof_fd(int fd, const std::optional<Hash>& trusted_root,
                             std::optional<uint64_t> tree_size)
 {
-  ProofInput in(fd);
+  JsonDocumentInput in(fd, proof_bounds());
   return check(in, trusted_root, tree_size);
 }
 
 ProofVerdict check_proof_text(std::string_view text, const std::optional<Hash>& trusted_root,
                               std::optional<uint64_t> tree_size)
 {
-  ProofInput in(text);
+  JsonDocumentInput in(text, proof_bounds());
   return check(in, trusted_root, tree_size);
 }
 

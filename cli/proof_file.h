@@ -1,11 +1,13 @@
 // The proof document, version 1 (docs/FORMAT.md §Proof file; written by
 // `merkql verify-proof --out`, man/merkql-verify-proof.1): a RecordProof
 // to JSON text and back, in this one place. The reader streams the document
-// and stops as soon as it crosses a bound no valid proof crosses, so an
-// untrusted file of any size costs bounded memory; the check itself is the
-// library's verify_record_proof. Pure code apart from read(2) on the given
-// descriptor, so that it can be fuzzed.
+// through json_document.h's bounded input and stops as soon as it crosses a
+// bound no valid proof crosses, so an untrusted file of any size costs
+// bounded memory; the check itself is the library's verify_record_proof. Pure code apart from
+// read(2) on the given descriptor, so that it can be fuzzed.
 #pragma once
+
+#include "json_document.h"
 
 #include <merkql/merkql.h>
 #include <merkql/options.h>
@@ -31,16 +33,8 @@ constexpr size_t k_max_proof_other_bytes = 1 << 20;
 // earlier build) is written as "key_hex"/"value_hex".
 std::string write_proof_json(const RecordProof& proof);
 
-struct ProofRead {
-  enum class Kind {
-    ok,       // proof holds the document's contents (not yet verified)
-    invalid,  // message: why the document is not a proof
-    io_error, // message: the read error
-  };
-  Kind kind = Kind::invalid;
-  RecordProof proof;
-  std::string message;
-};
+// proof: the document's contents, not yet verified (json_document.h).
+using ProofRead = DocumentRead<RecordProof>;
 
 // Reads a proof document from fd up to its end (or the first bound
 // crossed), or from memory.

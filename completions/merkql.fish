@@ -233,15 +233,9 @@ complete -c merkql -n '__merkql_needs_subcommand topic' -a alter -d 'Change rete
 complete -c merkql -n '__merkql_needs_subcommand topic' -a list -d 'List the topics'
 complete -c merkql -n '__merkql_needs_subcommand topic' -a describe -d 'Show settings and partitions'
 complete -c merkql -n '__merkql_needs_subcommand topic' -a delete -d 'Delete a topic and its group offsets'
-set c '__merkql_using_command topic create'
-complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
-complete -c merkql -n $c -l partitions -x -d 'Partitions (fixed at creation)'
-complete -c merkql -n $c -l compression -x -a 'lz4 none' -d 'Compression (fixed at creation)'
-complete -c merkql -n $c -l retention-records -x -d 'Records kept visible per partition, or none'
-complete -c merkql -n $c -l retention-bytes -x -d 'Log bytes kept per partition, or none'
-complete -c merkql -n $c -l retention-ms -x -d 'Milliseconds records are kept, or none'
-complete -c merkql -n $c -l segment-bytes -x -d 'Segment size in bytes'
-set c '__merkql_using_command topic alter'
+# create and alter take the same settings (partitions and compression are
+# fixed at creation).
+set c '__merkql_using_command topic create; or __merkql_using_command topic alter'
 complete -c merkql -n $c -s t -l topic -x -a '(__merkql_names topics)' -d Topic
 complete -c merkql -n $c -l partitions -x -d 'Partitions (fixed at creation)'
 complete -c merkql -n $c -l compression -x -a 'lz4 none' -d 'Compression (fixed at creation)'

@@ -1,4 +1,4 @@
-// libFuzzer target: merkql produce's line reader (cli/produce_line.h).
+// libFuzzer target: merkql produce's line reader (cli/produce_line.h, cli/envelope.h).
 // The first input byte picks the input mode, the key options and the
 // partition count; the rest is one line. Checks, besides the sanitizers,
 // that the fast JSON path (simdjson) gives what the nlohmann path gives,

@@ -33,8 +33,10 @@ fish_lines()
         # Offered everywhere (no condition), or before the command only.
         grep -E -- "^complete -c merkql( -n __merkql_needs_command)? -(s|l) " "$fish"
     else
+        # A condition names one command or several ("__merkql_using_command
+        # topic create; or __merkql_using_command topic alter").
         awk -v cmd="$1" '
-            /^set (-l )?c / { on = ($0 ~ ("__merkql_using_command " cmd "\x27")) }
+            /^set (-l )?c / { on = ($0 ~ ("__merkql_using_command " cmd "(\x27|;)")) }
             on && /^complete/' "$fish"
     fi
 }

@@ -18,12 +18,7 @@ source "$(dirname "$0")/lib.sh"
 MOCK=${2:?usage: $0 merkql merkql_mock_kafka [kcat]}
 KCAT=${3:-kcat}
 source "$(dirname "$0")/../kafka/kafka.sh"
-# A command that fails outside fail() still says where.
-set -E
-trap 'echo "FAIL: $0 line $LINENO: exit status $?" >&3' ERR
-cd "$T"
-
-mock_start ev:4 copy:4 kp:3 few:2 mx:1 pair:4 dn:4 rt:1
+kafka_test_start ev:4 copy:4 kp:3 few:2 mx:1 pair:4 dn:4 rt:1
 
 # forward ARGS...: merkql forward against the mock cluster; fails unless it
 # exits 0 with nothing on stdout.

@@ -16,15 +16,9 @@ source "$(dirname "$0")/lib.sh"
 MOCK=${2:?usage: $0 merkql merkql_mock_kafka [kcat]}
 KCAT=${3:-kcat}
 source "$(dirname "$0")/../kafka/kafka.sh"
-# A command that fails outside fail() still says where.
-set -E
-trap 'echo "FAIL: $0 line $LINENO: exit status $?" >&3' ERR
-cd "$T"
-
 # Random rounds stop starting after this many seconds of the test.
 budget=${FORWARD_KILL_SECONDS:-30}
-
-mock_start kill:4 control:4
+kafka_test_start kill:4 control:4
 
 # gen FROM TO: records FROM..TO-1, keyed over 16 keys.
 gen()

@@ -1,7 +1,8 @@
 // Unit tests of the command line's readers of untrusted input: produce's
-// line reader, the proof-file reader, the printing of stored values and of
-// input echoed in messages.
+// line reader, the proof-file and consistency-file readers, the printing of
+// stored values and of input echoed in messages.
 #include "common.h"
+#include "consistency_file.h"
 #include "json_in.h"
 #include "line_io.h"
 #include "produce_line.h"
@@ -11,6 +12,8 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <unistd.h>
 #include <vector>
 
 using namespace merkql::cli;
@@ -544,6 +547,45 @@ TEST_CASE("a proof document is rejected at the first bound it crosses")
 
   v = check_proof_text(nested(600), std::nullopt);
   CHECK(v.message == "not valid JSON: nested deeper than 512 levels");
+}
+
+TEST_CASE("a consistency document is read through the same bounded input as a proof")
+{
+  static_assert(std::is_same_v<ConsistencyRead::Kind, ProofRead::Kind>);
+  const std::string doc = R"({"version":1,"from_size":1,"to_size":1,"hashes":[]})";
+  ConsistencyRead read = read_consistency_text(doc);
+  REQUIRE(read.kind == ConsistencyRead::Kind::ok);
+  CHECK(read.proof.from_size == 1);
+  CHECK(read.proof.hashes.empty());
+
+  // The bound: a document of k_max_consistency_file_bytes is read, one
+  // byte more is refused.
+  std::string padded = doc + std::string(k_max_consistency_file_bytes - doc.size(), ' ');
+  CHECK(read_consistency_text(padded).kind == ConsistencyRead::Kind::ok);
+  padded += ' ';
+  read = read_consistency_text(padded);
+  CHECK(read.kind == ConsistencyRead::Kind::invalid);
+  CHECK(read.message
+        == "the document is larger than a consistency proof can be (more than 65536 bytes)");
+
+  using namespace std::string_literals;
+  CHECK(read_consistency_text("{}\0{}"s).message
+        == "not valid JSON: a NUL byte, which JSON text cannot hold");
+  CHECK(read_consistency_text("[]").message == "not a JSON object");
+
+  // From a descriptor: the document up to its end; a read error is an
+  // I/O error, for both documents.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(::write(fds[1], doc.data(), doc.size()) == static_cast<ssize_t>(doc.size()));
+  ::close(fds[1]);
+  CHECK(read_consistency_fd(fds[0]).kind == ConsistencyRead::Kind::ok);
+  ::close(fds[0]);
+  REQUIRE(::pipe(fds) == 0);
+  CHECK(read_consistency_fd(fds[1]).kind == ConsistencyRead::Kind::io_error);
+  CHECK(read_proof_fd(fds[1]).kind == ProofRead::Kind::io_error);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST_CASE("a malformed proof names what is wrong")

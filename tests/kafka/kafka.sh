@@ -34,6 +34,18 @@ mock_start()
     MOCK_ANSWERS=1
 }
 
+# kafka_test_start TOPIC:PARTITIONS...: the start of a test that forwards
+# into the mock cluster (tests/cli/forward*.sh): a command that fails
+# outside fail() still says where, the test runs in $T, and the cluster is
+# up with these topics (mock_start).
+kafka_test_start()
+{
+    set -E
+    trap 'echo "FAIL: $0 line $LINENO: exit status $?" >&3' ERR
+    cd "$T"
+    mock_start "$@"
+}
+
 # mock_cmd COMMAND...: sends one command (down, up, create TOPIC PARTITIONS)
 # and fails unless the cluster answers ok.
 mock_cmd()
