@@ -73,9 +73,9 @@ void run_with_timeout(const std::string& fifo, const std::function<void()>& fn)
 
 // An Env that forwards to Env::posix() and, the first time stat() finds
 // nothing at `path`, makes the directory there as another process would.
-class RacingEnv final : public Env {
+class RacingEnv final : public EnvWrapper {
 public:
-  explicit RacingEnv(std::string path) : m_path(std::move(path)) {}
+  explicit RacingEnv(std::string path) : EnvWrapper(Env::posix()), m_path(std::move(path)) {}
   void race(const std::string& path)
   {
     if (path == m_path && !m_raced && !fs::exists(path)) {
@@ -83,58 +83,20 @@ public:
       fs::create_directories(path);
     }
   }
-  Result<std::unique_ptr<File>> open_file(const std::string& path, Create create) override
-  {
-    return m_base->open_file(path, create);
-  }
-  Result<std::unique_ptr<File>> open_read_only(const std::string& path) override
-  {
-    return m_base->open_read_only(path);
-  }
-  Status rename(const std::string& from, const std::string& to) override
-  {
-    return m_base->rename(from, to);
-  }
-  Status remove(const std::string& path) override { return m_base->remove(path); }
-  Status remove_dir(const std::string& path) override { return m_base->remove_dir(path); }
-  Status sync_dir(const std::string& path) override { return m_base->sync_dir(path); }
-  Status create_dir(const std::string& path) override { return m_base->create_dir(path); }
-  Result<std::vector<std::string>> list_dir(const std::string& path) override
-  {
-    return m_base->list_dir(path);
-  }
-  bool exists(const std::string& path) override { return m_base->exists(path); }
   bool is_dir(const std::string& path) override
   {
-    bool result = m_base->is_dir(path);
+    bool result = target()->is_dir(path);
     race(path);
     return result;
   }
-  Result<uint64_t> file_size(const std::string& path) override { return m_base->file_size(path); }
   Result<FileStat> stat(const std::string& path) override
   {
-    auto result = m_base->stat(path);
+    auto result = target()->stat(path);
     race(path);
     return result;
   }
-  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
-                                              Wait wait) override
-  {
-    return m_base->lock_file(path, mode, wait);
-  }
-  Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
-  {
-    return m_base->open_byte_locks(path);
-  }
-  Result<std::string> canonical_path(const std::string& path) override
-  {
-    return m_base->canonical_path(path);
-  }
-  int64_t now_ns() override { return m_base->now_ns(); }
-  void sleep_ms(int ms) override { m_base->sleep_ms(ms); }
 
 private:
-  Env* m_base = Env::posix();
   std::string m_path;
   bool m_raced = false;
 };
