@@ -582,4 +582,41 @@ TEST_CASE("notify_lock_waits tells of a wait for a busy lock, then waits for it"
   CHECK(told_count() == 1);
 }
 
+TEST_CASE("an EnvWrapper passes calls to its target, and its lock handles lock through lock_file")
+{
+  // Counts the locks it is asked for and changes nothing else.
+  class CountingLocks final : public EnvWrapper {
+  public:
+    using EnvWrapper::EnvWrapper;
+    Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
+                                                Wait wait) override
+    {
+      ++locks;
+      return target()->lock_file(path, mode, wait);
+    }
+    int locks = 0;
+  };
+  TestDir dir;
+  CountingLocks env(Env::posix());
+  CHECK(env.target() == Env::posix());
+  const std::string file = dir.path() + "/f";
+  require_ok(unwrap(env.open_file(file, Create::exclusive))->write_at(0, "abc"));
+  CHECK(unwrap(env.file_size(file)) == 3);
+  CHECK(unwrap(env.list_dir(dir.path())) == std::vector<std::string>{"f"});
+  require_ok(env.rename(file, dir.path() + "/g"));
+  CHECK_FALSE(env.exists(file));
+  CHECK(read_bytes(dir.path() + "/g") == "abc");
+
+  // A handle the wrapper opens takes each lock through its lock_file, so
+  // that overriding lock_file alone sees every lock.
+  auto handle = unwrap(env.open_lock(dir.path() + "/LOCK"));
+  require_ok(handle->lock(LockMode::exclusive, Wait::no));
+  CHECK(
+    Env::posix()->lock_file(dir.path() + "/LOCK", LockMode::shared, Wait::no).status().is_busy());
+  handle->unlock();
+  require_ok(handle->lock(LockMode::shared, Wait::no));
+  handle->unlock();
+  CHECK(env.locks == 2);
+}
+
 TEST_SUITE_END();
