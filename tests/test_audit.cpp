@@ -13,9 +13,11 @@
 using namespace merkql;
 using merkql::test::copy_dir;
 using merkql::test::corrupt;
+using merkql::test::fill;
 using merkql::test::inputs;
 using merkql::test::open_partition;
 using merkql::test::read_bytes;
+using merkql::test::small_segments;
 using merkql::test::TestDir;
 using merkql::test::unwrap;
 using merkql::test::write_bytes;
@@ -26,10 +28,9 @@ TEST_SUITE_BEGIN("merkql::Audit");
 TEST_CASE("a sound partition passes the audit with the root HEAD and TREE give")
 {
   TestDir dir;
-  std::vector<std::string> storage;
   auto p = open_partition(dir.path() + "/p");
-  unwrap(p->append(inputs(storage, 0, 150)));
-  unwrap(p->append(inputs(storage, 150, 3)));
+  fill(*p, 150, 150);
+  fill(*p, 3, 3);
   std::vector<std::pair<uint64_t, uint64_t>> told;
   AuditReport report =
     unwrap(audit_partition(*p, [&](uint64_t at, uint64_t all) { told.emplace_back(at, all); }));
@@ -62,11 +63,7 @@ TEST_CASE("the audit reports damage that no crash can leave")
 {
   TestDir dir;
   const std::string base = dir.path() + "/base";
-  std::vector<std::string> storage;
-  {
-    auto p = open_partition(base);
-    unwrap(p->append(inputs(storage, 0, 200)));
-  }
+  fill(*open_partition(base), 200, 200);
   const std::string c = dir.path() + "/c";
   auto audit_of = [&](const std::function<void()>& damage) {
     copy_dir(base, c);
@@ -115,9 +112,8 @@ TEST_CASE("a tampered tree node is caught by the audit")
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  std::vector<std::string> storage;
   auto p = open_partition(path);
-  unwrap(p->append(inputs(storage, 0, 300)));
+  fill(*p, 300, 300);
   CHECK(unwrap(p->audit()).ok());
   p.reset();
   corrupt(path + "/TREE", 16 + 32 + 5, 1); // second stored node
@@ -131,16 +127,12 @@ TEST_CASE("an audit running while compaction removes segments reports no false m
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  PartitionOptions options;
-  options.segment_bytes = 4096;
+  PartitionOptions options = small_segments();
   options.retention.max_records = 100;
   options.compression = Compression::none;
   auto writer = open_partition(path, Env::posix(), options);
-  std::vector<std::string> storage;
-  uint64_t next = 0;
-  for (; next < 600; next += 25) {
-    unwrap(writer->append(inputs(storage, next, 25)));
-  }
+  fill(*writer, 600, 25);
+  uint64_t next = 600;
   std::atomic<bool> stop{false};
   std::atomic<int> compactions{0};
   std::thread compactor([&] {

@@ -73,9 +73,9 @@ void run_with_timeout(const std::string& fifo, const std::function<void()>& fn)
 
 // An Env that forwards to Env::posix() and, the first time stat() finds
 // nothing at `path`, makes the directory there as another process would.
-class RacingEnv final : public Env {
+class RacingEnv final : public EnvWrapper {
 public:
-  explicit RacingEnv(std::string path) : m_path(std::move(path)) {}
+  explicit RacingEnv(std::string path) : EnvWrapper(Env::posix()), m_path(std::move(path)) {}
   void race(const std::string& path)
   {
     if (path == m_path && !m_raced && !fs::exists(path)) {
@@ -83,58 +83,20 @@ public:
       fs::create_directories(path);
     }
   }
-  Result<std::unique_ptr<File>> open_file(const std::string& path, Create create) override
-  {
-    return m_base->open_file(path, create);
-  }
-  Result<std::unique_ptr<File>> open_read_only(const std::string& path) override
-  {
-    return m_base->open_read_only(path);
-  }
-  Status rename(const std::string& from, const std::string& to) override
-  {
-    return m_base->rename(from, to);
-  }
-  Status remove(const std::string& path) override { return m_base->remove(path); }
-  Status remove_dir(const std::string& path) override { return m_base->remove_dir(path); }
-  Status sync_dir(const std::string& path) override { return m_base->sync_dir(path); }
-  Status create_dir(const std::string& path) override { return m_base->create_dir(path); }
-  Result<std::vector<std::string>> list_dir(const std::string& path) override
-  {
-    return m_base->list_dir(path);
-  }
-  bool exists(const std::string& path) override { return m_base->exists(path); }
   bool is_dir(const std::string& path) override
   {
-    bool result = m_base->is_dir(path);
+    bool result = target()->is_dir(path);
     race(path);
     return result;
   }
-  Result<uint64_t> file_size(const std::string& path) override { return m_base->file_size(path); }
   Result<FileStat> stat(const std::string& path) override
   {
-    auto result = m_base->stat(path);
+    auto result = target()->stat(path);
     race(path);
     return result;
   }
-  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
-                                              Wait wait) override
-  {
-    return m_base->lock_file(path, mode, wait);
-  }
-  Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
-  {
-    return m_base->open_byte_locks(path);
-  }
-  Result<std::string> canonical_path(const std::string& path) override
-  {
-    return m_base->canonical_path(path);
-  }
-  int64_t now_ns() override { return m_base->now_ns(); }
-  void sleep_ms(int ms) override { m_base->sleep_ms(ms); }
 
 private:
-  Env* m_base = Env::posix();
   std::string m_path;
   bool m_raced = false;
 };
@@ -618,6 +580,43 @@ TEST_CASE("notify_lock_waits tells of a wait for a busy lock, then waits for it"
   held.reset();
   require_ok(waiter.get());
   CHECK(told_count() == 1);
+}
+
+TEST_CASE("an EnvWrapper passes calls to its target, and its lock handles lock through lock_file")
+{
+  // Counts the locks it is asked for and changes nothing else.
+  class CountingLocks final : public EnvWrapper {
+  public:
+    using EnvWrapper::EnvWrapper;
+    Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
+                                                Wait wait) override
+    {
+      ++locks;
+      return target()->lock_file(path, mode, wait);
+    }
+    int locks = 0;
+  };
+  TestDir dir;
+  CountingLocks env(Env::posix());
+  CHECK(env.target() == Env::posix());
+  const std::string file = dir.path() + "/f";
+  require_ok(unwrap(env.open_file(file, Create::exclusive))->write_at(0, "abc"));
+  CHECK(unwrap(env.file_size(file)) == 3);
+  CHECK(unwrap(env.list_dir(dir.path())) == std::vector<std::string>{"f"});
+  require_ok(env.rename(file, dir.path() + "/g"));
+  CHECK_FALSE(env.exists(file));
+  CHECK(read_bytes(dir.path() + "/g") == "abc");
+
+  // A handle the wrapper opens takes each lock through its lock_file, so
+  // that overriding lock_file alone sees every lock.
+  auto handle = unwrap(env.open_lock(dir.path() + "/LOCK"));
+  require_ok(handle->lock(LockMode::exclusive, Wait::no));
+  CHECK(
+    Env::posix()->lock_file(dir.path() + "/LOCK", LockMode::shared, Wait::no).status().is_busy());
+  handle->unlock();
+  require_ok(handle->lock(LockMode::shared, Wait::no));
+  handle->unlock();
+  CHECK(env.locks == 2);
 }
 
 TEST_SUITE_END();

@@ -21,12 +21,16 @@
 using namespace merkql;
 using merkql::test::copy_dir;
 using merkql::test::corrupt;
+using merkql::test::count_calls_of;
+using merkql::test::crash_after_each_call;
 using merkql::test::expected_root;
 using merkql::test::FaultEnv;
+using merkql::test::fill;
 using merkql::test::inputs;
 using merkql::test::open_partition;
 using merkql::test::read_bytes;
 using merkql::test::require_ok;
+using merkql::test::small_segments;
 using merkql::test::TestDir;
 using merkql::test::unwrap;
 using merkql::test::value_of;
@@ -41,6 +45,20 @@ void check_prefix(Partition& p, uint64_t n)
     Record r = unwrap(p.read(o));
     REQUIRE(r.value == value_of(o));
   }
+}
+
+// The n-th block (from 1) of the log at path, as SegmentReader finds it
+// (its bytes dropped: they point into the reader's buffer).
+SegmentReader::Block nth_block(const std::string& path, int n)
+{
+  SegmentReader log(Env::posix(), path, {});
+  std::string buffer;
+  SegmentReader::Block block;
+  for (int b = 0; b < n; ++b) {
+    REQUIRE(unwrap(log.next(buffer, &block)));
+  }
+  block.bytes = {};
+  return block;
 }
 
 } // namespace
@@ -83,9 +101,8 @@ TEST_CASE("large batches split into blocks and read back")
   PartitionOptions options;
   options.block_bytes = 1024;
   auto p = open_partition(dir.path() + "/p", Env::posix(), options);
-  std::vector<std::string> storage;
-  unwrap(p->append(inputs(storage, 0, 1000)));
-  unwrap(p->append(inputs(storage, 1000, 3)));
+  fill(*p, 1000, 1000);
+  fill(*p, 3, 3);
   CHECK(unwrap(p->next_offset()) == 1003);
   check_prefix(*p, 1003);
   PartitionReader reader(p.get());
@@ -211,13 +228,7 @@ TEST_CASE("a log cut short of what HEAD acknowledges is corruption, and nothing 
 {
   TestDir dir;
   const std::string base = dir.path() + "/base";
-  std::vector<std::string> storage;
-  {
-    auto p = open_partition(base);
-    for (uint64_t b = 0; b < 3; ++b) {
-      unwrap(p->append(inputs(storage, b * 100, 100)));
-    }
-  }
+  fill(*open_partition(base), 300, 100);
   const std::string log = read_bytes(base + "/00000000.log");
   const std::string crash = dir.path() + "/crash";
   for (uint64_t len : {uint64_t{0}, uint64_t{1}, log.size() / 2, log.size() - 3, log.size() - 1,
@@ -253,13 +264,7 @@ TEST_CASE("a bad block inside what HEAD acknowledges is corruption, and no file 
 {
   TestDir dir;
   const std::string base = dir.path() + "/base";
-  std::vector<std::string> storage;
-  {
-    auto p = open_partition(base);
-    for (uint64_t b = 0; b < 4; ++b) {
-      unwrap(p->append(inputs(storage, b * 50, 50)));
-    }
-  }
+  fill(*open_partition(base), 200, 50);
   const std::string crash = dir.path() + "/crash";
   copy_dir(base, crash);
   corrupt(crash + "/00000000.log", 60, 1); // inside the first batch
@@ -304,16 +309,9 @@ TEST_CASE("a missing segment on a topic without retention is corruption, not com
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  PartitionOptions options;
-  options.segment_bytes = 4096;
+  PartitionOptions options = small_segments();
   options.compression = Compression::none;
-  {
-    auto p = open_partition(path, Env::posix(), options);
-    std::vector<std::string> storage;
-    for (int b = 0; b < 20; ++b) {
-      unwrap(p->append(inputs(storage, static_cast<uint64_t>(b) * 25, 25)));
-    }
-  }
+  fill(*open_partition(path, Env::posix(), options), 500, 25);
   REQUIRE(std::filesystem::exists(path + "/00000003.log"));
   for (const std::string gone : {"00000000.log", "00000001.log"}) {
     CAPTURE(gone);
@@ -431,34 +429,18 @@ TEST_CASE("power loss at every point of a run loses no acknowledged record")
     }
   };
   TestDir dir;
-  int total_ops = 0;
-  {
-    FaultEnv env;
-    uint64_t acked = 0;
-    std::filesystem::create_directories(dir.path() + "/count");
-    run(dir.path() + "/count", env, &acked);
-    total_ops = env.operations();
-    CHECK(acked == 4 * 40 + 8 * 5);
-  }
-  REQUIRE(total_ops > 20);
-  for (int k = 0; k <= total_ops; ++k) {
-    CAPTURE(k);
-    const std::string path = dir.path() + "/run" + std::to_string(k);
-    std::filesystem::create_directories(path);
-    uint64_t acked = 0;
-    {
-      FaultEnv env;
-      env.fail_after(k);
-      run(path, env, &acked);
-      env.drop_unsynced();
-    }
-    auto p = open_partition(path);
-    const uint64_t n = unwrap(p->next_offset());
-    REQUIRE(n >= acked);
-    check_prefix(*p, n);
-    REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n));
-    REQUIRE(unwrap(p->audit()).ok());
-  }
+  const auto counted = count_calls_of(dir.path() + "/count", run);
+  CHECK(counted.acked == 4 * 40 + 8 * 5);
+  REQUIRE(counted.calls > 20);
+  crash_after_each_call(dir.path(), counted.calls, 1, run,
+                        [](const std::string& path, uint64_t acked) {
+                          auto p = open_partition(path);
+                          const uint64_t n = unwrap(p->next_offset());
+                          REQUIRE(n >= acked);
+                          check_prefix(*p, n);
+                          REQUIRE(unwrap(p->merkle_root()) == expected_root(*p, n));
+                          REQUIRE(unwrap(p->audit()).ok());
+                        });
 }
 
 TEST_CASE("an I/O error mid-append leaves the partition usable")
@@ -543,16 +525,12 @@ TEST_CASE("compaction removes whole segments below the watermark, proofs stay va
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  PartitionOptions options;
-  options.segment_bytes = 4096;
+  PartitionOptions options = small_segments();
   options.compression = Compression::none;
   // Written with no retention (appends would enforce it as the log rolls),
   // then opened with one for compact() to apply.
   auto p = open_partition(path, Env::posix(), options);
-  std::vector<std::string> storage;
-  for (int b = 0; b < 40; ++b) {
-    unwrap(p->append(inputs(storage, static_cast<uint64_t>(b) * 25, 25)));
-  }
+  fill(*p, 1000, 25);
   options.retention.max_records = 100;
   p.reset();
   p = open_partition(path, Env::posix(), options);
@@ -572,7 +550,7 @@ TEST_CASE("compaction removes whole segments below the watermark, proofs stay va
   CHECK(report.ok());
   CHECK(report.root == root);
   // Appending and reopening still work after compaction.
-  unwrap(p->append(inputs(storage, 1000, 5)));
+  fill(*p, 5, 5);
   p.reset();
   p = open_partition(path, Env::posix(), options);
   CHECK(unwrap(p->next_offset()) == 1005);
@@ -582,9 +560,7 @@ TEST_CASE("compaction removes whole segments below the watermark, proofs stay va
   auto q = open_partition(path, Env::posix(), options);
   const Hash root_1005 = *unwrap(q->merkle_root());
   CHECK(verify_proof(unwrap(q->proof(950)), root_1005));
-  for (uint64_t first = 1005; first < 2005; first += 25) {
-    unwrap(p->append(inputs(storage, first, 25)));
-  }
+  fill(*p, 1000, 25);
   unwrap(p->compact());
   CHECK(p->read(950).status().is_not_found());
   CHECK(q->proof(950).status().is_not_found());
@@ -595,9 +571,8 @@ TEST_CASE("a writer gives back the disk it reserved ahead of the log when it clo
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  std::vector<std::string> storage;
   auto p = open_partition(path);
-  unwrap(p->append(inputs(storage, 0, 1)));
+  fill(*p, 1, 1);
   const std::string log = path + "/00000000.log";
   const FileStat open_stat = unwrap(Env::posix()->stat(log));
   const uint64_t end = unwrap(p->head()).segment_end;
@@ -647,9 +622,8 @@ TEST_CASE("the segment's size is set ahead of the log, and zero bytes there end 
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  std::vector<std::string> storage;
   auto p = open_partition(path);
-  unwrap(p->append(inputs(storage, 0, 3)));
+  fill(*p, 3, 3);
   const PartitionHead head = unwrap(p->head());
   const std::string log = path + "/00000000.log";
   CHECK(unwrap(Env::posix()->file_size(log)) == 64 * 1024);
@@ -662,7 +636,7 @@ TEST_CASE("the segment's size is set ahead of the log, and zero bytes there end 
   CHECK(unwrap(other->audit()).ok());
   CHECK(unwrap(other->audit()).torn_tail_bytes == 0);
   // Appends go inside the size set ahead.
-  unwrap(p->append(inputs(storage, 3, 2)));
+  fill(*p, 2, 2);
   CHECK(unwrap(Env::posix()->file_size(log)) == 64 * 1024);
   check_prefix(*other, 5);
 }
@@ -712,12 +686,7 @@ TEST_CASE("an INDEX entry past the first block of its chunk is corruption")
   // Point INDEX entry 2 (offset 128, in the batch 120..129) at the batch
   // after it, and leave bytes past HEAD's end so that opening recovers.
   // Where the batch 130..139 starts.
-  SegmentReader log(Env::posix(), path, {});
-  std::string buffer;
-  SegmentReader::Block block;
-  for (int b = 0; b < 14; ++b) {
-    REQUIRE(unwrap(log.next(buffer, &block)));
-  }
+  const SegmentReader::Block block = nth_block(path, 14);
   REQUIRE(block.header.first_offset == 130);
   std::string index = read_bytes(index_file(path));
   const uint64_t entry = format::k_file_header_size + 2 * format::k_index_entry_size;
@@ -726,7 +695,6 @@ TEST_CASE("an INDEX entry past the first block of its chunk is corruption")
   put_u32(moved, static_cast<uint32_t>(block.at.position));
   index.replace(entry, moved.size(), moved);
   write_bytes(index_file(path), index);
-  log.release();
   std::string data = read_bytes(segment_file(path, 0));
   write_bytes(segment_file(path, 0), data + "torn");
   auto opened = Partition::open(Env::posix(), path, "t", 0, {});
@@ -752,14 +720,8 @@ TEST_CASE("a block out of order in the log is corruption for readers, never serv
       unwrap(p->append(in));
     }
   }
-  SegmentReader log(Env::posix(), path, {});
-  std::string buffer;
-  SegmentReader::Block block;
-  for (int b = 0; b < 3; ++b) {
-    REQUIRE(unwrap(log.next(buffer, &block)));
-  }
+  const SegmentReader::Block block = nth_block(path, 3);
   REQUIRE(block.header.first_offset == 20);
-  log.release();
   // Replace the third block (offsets 20..29) with a valid one claiming
   // offsets 15..24, as a stale or planted copy would.
   std::vector<StoredRecordView> views(10);

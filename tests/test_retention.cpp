@@ -2,7 +2,6 @@
 // compaction): enforced as the log rolls, bounded on disk, proofs of kept
 // records valid, HEAD's log start explaining every removal after any crash,
 // TOPIC version 1 read as before, and the seed-shaped configuration.
-#include "support/fault_env.h"
 #include "support/partition_util.h"
 #include "support/test_dir.h"
 
@@ -15,10 +14,13 @@
 #include <filesystem>
 
 using namespace merkql;
-using merkql::test::FaultEnv;
+using merkql::test::count_calls_of;
+using merkql::test::crash_after_each_call;
+using merkql::test::fill;
 using merkql::test::inputs;
 using merkql::test::open_partition;
 using merkql::test::require_ok;
+using merkql::test::small_segments;
 using merkql::test::TestDir;
 using merkql::test::unwrap;
 
@@ -32,16 +34,6 @@ uint64_t segment_bytes_on_disk(const std::string& dir, bool allocated)
     total += allocated ? st.allocated_bytes : st.size;
   }
   return total;
-}
-
-// Appends n records in batches of `batch`.
-void fill(Partition& p, uint64_t n, size_t batch = 10)
-{
-  std::vector<std::string> storage;
-  const uint64_t first = unwrap(p.next_offset());
-  for (uint64_t i = 0; i < n; i += batch) {
-    unwrap(p.append(inputs(storage, first + i, batch)));
-  }
 }
 
 void check_kept_records_prove(Partition& p)
@@ -65,8 +57,7 @@ TEST_CASE("retention by bytes bounds the allocated space of the log as it rolls"
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  PartitionOptions options;
-  options.segment_bytes = 8192;
+  PartitionOptions options = small_segments(8192);
   options.retention.max_bytes = 32768;
   auto p = open_partition(path, Env::posix(), options);
   for (int round = 0; round < 20; ++round) {
@@ -91,8 +82,7 @@ TEST_CASE("retention by age removes closed segments whose newest record is older
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  PartitionOptions options;
-  options.segment_bytes = 4096;
+  PartitionOptions options = small_segments();
   options.retention.max_age_ms = 24ull * 3600 * 1000; // records are stamped in 2023
   auto p = open_partition(path, Env::posix(), options);
   fill(*p, 2000);
@@ -113,8 +103,7 @@ TEST_CASE("loosening retention after removals keeps the partition sound")
 {
   TestDir dir;
   const std::string path = dir.path() + "/p";
-  PartitionOptions options;
-  options.segment_bytes = 4096;
+  PartitionOptions options = small_segments();
   options.retention.max_records = 100;
   uint64_t log_start = 0;
   {
@@ -125,8 +114,7 @@ TEST_CASE("loosening retention after removals keeps the partition sound")
     CHECK(unwrap(list_segments(Env::posix(), path)).front() > 0);
   }
   // Opened with no retention at all (and look-only): nothing is damage.
-  PartitionOptions none;
-  none.segment_bytes = 4096;
+  const PartitionOptions none = small_segments();
   auto look = none;
   look.repair = Repair::never;
   auto r = open_partition(path, Env::posix(), look);
@@ -149,8 +137,7 @@ TEST_CASE("a crash at any step of retention leaves every removal explained")
   // Each run appends across a roll with byte retention; the k-th mutating
   // call fails and everything unsynced is dropped (power loss).
   auto run = [](const std::string& path, Env& env, uint64_t* acked) {
-    PartitionOptions options;
-    options.segment_bytes = 4096;
+    PartitionOptions options = small_segments();
     options.retention.max_bytes = 4096;
     auto opened = Partition::open(&env, path, "t", 0, options);
     if (!opened.is_ok()) {
@@ -166,39 +153,23 @@ TEST_CASE("a crash at any step of retention leaves every removal explained")
     }
   };
   TestDir dir;
-  int total_ops = 0;
-  {
-    FaultEnv env;
-    uint64_t acked = 0;
-    std::filesystem::create_directories(dir.path() + "/count");
-    run(dir.path() + "/count", env, &acked);
-    total_ops = env.operations();
-    REQUIRE(acked == 1200);
-    REQUIRE(unwrap(list_segments(Env::posix(), dir.path() + "/count")).front() > 0);
-  }
-  for (int k = 0; k <= total_ops; k += 3) {
-    CAPTURE(k);
-    const std::string path = dir.path() + "/run" + std::to_string(k);
-    std::filesystem::create_directories(path);
-    uint64_t acked = 0;
-    {
-      FaultEnv env;
-      env.fail_after(k);
-      run(path, env, &acked);
-      env.drop_unsynced();
-    }
-    PartitionOptions look;
-    look.segment_bytes = 4096;
-    look.repair = Repair::never; // no retention, change nothing: HEAD explains it all
-    auto opened = Partition::open(Env::posix(), path, "t", 0, look);
-    REQUIRE(opened.is_ok());
-    REQUIRE(unwrap((*opened)->audit()).ok());
-    auto p = open_partition(path);
-    REQUIRE(unwrap(p->next_offset()) >= acked);
-    if (unwrap(p->next_offset()) > 0) {
-      check_kept_records_prove(*p);
-    }
-  }
+  const auto counted = count_calls_of(dir.path() + "/count", run);
+  REQUIRE(counted.acked == 1200);
+  REQUIRE(unwrap(list_segments(Env::posix(), dir.path() + "/count")).front() > 0);
+  crash_after_each_call(dir.path(), counted.calls, 3, run,
+                        [](const std::string& path, uint64_t acked) {
+                          PartitionOptions look = small_segments();
+                          // No retention, change nothing: HEAD explains it all.
+                          look.repair = Repair::never;
+                          auto opened = Partition::open(Env::posix(), path, "t", 0, look);
+                          REQUIRE(opened.is_ok());
+                          REQUIRE(unwrap((*opened)->audit()).ok());
+                          auto p = open_partition(path);
+                          REQUIRE(unwrap(p->next_offset()) >= acked);
+                          if (unwrap(p->next_offset()) > 0) {
+                            check_kept_records_prove(*p);
+                          }
+                        });
 }
 
 TEST_CASE("TOPIC: version 1 files read as before; byte and age retention need version 2")

@@ -1,6 +1,8 @@
 // What is built on Env alone, for every implementation: exact reads, whole
-// small files, directory trees. No operating-system call here (those are in
-// env_posix.cc), as leveldb keeps its env.cc helpers apart from env_posix.cc.
+// small files, directory trees, the lock-wait notifying EnvWrapper. No
+// operating-system call here (those are in env_posix.cc and
+// env_posix_path.cc), as leveldb keeps its env.cc helpers apart from
+// env_posix.cc.
 #include <merkql/env.h>
 
 #include <fmt/format.h>
@@ -75,67 +77,32 @@ private:
   const std::function<void(const std::string&)>& m_on_wait; // the Env's, which outlives it
 };
 
-class LockWaitNotifyingEnv final : public Env {
+class LockWaitNotifyingEnv final : public EnvWrapper {
 public:
   LockWaitNotifyingEnv(Env* base, std::function<void(const std::string&)> on_wait)
-    : m_base(base), m_on_wait(std::move(on_wait))
+    : EnvWrapper(base), m_on_wait(std::move(on_wait))
   {}
 
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
                                               Wait wait) override
   {
     if (wait == Wait::yes) {
-      auto lock = m_base->lock_file(path, mode, Wait::no);
+      auto lock = target()->lock_file(path, mode, Wait::no);
       if (!lock.status().is_busy()) {
         return lock;
       }
       m_on_wait(path);
     }
-    return m_base->lock_file(path, mode, wait);
+    return target()->lock_file(path, mode, wait);
   }
 
   Result<std::unique_ptr<LockHandle>> open_lock(const std::string& path) override
   {
-    MERKQL_ASSIGN_OR_RETURN(auto base, m_base->open_lock(path));
+    MERKQL_ASSIGN_OR_RETURN(auto base, target()->open_lock(path));
     return std::unique_ptr<LockHandle>(new NotifyingLockHandle(std::move(base), path, m_on_wait));
   }
-  Result<std::unique_ptr<File>> open_file(const std::string& path, Create create) override
-  {
-    return m_base->open_file(path, create);
-  }
-  Result<std::unique_ptr<File>> open_read_only(const std::string& path) override
-  {
-    return m_base->open_read_only(path);
-  }
-  Status rename(const std::string& from, const std::string& to) override
-  {
-    return m_base->rename(from, to);
-  }
-  Status remove(const std::string& path) override { return m_base->remove(path); }
-  Status remove_dir(const std::string& path) override { return m_base->remove_dir(path); }
-  Status sync_dir(const std::string& path) override { return m_base->sync_dir(path); }
-  Status create_dir(const std::string& path) override { return m_base->create_dir(path); }
-  Result<std::vector<std::string>> list_dir(const std::string& path) override
-  {
-    return m_base->list_dir(path);
-  }
-  bool exists(const std::string& path) override { return m_base->exists(path); }
-  bool is_dir(const std::string& path) override { return m_base->is_dir(path); }
-  Result<uint64_t> file_size(const std::string& path) override { return m_base->file_size(path); }
-  Result<FileStat> stat(const std::string& path) override { return m_base->stat(path); }
-  Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
-  {
-    return m_base->open_byte_locks(path);
-  }
-  Result<std::string> canonical_path(const std::string& path) override
-  {
-    return m_base->canonical_path(path);
-  }
-  int64_t now_ns() override { return m_base->now_ns(); }
-  void sleep_ms(int ms) override { m_base->sleep_ms(ms); }
 
 private:
-  Env* m_base;
   std::function<void(const std::string&)> m_on_wait;
 };
 

@@ -1,6 +1,7 @@
 // The file layer: every operating-system call merkql makes goes through Env.
 // The engine receives an Env* (default: Env::posix()); tests substitute one
-// that drops unsynced data or fails the Nth call (tests/support/fault_env.h).
+// that drops unsynced data or fails the Nth call (tests/support/fault_env.h),
+// built, like every Env that changes only some calls, on EnvWrapper.
 // Env::posix() is stateless and thread-safe; a File is used by one thread at a
 // time; a FileLock excludes other processes and other FileLocks of this one.
 //
@@ -149,6 +150,62 @@ public:
   // Wall clock, nanoseconds since the Unix epoch.
   virtual int64_t now_ns() = 0;
   virtual void sleep_ms(int ms) = 0;
+};
+
+// An Env that forwards every call to another, its target (which must outlive
+// it), as leveldb's EnvWrapper does: an Env that changes a few calls derives
+// from it and overrides only those. open_lock is the one call not forwarded:
+// it keeps Env's default, which takes each lock through this Env's
+// lock_file, so that a wrapper overriding lock_file alone sees every lock; a
+// wrapper that changes lock handles overrides open_lock as well. As safe to
+// share between threads as its target.
+class EnvWrapper : public Env {
+public:
+  explicit EnvWrapper(Env* target) : m_target(target) {}
+  Env* target() const { return m_target; }
+
+  Result<std::unique_ptr<File>> open_file(const std::string& path, Create create) override
+  {
+    return m_target->open_file(path, create);
+  }
+  Result<std::unique_ptr<File>> open_read_only(const std::string& path) override
+  {
+    return m_target->open_read_only(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override
+  {
+    return m_target->rename(from, to);
+  }
+  Status remove(const std::string& path) override { return m_target->remove(path); }
+  Status remove_dir(const std::string& path) override { return m_target->remove_dir(path); }
+  Status sync_dir(const std::string& path) override { return m_target->sync_dir(path); }
+  Status create_dir(const std::string& path) override { return m_target->create_dir(path); }
+  Result<std::vector<std::string>> list_dir(const std::string& path) override
+  {
+    return m_target->list_dir(path);
+  }
+  bool exists(const std::string& path) override { return m_target->exists(path); }
+  bool is_dir(const std::string& path) override { return m_target->is_dir(path); }
+  Result<uint64_t> file_size(const std::string& path) override { return m_target->file_size(path); }
+  Result<FileStat> stat(const std::string& path) override { return m_target->stat(path); }
+  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
+                                              Wait wait) override
+  {
+    return m_target->lock_file(path, mode, wait);
+  }
+  Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
+  {
+    return m_target->open_byte_locks(path);
+  }
+  Result<std::string> canonical_path(const std::string& path) override
+  {
+    return m_target->canonical_path(path);
+  }
+  int64_t now_ns() override { return m_target->now_ns(); }
+  void sleep_ms(int ms) override { m_target->sleep_ms(ms); }
+
+private:
+  Env* m_target;
 };
 
 // Reads a whole small file, refusing (corruption, before allocating) one of

@@ -15,6 +15,12 @@
 // fail_at(n, err) makes call n fail with err (and, with a mask, every later
 // call of those kinds: a disk that stays full); fail_after(n) makes every
 // counted call after the next n fail with EIO (a dead device).
+//
+// An EnvWrapper over its base: the calls it neither numbers nor tracks
+// (exists, is_dir, canonical_path, the clock) pass through, and open_lock
+// keeps Env's default, so each lock a handle takes goes through lock_file
+// and is numbered. The model is kept under a mutex and the count is atomic;
+// the fault settings are made before the calls they concern start.
 #pragma once
 
 #include <merkql/env.h>
@@ -92,7 +98,7 @@ inline const char* fault_call_name(unsigned kind)
   }
 }
 
-class FaultEnv final : public Env {
+class FaultEnv final : public EnvWrapper {
 public:
   struct FileState {
     std::string durable;        // content as of the last sync
@@ -111,7 +117,7 @@ public:
     int err = 0;
   };
 
-  explicit FaultEnv(Env* base = Env::posix()) : m_base(base) {}
+  explicit FaultEnv(Env* base = Env::posix()) : EnvWrapper(base) {}
 
   // Fails every counted call after `n` more succeed (-1: never), with EIO.
   void fail_after(int n)
@@ -179,7 +185,7 @@ public:
     std::lock_guard guard(m_mutex);
     for (auto& [path, state] : m_files) {
       if (!state.entry_durable) {
-        (void)m_base->remove(path);
+        (void)target()->remove(path);
         continue;
       }
       if (!state.durable_known) {
@@ -204,11 +210,11 @@ public:
     auto it = m_files.find(path);
     if (it == m_files.end()) {
       FileState s;
-      if (!m_base->exists(path)) {
+      if (!target()->exists(path)) {
         s.durable_known = true;
         s.entry_durable = false;
       } else {
-        auto content = read_file(m_base, path, k_any_size);
+        auto content = read_file(target(), path, k_any_size);
         s.durable = content.is_ok() ? *content : std::string();
         s.durable_known = true;
       }
@@ -232,7 +238,7 @@ public:
     if (old.entry_durable && old.durable_known) {
       m_lost_entries.emplace(to, old.durable); // the replaced file is back after a crash
     }
-    MERKQL_TRY(m_base->rename(from, to));
+    MERKQL_TRY(target()->rename(from, to));
     FileState& dst = m_files[to];
     dst.durable = moved.durable;
     dst.durable_known = moved.durable_known;
@@ -243,19 +249,19 @@ public:
   {
     MERKQL_TRY(check(fault_remove, path));
     std::lock_guard guard(m_mutex);
-    if (m_base->exists(path)) {
+    if (target()->exists(path)) {
       FileState& s = state(path);
       if (s.entry_durable && s.durable_known) {
         m_lost_entries.emplace(path, s.durable); // back after a crash
       }
     }
     m_files.erase(path);
-    return m_base->remove(path);
+    return target()->remove(path);
   }
   Status remove_dir(const std::string& path) override
   {
     MERKQL_TRY(check(fault_remove, path));
-    return m_base->remove_dir(path);
+    return target()->remove_dir(path);
   }
   Status sync_dir(const std::string& path) override
   {
@@ -271,14 +277,14 @@ public:
     }
     std::erase_if(m_lost_entries, [&](const auto& entry) { return in_dir(entry.first); });
     std::erase_if(m_new_dirs, in_dir);
-    return m_skip_real_sync ? Status::ok() : m_base->sync_dir(path);
+    return m_skip_real_sync ? Status::ok() : target()->sync_dir(path);
   }
   Status create_dir(const std::string& path) override
   {
     MERKQL_TRY(check(fault_create_dir, path));
     std::lock_guard guard(m_mutex);
-    const bool existed = m_base->exists(path);
-    MERKQL_TRY(m_base->create_dir(path));
+    const bool existed = target()->exists(path);
+    MERKQL_TRY(target()->create_dir(path));
     if (!existed) {
       m_new_dirs.insert(path); // gone after a crash until its parent is synced
     }
@@ -287,23 +293,17 @@ public:
   Result<std::vector<std::string>> list_dir(const std::string& path) override
   {
     MERKQL_TRY(check(fault_list_dir, path));
-    return m_base->list_dir(path);
+    return target()->list_dir(path);
   }
-  bool exists(const std::string& path) override { return m_base->exists(path); }
-  bool is_dir(const std::string& path) override { return m_base->is_dir(path); }
   Result<uint64_t> file_size(const std::string& path) override
   {
     MERKQL_TRY(check(fault_stat, path));
-    return m_base->file_size(path);
+    return target()->file_size(path);
   }
   Result<FileStat> stat(const std::string& path) override
   {
     MERKQL_TRY(check(fault_stat, path));
-    return m_base->stat(path);
-  }
-  Result<std::string> canonical_path(const std::string& path) override
-  {
-    return m_base->canonical_path(path);
+    return target()->stat(path);
   }
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path, LockMode mode,
                                               Wait wait) override
@@ -313,7 +313,7 @@ public:
       std::lock_guard guard(m_mutex);
       state(path); // a lock file it creates is not durable until its directory is synced
     }
-    return m_base->lock_file(path, mode, wait);
+    return target()->lock_file(path, mode, wait);
   }
   Result<std::unique_ptr<ByteLocks>> open_byte_locks(const std::string& path) override
   {
@@ -322,26 +322,21 @@ public:
       std::lock_guard guard(m_mutex);
       state(path);
     }
-    return m_base->open_byte_locks(path);
+    return target()->open_byte_locks(path);
   }
-  int64_t now_ns() override { return m_base->now_ns(); }
-  void sleep_ms(int ms) override { m_base->sleep_ms(ms); }
-
-  Env* base() { return m_base; }
   std::mutex& mutex() { return m_mutex; }
   bool skips_real_sync() const { return m_skip_real_sync; }
 
 private:
   void restore(const std::string& path, const std::string& content)
   {
-    auto file = m_base->open_file(path, Create::if_missing);
+    auto file = target()->open_file(path, Create::if_missing);
     if (file.is_ok()) {
       (void)(*file)->truncate(0);
       (void)(*file)->write_at(0, content);
     }
   }
 
-  Env* m_base;
   mutable std::mutex m_mutex;
   std::map<std::string, FileState> m_files;
   std::map<std::string, std::string> m_lost_entries; // removed or replaced, not yet durable
@@ -377,7 +372,7 @@ public:
       MERKQL_TRY(m_base->sync());
     }
     std::lock_guard guard(m_env->mutex());
-    auto content = read_file(m_env->base(), path(), FaultEnv::k_any_size);
+    auto content = read_file(m_env->target(), path(), FaultEnv::k_any_size);
     FaultEnv::FileState& s = m_env->state(path());
     s.durable = content.is_ok() ? *content : std::string();
     s.durable_known = true;
@@ -418,14 +413,14 @@ inline Result<std::unique_ptr<File>> FaultEnv::open_file(const std::string& path
     std::lock_guard guard(m_mutex);
     state(path); // remember whether it existed before
   }
-  MERKQL_ASSIGN_OR_RETURN(auto file, m_base->open_file(path, create));
+  MERKQL_ASSIGN_OR_RETURN(auto file, target()->open_file(path, create));
   return std::unique_ptr<File>(new FaultFile(this, std::move(file)));
 }
 
 inline Result<std::unique_ptr<File>> FaultEnv::open_read_only(const std::string& path)
 {
   MERKQL_TRY(check(fault_open, path));
-  MERKQL_ASSIGN_OR_RETURN(auto file, m_base->open_read_only(path));
+  MERKQL_ASSIGN_OR_RETURN(auto file, target()->open_read_only(path));
   return std::unique_ptr<File>(new FaultFile(this, std::move(file)));
 }
 
