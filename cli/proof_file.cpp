@@ -457,7 +457,9 @@ ProofVerdict check_record_proof(const RecordProof& p, const std::optional<Hash>&
     fmt::format("proof valid: offset {} of {}/{} is in the tree of {} record{} with root {}{}",
                 p.record.offset, printable(p.record.topic), p.record.partition, p.proof.tree_size,
                 p.proof.tree_size == 1 ? "" : "s", to_hex(p.root),
-                !trusted ? "" : tree_size ? " (the checkpoint's root)" : " (the given root)")};
+                !trusted    ? ""
+                : tree_size ? " (the checkpoint's root)"
+                            : " (the given root)")};
 }
 
 std::string write_proof_json(const RecordProof& p)
