@@ -204,6 +204,16 @@ Result<std::vector<std::string>> probe_members(Env* env, const std::string& dir,
   return live;
 }
 
+// Creates the group's directory and its owners/ directory. The group
+// directory must be durable before anything is committed in it: a commit
+// that finds it in place does not sync groups/ again.
+Status create_group_dirs(Env* env, const std::string& dir, const std::string& group)
+{
+  MERKQL_TRY(env->create_dir(group_dir(dir, group)));
+  MERKQL_TRY(env->sync_dir(groups_dir(dir)));
+  return env->create_dir(group_owners_dir(dir, group));
+}
+
 } // namespace
 
 GroupMembership::GroupMembership(Env* env, std::string dir, std::string group)
@@ -223,12 +233,8 @@ Result<std::unique_ptr<GroupMembership>> GroupMembership::join(Env* env, std::st
                                                                std::string group)
 {
   std::unique_ptr<GroupMembership> m(new GroupMembership(env, std::move(dir), std::move(group)));
-  // The group directory must be durable before anything is committed in it:
-  // a commit that finds it in place does not sync groups/ again.
-  MERKQL_TRY(env->create_dir(group_dir(m->m_dir, m->m_group)));
-  MERKQL_TRY(env->sync_dir(groups_dir(m->m_dir)));
+  MERKQL_TRY(create_group_dirs(env, m->m_dir, m->m_group));
   MERKQL_TRY(env->create_dir(group_members_dir(m->m_dir, m->m_group)));
-  MERKQL_TRY(env->create_dir(group_owners_dir(m->m_dir, m->m_group)));
   std::random_device rd;
   m->m_member_id = fmt::format("{:020}-{:08x}", env->now_ns(), rd());
   // Lock under a temporary name, then rename into place, so no other member
@@ -244,9 +250,7 @@ Result<std::unique_ptr<GroupMembership>> GroupMembership::open_owner(Env* env, s
                                                                      std::string group)
 {
   std::unique_ptr<GroupMembership> m(new GroupMembership(env, std::move(dir), std::move(group)));
-  MERKQL_TRY(env->create_dir(group_dir(m->m_dir, m->m_group)));
-  MERKQL_TRY(env->sync_dir(groups_dir(m->m_dir)));
-  MERKQL_TRY(env->create_dir(group_owners_dir(m->m_dir, m->m_group)));
+  MERKQL_TRY(create_group_dirs(env, m->m_dir, m->m_group));
   return m;
 }
 
