@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 
 namespace merkql::cli {
@@ -217,6 +218,33 @@ std::vector<std::string> split_commas(std::string_view text)
     }
     start = comma + 1;
   }
+}
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void on_stop_signal(int)
+{
+  g_stop.store(true);
+}
+
+} // namespace
+
+void stop_on_signals()
+{
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; // no SA_RESTART: let blocking calls return
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+const std::atomic<bool>& stop_flag()
+{
+  return g_stop;
 }
 
 } // namespace merkql::cli

@@ -12,6 +12,7 @@
 #include <merkql/json_text.h>
 #include <merkql/merkql.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,5 +77,12 @@ std::string human_size(uint64_t bytes);
 
 // Splits "a,b,c" at commas.
 std::vector<std::string> split_commas(std::string_view text);
+
+// Makes SIGINT and SIGTERM set stop_flag() instead of ending the process
+// (without SA_RESTART, so a blocking call returns with EINTR): a command
+// that runs until stopped then flushes, commits and exits 0.
+void stop_on_signals();
+// Set once SIGINT or SIGTERM arrived after stop_on_signals().
+const std::atomic<bool>& stop_flag();
 
 } // namespace merkql::cli

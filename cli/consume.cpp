@@ -53,21 +53,9 @@ CLI::App* add_consume(CLI::App& app, ConsumeOptions& o, const GlobalOptions& glo
 
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
-
-void on_signal(int)
-{
-  g_stop = 1;
-}
-
 void install_signal_handlers()
 {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0; // no SA_RESTART: let blocking calls return
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  stop_on_signals();
   std::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -195,7 +183,7 @@ int run_reads(const ConsumeOptions& o, const std::shared_ptr<Broker>& broker,
     progress.set_total_records(std::min(written_total + backlog, o.max ? *o.max : UINT64_MAX));
   };
   count_backlog();
-  while (remaining > 0 && !g_stop) {
+  while (remaining > 0 && !stop_flag()) {
     const size_t n =
       unwrap(consumer->poll([&writer](const PolledRecord& r) { writer.add(r); },
                             std::chrono::milliseconds(o.follow ? 50 : 0),

@@ -14,7 +14,6 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <string_view>
@@ -56,13 +55,6 @@ CLI::App* add_forward(CLI::App& app, ForwardCommandOptions& o, const GlobalOptio
 #if MERKQL_WITH_KAFKA
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-void on_signal(int)
-{
-  g_stop.store(true);
-}
 
 // MERKQL_FORWARD_CRASH=STEP[:N]: the step and on which arrival to die.
 struct CrashPoint {
@@ -130,12 +122,8 @@ int run_forward(const ForwardCommandOptions& o)
   options.commit_before_delivery = unsafe && std::string_view(unsafe) == "1";
   CrashPoint crash = crash_point_from_environment();
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  options.stop = &g_stop;
+  stop_on_signals();
+  options.stop = &stop_flag();
 
   auto broker = open_broker(*o.global, Create::no);
   existing_topic(*broker, o.topic);
