@@ -40,13 +40,7 @@ void forward_headers(std::string_view topic, uint32_t partition, uint64_t offset
   out[3].name.assign(k_header_timestamp);
   out[3].value.assign(text, format_timestamp(timestamp, text));
   out[4].name.assign(k_header_hash);
-  std::string& hex = out[4].value;
-  hex.resize(2 * record_hash.size());
-  static constexpr char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < record_hash.size(); ++i) {
-    hex[2 * i] = digits[record_hash[i] >> 4];
-    hex[2 * i + 1] = digits[record_hash[i] & 0xf];
-  }
+  to_hex(record_hash, out[4].value);
 }
 
 std::vector<KafkaHeader> forward_headers(std::string_view topic, uint32_t partition,

@@ -272,8 +272,7 @@ Status Forwarder::forward(const PolledRecord& r)
   }
   const Hash hash = record_hash(StoredRecordView{r.key, r.value, r.timestamp, r.value_is_json},
                                 r.topic, r.partition, r.offset, m_sha);
-  std::vector<KafkaHeader>& headers = m_headers;
-  forward_headers(r.topic, r.partition, r.offset, r.timestamp, hash, headers);
+  forward_headers(r.topic, r.partition, r.offset, r.timestamp, hash, m_headers);
   const int32_t kafka_partition = m_o.partitioner == KafkaPartitioner::same
                                     ? static_cast<int32_t>(r.partition)
                                     : RD_KAFKA_PARTITION_UA;
@@ -288,8 +287,8 @@ Status Forwarder::forward(const PolledRecord& r)
   const int64_t timestamp_ms = kafka_timestamp_ms(r.timestamp);
   void* tag = delivery_tag(r.partition, r.offset);
   for (;;) {
-    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
-    for (const KafkaHeader& h : headers) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(m_headers.size());
+    for (const KafkaHeader& h : m_headers) {
       rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
                           static_cast<ssize_t>(h.value.size()));
     }

@@ -51,7 +51,9 @@ Hash sha256(std::string_view data)
 
 std::string to_hex(const Hash& hash)
 {
-  return bytes_to_hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
+  std::string out;
+  to_hex(hash, out);
+  return out;
 }
 
 int hex_digit_value(char c)
@@ -69,6 +71,17 @@ int hex_digit_value(char c)
 }
 
 namespace {
+
+// Writes the n bytes as 2n lower-case hex digits into out.
+void encode_hex(const uint8_t* bytes, size_t n, std::string& out)
+{
+  static constexpr char digits[] = "0123456789abcdef";
+  out.resize(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 15];
+  }
+}
 
 // Decodes hex (an even count of digits) into out[0 .. hex.size() / 2).
 bool decode_hex(std::string_view hex, uint8_t* out)
@@ -95,15 +108,15 @@ std::optional<Hash> hash_from_hex(std::string_view hex)
   return out;
 }
 
+void to_hex(const Hash& hash, std::string& out)
+{
+  encode_hex(hash.data(), hash.size(), out);
+}
+
 std::string bytes_to_hex(std::string_view bytes)
 {
-  static const char* digits = "0123456789abcdef";
-  std::string out(2 * bytes.size(), '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const auto b = static_cast<uint8_t>(bytes[i]);
-    out[2 * i] = digits[b >> 4];
-    out[2 * i + 1] = digits[b & 15];
-  }
+  std::string out;
+  encode_hex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), out);
   return out;
 }
 

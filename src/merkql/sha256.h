@@ -38,6 +38,8 @@ Hash sha256(std::string_view data);
 
 // Hexadecimal text: lower case out, either case in.
 std::string to_hex(const Hash& hash);
+// The same into out, reusing its memory (no allocation once it has grown).
+void to_hex(const Hash& hash, std::string& out);
 std::optional<Hash> hash_from_hex(std::string_view hex); // exactly 64 digits
 std::string bytes_to_hex(std::string_view bytes);
 std::optional<std::string> bytes_from_hex(std::string_view hex); // an even count
