@@ -10,7 +10,6 @@
 #include <cstring>
 #include <limits>
 #include <set>
-#include <unistd.h>
 
 namespace merkql::cli {
 
@@ -179,25 +178,14 @@ KafkaRecordRead parse_kafka_record_line(std::string_view text)
 KafkaRecordRead read_kafka_record_fd(int fd, uint64_t max_bytes)
 {
   std::string text;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      KafkaRecordRead read;
-      read.kind = KafkaRecordRead::Kind::io_error;
-      read.message = std::strerror(errno);
-      return read;
-    }
-    if (n == 0) {
-      break;
-    }
-    if (text.size() + static_cast<size_t>(n) > max_bytes) {
-      return invalid(fmt::format("longer than {} bytes", max_bytes));
-    }
-    text.append(buf, static_cast<size_t>(n));
+  if (!read_all(fd, text, max_bytes)) {
+    KafkaRecordRead read;
+    read.kind = KafkaRecordRead::Kind::io_error;
+    read.message = std::strerror(errno);
+    return read;
+  }
+  if (text.size() > max_bytes) {
+    return invalid(fmt::format("longer than {} bytes", max_bytes));
   }
   return parse_kafka_record_line(text);
 }

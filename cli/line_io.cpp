@@ -53,7 +53,7 @@ void write_stdout(std::string_view data)
   }
 }
 
-bool read_all(int fd, std::string& out)
+bool read_all(int fd, std::string& out, size_t max_bytes)
 {
   char buf[65536];
   for (;;) {
@@ -65,6 +65,9 @@ bool read_all(int fd, std::string& out)
       return n == 0;
     }
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      return true;
+    }
   }
 }
 

@@ -22,8 +22,10 @@ bool write_all(int fd, std::string_view data, size_t* written = nullptr);
 // Writes to stdout, or exits 74.
 void write_stdout(std::string_view data);
 
-// Reads fd to its end into out; false on error (errno set).
-bool read_all(int fd, std::string& out);
+// Reads fd to its end into out; false on error (errno set). Stops early
+// once out holds more than max_bytes, so that a caller bounding its input
+// holds at most one read buffer past the bound.
+bool read_all(int fd, std::string& out, size_t max_bytes = SIZE_MAX);
 
 // Opens a file named on the command line for reading; "-" is standard
 // input, returned as it is (the caller closes any other descriptor).

@@ -171,4 +171,32 @@ TEST_CASE("write_all tells how much went out before a failure")
   ::close(fds[0]);
 }
 
+TEST_CASE("read_all with a bound stops once it holds more, and reads a file of the bound whole")
+{
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  // More than one read buffer (64 KiB) in two writes; the pipe holds both.
+  const std::string first(40000, 'a');
+  const std::string second(30000, 'b');
+  REQUIRE(write_all(fds[1], first));
+  std::string text;
+  std::thread writer([&] {
+    write_all(fds[1], second);
+    ::close(fds[1]);
+  });
+  CHECK(read_all(fds[0], text, 10));
+  CHECK(text.size() > 10);
+  CHECK(text.size() < first.size() + second.size());
+  writer.join();
+  ::close(fds[0]);
+
+  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(write_all(fds[1], "xyz"));
+  ::close(fds[1]);
+  text.clear();
+  CHECK(read_all(fds[0], text, 3));
+  CHECK(text == "xyz");
+  ::close(fds[0]);
+}
+
 TEST_SUITE_END();
