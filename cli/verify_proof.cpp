@@ -164,6 +164,27 @@ int export_proof(const VerifyProofOptions& o)
   return exit_ok;
 }
 
+// The proof document in the file named on the command line ("-": standard
+// input), read by read(fd): exit 74 when the file cannot be read, and 1
+// ("proof invalid: ...") when it is not a valid document of its kind.
+template<class T> T read_document(const std::string& path, DocumentRead<T> (*read)(int))
+{
+  const int fd = open_input(path);
+  DocumentRead<T> doc = read(fd);
+  if (fd != STDIN_FILENO) {
+    ::close(fd);
+  }
+  switch (doc.kind) {
+  case DocumentReadKind::io_error:
+    throw Exit(exit_io_err, fmt::format("reading {}: {}", input_name(path), doc.message));
+  case DocumentReadKind::invalid:
+    throw Exit(fail(doc.message), "");
+  case DocumentReadKind::ok:
+    break;
+  }
+  return std::move(doc.proof);
+}
+
 // --proof P --kafka-record REC: the Kafka record is malformed (65), or is
 // not the record of a valid proof (1).
 int check_kafka_record(const VerifyProofOptions& o, const std::optional<Hash>& trusted,
@@ -173,7 +194,7 @@ int check_kafka_record(const VerifyProofOptions& o, const std::optional<Hash>& t
   if (rec_path == "-" && *o.proof == "-") {
     throw Exit(exit_usage, "--proof and --kafka-record cannot both be standard input");
   }
-  int fd = open_input(rec_path);
+  const int fd = open_input(rec_path);
   const KafkaRecordRead rec = read_kafka_record_fd(fd);
   if (fd != STDIN_FILENO) {
     ::close(fd);
@@ -194,25 +215,12 @@ int check_kafka_record(const VerifyProofOptions& o, const std::optional<Hash>& t
                                           rebuilt.status().message()));
   }
 
-  const std::string& path = *o.proof;
-  fd = open_input(path);
-  ProofRead read = read_proof_fd(fd);
-  if (fd != STDIN_FILENO) {
-    ::close(fd);
-  }
-  switch (read.kind) {
-  case ProofRead::Kind::io_error:
-    throw Exit(exit_io_err, fmt::format("reading {}: {}", input_name(path), read.message));
-  case ProofRead::Kind::invalid:
-    return fail(read.message);
-  case ProofRead::Kind::ok:
-    break;
-  }
-  const ProofVerdict verdict = check_record_proof(read.proof, trusted, tree_size);
+  const RecordProof proof = read_document(*o.proof, read_proof_fd);
+  const ProofVerdict verdict = check_record_proof(proof, trusted, tree_size);
   if (verdict.kind != ProofVerdict::Kind::valid) {
     return fail(verdict.message);
   }
-  const std::string mismatch = kafka_record_mismatch(line, *rebuilt, read.proof);
+  const std::string mismatch = kafka_record_mismatch(line, *rebuilt, proof);
   if (!mismatch.empty()) {
     std::fprintf(stderr, "merkql: Kafka record does not match the proof: %s\n",
                  printable(mismatch).c_str());
@@ -225,9 +233,9 @@ int check_kafka_record(const VerifyProofOptions& o, const std::optional<Hash>& t
   }
   write_stdout(fmt::format("{}\nKafka record matches{}: it is offset {} of {}/{}, record hash "
                            "{}\n",
-                           verdict.message, where, read.proof.record.offset,
-                           printable(read.proof.record.topic), read.proof.record.partition,
-                           to_hex(read.proof.record_hash)));
+                           verdict.message, where, proof.record.offset,
+                           printable(proof.record.topic), proof.record.partition,
+                           to_hex(proof.record_hash)));
   return exit_ok;
 }
 
@@ -252,7 +260,6 @@ int check_proof(const VerifyProofOptions& o)
     return check_kafka_record(o, trusted, tree_size);
   }
   const std::string& path = *o.proof;
-  const std::string name = path == "-" ? "standard input" : path;
   const int fd = open_input(path);
   const ProofVerdict verdict = check_proof_fd(fd, trusted, tree_size);
   if (fd != STDIN_FILENO) {
@@ -263,7 +270,7 @@ int check_proof(const VerifyProofOptions& o)
     write_stdout(verdict.message + "\n");
     return exit_ok;
   case ProofVerdict::Kind::io_error:
-    throw Exit(exit_io_err, fmt::format("reading {}: {}", name, verdict.message));
+    throw Exit(exit_io_err, fmt::format("reading {}: {}", input_name(path), verdict.message));
   case ProofVerdict::Kind::invalid:
     break;
   }
@@ -307,22 +314,7 @@ int check_consistency_file(const VerifyProofOptions& o)
     from_root = root_option(o.from_root, "--from-root");
     to_root = root_option(o.to_root, "--to-root");
   }
-  const std::string& path = *o.consistency;
-  const std::string name = path == "-" ? "standard input" : path;
-  const int fd = open_input(path);
-  ConsistencyRead read = read_consistency_fd(fd);
-  if (fd != STDIN_FILENO) {
-    ::close(fd);
-  }
-  switch (read.kind) {
-  case ConsistencyRead::Kind::io_error:
-    throw Exit(exit_io_err, fmt::format("reading {}: {}", name, read.message));
-  case ConsistencyRead::Kind::invalid:
-    return fail(read.message);
-  case ConsistencyRead::Kind::ok:
-    break;
-  }
-  const ConsistencyProof& p = read.proof;
+  const ConsistencyProof p = read_document(*o.consistency, read_consistency_fd);
   if (from_size && (p.from_size != *from_size || p.to_size != *to_size)) {
     return fail(fmt::format("the proof is from size {} to {}, the checkpoints are of sizes {} "
                             "and {}",
