@@ -54,6 +54,11 @@ ConsistencyRead read_consistency(JsonDocumentInput& in)
   if (const DocumentReadKind kind = in.status(why); kind != DocumentReadKind::ok) {
     return ConsistencyRead{kind, {}, std::move(why)};
   }
+  // The input counts an escape as the bytes it stands for; the file itself
+  // is bounded as well, since a consistency proof has no escape to count.
+  if (text.size() > k_max_consistency_file_bytes) {
+    return invalid(consistency_bounds().too_large);
+  }
   nlohmann::json doc;
   try {
     doc = parse_json_limited(text);

@@ -5,7 +5,8 @@
 // takes the document through json_document.h's bounded input, which stops
 // once it crosses k_max_consistency_file_bytes (a string counted as the
 // bytes it decodes to), so an untrusted file of any size costs bounded
-// memory, and parses it with the nesting limit of json_in.h; the check
+// memory, refuses a file larger than that bound even where escapes make
+// it decode to less, and parses it with the nesting limit of json_in.h; the check
 // itself is the library's check_consistency. Pure code apart from read(2)
 // on the given descriptor.
 #pragma once

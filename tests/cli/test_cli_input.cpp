@@ -567,6 +567,16 @@ TEST_CASE("a consistency document is read through the same bounded input as a pr
   CHECK(read.kind == ConsistencyRead::Kind::invalid);
   CHECK(read.message
         == "the document is larger than a consistency proof can be (more than 65536 bytes)");
+  // Also when escapes make it decode to fewer bytes than the bound.
+  std::string escaped = R"({"version":1,"from_size":1,"to_size":1,"hashes":[],"pad":")";
+  while (escaped.size() <= k_max_consistency_file_bytes) {
+    escaped += "\\u0020";
+  }
+  escaped += "\"}";
+  read = read_consistency_text(escaped);
+  CHECK(read.kind == ConsistencyRead::Kind::invalid);
+  CHECK(read.message
+        == "the document is larger than a consistency proof can be (more than 65536 bytes)");
 
   using namespace std::string_literals;
   CHECK(read_consistency_text("{}\0{}"s).message
